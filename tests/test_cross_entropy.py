@@ -1,0 +1,493 @@
+"""triton_kernels.cross_entropy against the float64 oracle reference.losses, within the error
+bounds of the module's tolerance model (they follow from the dtype and V, not a blanket rtol).
+
+Runs under TRITON_INTERPRET=1 on CPU (tests/conftest.py) with small shapes; the chunk size
+``block_v`` is forced small so the online-softmax path runs with small V. Every output buffer the
+module allocates is poisoned with NaN, so an element the kernels forget to write fails a test.
+"""
+import math
+
+import pytest
+import torch
+
+import triton_kernels.cross_entropy as ce
+from reference import losses as ref
+from triton_kernels.cross_entropy import CrossEntropyLoss, cross_entropy
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy, on masked interpreter lanes
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+DTYPES = [torch.float32, torch.float16, torch.bfloat16]
+U32 = 2.0**-24
+U_OUT = {torch.float32: 2.0**-24, torch.float16: 2.0**-11, torch.bfloat16: 2.0**-8}
+ETA = {torch.float32: 2.0**-150, torch.float16: 2.0**-25, torch.bfloat16: 2.0**-134}  # half subnormal spacing
+C = 8  # the tolerance model's constant
+
+
+@pytest.fixture(autouse=True)
+def poison_buffers(monkeypatch):
+    def poisoned(shape, dtype, device):
+        return torch.full(shape, math.nan, dtype=dtype, device=device)
+
+    monkeypatch.setattr(ce, "_alloc", poisoned)
+
+
+def make_logits(n, v, dtype, seed, scale=3.0):
+    gen = torch.Generator().manual_seed(seed)
+    return (scale * torch.randn(n, v, generator=gen)).to(dtype).to(DEVICE)
+
+
+def make_target(n, v, seed, ignore_index=-100, ignored=0.25):
+    gen = torch.Generator().manual_seed(seed + 1)
+    t = torch.randint(0, v, (n,), generator=gen)
+    t[torch.rand(n, generator=gen) < ignored] = ignore_index
+    return t.to(DEVICE)
+
+
+def oracle(x, target, weight=None, grad_output=1.0, **opts):
+    """(loss, grad) from reference.losses on the float64 values of the (rounded) inputs."""
+    xs, ts = x.double().tolist(), target.tolist()
+    ws = None if weight is None else weight.double().tolist()
+    go = grad_output.double().tolist() if isinstance(grad_output, torch.Tensor) else grad_output
+    loss = ref.cross_entropy(xs, ts, weight=ws, **opts)
+    grad = ref.cross_entropy_grad(xs, ts, weight=ws, grad_output=go, **opts)
+    return torch.tensor(loss, dtype=torch.float64), torch.tensor(grad, dtype=torch.float64).reshape(x.shape)
+
+
+def bounds(x, target, ref_loss, ref_grad, *, weight=None, ignore_index=-100, reduction="mean",
+           label_smoothing=0.0, z_loss=0.0, grad_output=1.0, rescaled=False):
+    """(loss bound, gradient bound) of the module docstring's tolerance model, in float64."""
+    x64 = x.double().cpu()
+    target = target.cpu()
+    ref_loss, ref_grad = ref_loss.cpu(), ref_grad.cpu()
+    n, v = x64.shape
+    eps, z = label_smoothing, z_loss
+    keep = target != ignore_index
+    w = torch.ones(v, dtype=torch.float64) if weight is None else weight.double().cpu()
+    y = torch.where(keep, target, 0)
+    m = x64.max(1).values if n else torch.zeros(0, dtype=torch.float64)
+    lse = torch.logsumexp(x64, 1)
+    x_y = x64.gather(1, y[:, None])[:, 0]
+    w_y = w[y]
+    delta = C * U32 * (m.abs() + v)
+    a_plus = (1 - eps) * w_y + eps * w.sum() / v + 2 * z * lse.abs()
+    terms = (1 - eps) * w_y * (lse - x_y).abs() + z * lse**2
+    if eps:
+        terms = terms + eps * (w.sum() * (lse - x_y).abs() + (w * (x64 - x_y[:, None]).abs()).sum(1))
+    row_b = torch.where(keep, a_plus * delta + C * U32 * terms, 0.0)
+
+    if reduction == "mean":
+        denom = keep.sum().double() if weight is None else torch.where(keep, w_y, 0.0).sum()
+        inv = 1 / denom if denom > 0 else torch.tensor(0.0, dtype=torch.float64)
+        s = torch.full((n,), abs(grad_output) * inv, dtype=torch.float64)
+    elif reduction == "sum":
+        s = torch.full((n,), abs(grad_output), dtype=torch.float64)
+    else:
+        s = grad_output.double().abs().cpu()
+    s = torch.where(keep, s, 0.0)
+
+    if reduction == "none":
+        loss_b = row_b
+    else:
+        per_row = torch.tensor(ref.cross_entropy(
+            x64.tolist(), target.tolist(), weight=None if weight is None else w.tolist(), ignore_index=ignore_index,
+            reduction="none", label_smoothing=eps, z_loss=z), dtype=torch.float64)
+        loss_b = row_b.sum() + C * U32 * n * per_row.abs().sum()
+        if reduction == "mean":
+            loss_b = loss_b * inv + C * U32 * n * ref_loss.abs()
+
+    p = torch.softmax(x64, 1)
+    spread = torch.where(p > 0, (x64 - m[:, None]).abs(), 0.0)  # p_c |x_c - m| is 0 at x_c = -inf
+    b_c = eps / v * w[None, :] + torch.where(torch.arange(v)[None, :] == y[:, None], (1 - eps) * w_y[:, None], 0.0)
+    grad_b = s[:, None] * (p * (a_plus[:, None] * (delta[:, None] + C * U32 * spread) + 2 * z * delta[:, None])
+                           + C * U32 * (p * a_plus[:, None] + b_c))
+    grad_b = grad_b + (2 if rescaled else 1) * (U_OUT[x.dtype] * ref_grad.abs() + ETA[x.dtype])
+    return loss_b, grad_b
+
+
+def assert_within(name, got, want, bound):
+    """|got - want| <= bound elementwise, equal infinities allowed; reports the worst error/bound."""
+    got, want = got.double().cpu(), want.double().cpu()
+    assert got.shape == want.shape, f"{name}: shape {tuple(got.shape)} != {tuple(want.shape)}"
+    assert not got.isnan().any(), f"{name}: NaN at {got.isnan().nonzero()[:5].tolist()}"
+    err = torch.where(got == want, 0.0, (got - want).abs())
+    ratio = torch.where(err == 0, 0.0, err / bound)  # bounds of exact (e.g. ignored, infinite) entries may be NaN
+    worst = ratio.max().item() if ratio.numel() else 0.0
+    i = ratio.argmax() if ratio.numel() else 0
+    assert worst <= 1.0, (f"{name}: error {err.flatten()[i].item():.3e} is {worst:.2f}x the bound at flat index "
+                          f"{int(i)}; got {got.flatten()[i].item()}, want {want.flatten()[i].item()}")
+
+
+def run(x, target, grad_output=None, **opts):
+    """Our loss and d(loss)/d(logits) (backward with grad_output; 1 for mean/sum by default)."""
+    leaf = x.detach().clone().requires_grad_()
+    loss = cross_entropy(leaf, target, **opts)
+    if grad_output is None:
+        loss.backward()
+    else:
+        loss.backward(grad_output)
+    return loss.detach(), leaf.grad
+
+
+def check(x, target, grad_output=None, *, rescaled=False, **opts):
+    loss, grad = run(x, target, grad_output, **opts)
+    assert loss.dtype == torch.float32 and grad.dtype == x.dtype
+    o = {k: val for k, val in opts.items() if k not in ("block_v", "weight")}
+    go = 1.0 if grad_output is None else grad_output
+    want_loss, want_grad = oracle(x, target, weight=opts.get("weight"), grad_output=go, **o)
+    loss_b, grad_b = bounds(x, target, want_loss, want_grad, weight=opts.get("weight"), grad_output=go,
+                            rescaled=rescaled, **o)
+    assert_within("loss", loss, want_loss, loss_b)
+    assert_within("grad", grad, want_grad, grad_b)
+    return loss, grad
+
+
+# (N, V, block_v): 1, 2, 10, around the 16-wide block, several programs of several rows, and the
+# chunked online-softmax path (V > block_v) with one and with many rows per program.
+SHAPES = [(1, 1, None), (3, 2, None), (13, 10, None), (5, 15, None), (5, 16, None), (5, 17, None),
+          (37, 300, None), (11, 37, 8), (7, 33, 16)]
+OPTIONS = [
+    dict(),
+    dict(reduction="sum"),
+    dict(reduction="none"),
+    dict(label_smoothing=0.1),
+    dict(weight=True, ignore_index=0),
+    dict(weight=True, label_smoothing=0.25, z_loss=1e-3, reduction="sum"),
+    dict(label_smoothing=0.1, z_loss=0.01, reduction="none"),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "N%dxV%d-block%s" % s)
+@pytest.mark.parametrize("options", OPTIONS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "mean")
+def test_matches_oracle(dtype, shape, options):
+    n, v, block_v = shape
+    seed = 7 * n + v
+    opts = dict(options, block_v=block_v)
+    ignore_index = opts.get("ignore_index", -100)
+    if opts.get("weight"):
+        opts["weight"] = (torch.rand(v, generator=torch.Generator().manual_seed(seed)) + 0.1).to(DEVICE)
+    x, target = make_logits(n, v, dtype, seed), make_target(n, v, seed, ignore_index)
+    grad_output = None
+    if opts.get("reduction") == "none":
+        grad_output = torch.randn(n, generator=torch.Generator().manual_seed(seed + 2)).to(DEVICE)
+    check(x, target, grad_output, **opts)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_empty_batch(reduction):
+    x, target = make_logits(0, 5, torch.float32, 0), torch.zeros(0, dtype=torch.long, device=DEVICE)
+    loss, grad = check(x, target, torch.ones(0, device=DEVICE) if reduction == "none" else None, reduction=reduction)
+    assert grad.shape == (0, 5)
+    if reduction != "none":
+        assert loss.item() == 0.0  # torch gives NaN for the mean of nothing
+
+
+@pytest.mark.parametrize("block_v", [None, 4])
+def test_all_ignored_mean_is_zero_with_zero_gradient(block_v):
+    x = make_logits(6, 9, torch.bfloat16, 1)
+    target = torch.full((6,), -100, dtype=torch.long, device=DEVICE)
+    loss, grad = check(x, target, block_v=block_v, label_smoothing=0.1, z_loss=0.1)
+    assert loss.item() == 0.0 and (grad == 0).all()
+
+
+def test_zero_total_weight_mean_is_zero():
+    """D = 0 with counted rows (their classes weigh 0): the oracle raises, we return 0 and a zero
+    gradient, as for an all-ignored batch (documented)."""
+    x, target = make_logits(4, 6, torch.float32, 21), torch.tensor([1, 1, -100, 1], device=DEVICE)
+    weight = torch.ones(6, device=DEVICE)
+    weight[1] = 0.0
+    loss, grad = run(x, target, weight=weight, z_loss=0.1)
+    assert loss.item() == 0.0 and (grad == 0).all()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("block_v", [None, 8])
+@pytest.mark.parametrize("label_smoothing", [0.0, 0.2])
+def test_neg_inf_logits(dtype, block_v, label_smoothing):
+    """-inf logits have p = 0; a -inf true class gives loss +inf, as does any -inf with smoothing,
+    while the gradient stays finite. A chunk of only -inf exercises the online-softmax guard."""
+    x = make_logits(6, 21, dtype, 2)
+    target = torch.tensor([3, 5, 0, 20, 9, -100], device=DEVICE)
+    x[0, 10:] = -math.inf
+    x[1, :8] = -math.inf  # the whole first chunk when block_v = 8
+    x[2, 0] = -math.inf  # the true class
+    x[5, :] = -math.inf  # all -inf, but ignored
+    loss, grad = check(x, target, torch.ones(6, device=DEVICE), block_v=block_v, reduction="none",
+                       label_smoothing=label_smoothing)
+    assert loss[2] == math.inf and grad.isfinite().all()
+    assert (loss[0] == math.inf) == (label_smoothing > 0)
+
+
+@pytest.mark.parametrize("block_v", [None, 8])
+def test_row_of_only_neg_inf_is_nan(block_v):
+    """Undefined softmax (the oracle raises; torch gives NaN): NaN for that row only."""
+    x = make_logits(3, 19, torch.float32, 3)
+    target = torch.tensor([1, 2, 3], device=DEVICE)
+    x[1] = -math.inf
+    loss, grad = run(x, target, torch.ones(3, device=DEVICE), reduction="none", block_v=block_v)
+    assert loss[1].isnan() and grad[1].isnan().all()
+    keep = torch.tensor([0, 2])
+    want_loss, want_grad = oracle(x[keep], target[keep], grad_output=[1.0, 1.0], reduction="none")
+    torch.testing.assert_close(loss[keep].double().cpu(), want_loss, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grad[keep].double().cpu(), want_grad, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("block_v", [None, 8])
+def test_logits_of_magnitude_1e4(dtype, block_v):
+    """exp(1e4) overflows: every exponent must be taken relative to the row maximum."""
+    x = make_logits(8, 30, dtype, 4, scale=20.0).float()
+    x = (x + 1e4 * torch.tensor([1, -1] * 4, device=DEVICE)[:, None]).to(dtype)
+    check(x, make_target(8, 30, 4), block_v=block_v, z_loss=1e-4, label_smoothing=0.1)
+
+
+@pytest.mark.parametrize("block_v", [None, 8])
+def test_nan_propagates(block_v):
+    x = make_logits(4, 30, torch.bfloat16, 5)
+    target = torch.tensor([1, 2, 3, 4], device=DEVICE)
+    x[1, 27] = math.nan  # in the last chunk when block_v = 8
+    loss, grad = run(x, target, torch.ones(4, device=DEVICE), reduction="none", block_v=block_v)
+    assert loss[1].isnan() and grad[1].isnan().all()
+    assert loss[[0, 2, 3]].isfinite().all() and grad[[0, 2, 3]].isfinite().all()
+    assert cross_entropy(x, target, block_v=block_v).isnan()
+
+
+def test_confident_bf16_true_class_gradient_beats_torch():
+    """p_y ~ 0.999: the true-class gradient p_y - 1 cancels; ours must be at least as accurate as
+    torch's own bf16 computation, both measured against the float64 oracle."""
+    n, v = 64, 50
+    gen = torch.Generator().manual_seed(6)
+    target = torch.randint(0, v, (n,), generator=gen)
+    x = 0.5 * torch.randn(n, v, generator=gen)
+    x[torch.arange(n), target] += math.log(999 * v) + 0.3 * torch.randn(n, generator=gen)
+    x = x.to(torch.bfloat16).to(DEVICE)
+    target = target.to(DEVICE)
+    _, grad = check(x, target, reduction="sum")
+    _, want = oracle(x, target, reduction="sum")
+    p_y = torch.softmax(x.double(), 1)[torch.arange(n), target]
+    assert (p_y > 0.99).all() and (p_y < 0.9999).all()
+
+    leaf = x.detach().clone().requires_grad_()
+    torch.nn.functional.cross_entropy(leaf, target, reduction="sum").backward()
+    rows = torch.arange(n, device=DEVICE)
+    ours = (grad[rows, target].double().cpu() - want[rows.cpu(), target.cpu()]).abs()
+    torchs = (leaf.grad[rows, target].double().cpu() - want[rows.cpu(), target.cpu()]).abs()
+    assert ours.max() <= torchs.max() and ours.mean() <= torchs.mean()
+    # One rounding to bf16: within half a bf16 ulp of the true value (plus the float32 work).
+    assert (ours <= U_OUT[torch.bfloat16] * want[rows.cpu(), target.cpu()].abs() * 1.01).all()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("block_v", [None, 8])
+def test_grad_output_rescales(reduction, block_v):
+    x, target = make_logits(9, 20, torch.float16, 8), make_target(9, 20, 8)
+    check(x, target, torch.tensor(-2.5, device=DEVICE), rescaled=True, reduction=reduction, block_v=block_v,
+          label_smoothing=0.05)
+
+
+def test_backward_twice_raises():
+    leaf = make_logits(3, 5, torch.float32, 9).requires_grad_()
+    loss = cross_entropy(leaf, make_target(3, 5, 9, ignored=0))
+    loss.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="twice"):
+        loss.backward()
+
+
+def test_noncontiguous_inputs():
+    n, v = 7, 12
+    big = make_logits(2 * n, 3 * v, torch.bfloat16, 10)
+    target_big = make_target(2 * n, v, 10)
+    g_big = torch.randn(3 * n, device=DEVICE)
+    cases = [
+        (big[:n, 5:5 + v], target_big[:n]),  # row stride 3V
+        (big[::2, :v], target_big[::2]),  # row stride 6V, strided target
+        (big[:v, :n].t(), target_big[:n]),  # class stride != 1: a documented copy
+    ]
+    for x, target in cases:
+        assert not x.is_contiguous()
+        for reduction, go in (("mean", None), ("none", g_big[::3])):
+            check(x, target, go, reduction=reduction)
+    # grad_output of loss.sum() is an expanded (stride-0) tensor
+    x = big[:n, 5:5 + v]
+    leaf = x.detach().clone().requires_grad_()
+    cross_entropy(leaf, target_big[:n], reduction="none").sum().backward()
+    _, want = oracle(x, target_big[:n], grad_output=[1.0] * n, reduction="none")
+    _, grad_b = bounds(x, target_big[:n], torch.zeros(n), want, reduction="none", grad_output=torch.ones(n))
+    assert_within("grad", leaf.grad, want, grad_b)
+
+
+def test_noncontiguous_leaf_gets_its_gradient():
+    big = make_logits(6, 20, torch.float32, 11).requires_grad_()
+    target = make_target(6, 8, 11)
+    cross_entropy(big[:, 4:12], target, reduction="sum").backward()
+    _, want = oracle(big[:, 4:12].detach(), target, reduction="sum")
+    assert (big.grad[:, :4] == 0).all() and (big.grad[:, 12:] == 0).all()
+    torch.testing.assert_close(big.grad[:, 4:12].double().cpu(), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+@pytest.mark.parametrize("block_v", [None, 8])
+def test_inplace_backward_matches(reduction, block_v):
+    """Logits from a matmul (whose backward does not need its output): the in-place mode gives
+    the same upstream gradients, and the logits' buffer ends up holding d(loss)/d(logits)."""
+    gen = torch.Generator().manual_seed(12)
+    h = torch.randn(10, 6, generator=gen).to(DEVICE)
+    w = torch.randn(23, 6, generator=gen).to(DEVICE)
+    target = make_target(10, 23, 12)
+    go = torch.randn(10, generator=gen).to(DEVICE) if reduction == "none" else None
+    results = []
+    for inplace in (False, True):
+        hl, wl = h.clone().requires_grad_(), w.clone().requires_grad_()
+        logits = hl @ wl.t()
+        logits.retain_grad()
+        loss = cross_entropy(logits, target, reduction=reduction, inplace_backward=inplace, block_v=block_v,
+                             label_smoothing=0.1)
+        loss.backward(go)
+        results.append((loss.detach(), hl.grad, wl.grad, logits.grad, logits.detach()))
+    (loss0, dh0, dw0, dl0, _), (loss1, dh1, dw1, dl1, buf1) = results
+    assert torch.equal(loss0, loss1) and torch.equal(dl0, dl1)
+    assert torch.equal(dh0, dh1) and torch.equal(dw0, dw1)
+    assert torch.equal(buf1, dl1)  # the logits now hold their gradient
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_inplace_backward_is_autograd_safe(reduction):
+    """tanh saves its output (the logits) for its backward: overwriting them must raise, not
+    silently give a wrong upstream gradient."""
+    h = make_logits(4, 7, torch.float32, 13).requires_grad_()
+    logits = torch.tanh(h)
+    loss = cross_entropy(logits, make_target(4, 7, 13, ignored=0), reduction=reduction, inplace_backward=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.sum().backward()
+
+
+def test_inplace_backward_refuses_unsafe_logits():
+    leaf = make_logits(4, 7, torch.float32, 14).requires_grad_()
+    target = make_target(4, 7, 14)
+    with pytest.raises(ValueError, match="leaf"):
+        cross_entropy(leaf, target, inplace_backward=True)
+    big = make_logits(4, 9, torch.float32, 14).requires_grad_()
+    with pytest.raises(ValueError, match="leaf"):
+        cross_entropy(big[:, :7], target, inplace_backward=True)
+    row = make_logits(1, 7, torch.float32, 14).requires_grad_()
+    with pytest.raises(ValueError, match="non-overlapping"):
+        cross_entropy((row * 1).expand(4, 7), target, inplace_backward=True)
+
+
+def test_inplace_backward_without_grad_leaves_logits_alone():
+    x = make_logits(5, 7, torch.float32, 15)
+    before = x.clone()
+    with torch.no_grad():
+        cross_entropy(x, make_target(5, 7, 15), inplace_backward=True)
+    assert torch.equal(x, before)
+
+
+@pytest.mark.parametrize("block_v", [None, 8])
+def test_return_lse(block_v):
+    x, target = make_logits(6, 25, torch.float16, 16), make_target(6, 25, 16)
+    x[0, 3] = -math.inf
+    leaf = x.detach().clone().requires_grad_()
+    loss, lse = cross_entropy(leaf, target, return_lse=True, block_v=block_v)
+    assert lse.dtype == torch.float32 and not lse.requires_grad
+    want = torch.tensor(ref.logsumexp_rows(x.double().tolist()), dtype=torch.float64)
+    m = x.double().cpu().max(1).values
+    assert_within("lse", lse, want, C * U32 * (m.abs() + 25))
+    loss.backward()  # lse is not differentiable, the loss still is
+    assert leaf.grad.isfinite().all()
+
+
+def test_out_of_range_targets_without_check_give_nan():
+    x = make_logits(4, 6, torch.float32, 17)
+    target = torch.tensor([1, 6, -3, 2], device=DEVICE)
+    loss, grad = run(x, target, torch.ones(4, device=DEVICE), reduction="none", check_target=False)
+    assert loss[1:3].isnan().all() and grad[1:3].isnan().all()
+    assert loss[[0, 3]].isfinite().all() and grad[[0, 3]].isfinite().all()
+
+
+def _bad_calls():
+    x, t = make_logits(4, 6, torch.float32, 18), make_target(4, 6, 18, ignored=0)
+    w = torch.rand(6, device=DEVICE)
+    return [
+        (TypeError, "logits must be a float32", dict(logits=x.double())),
+        (TypeError, "logits must be a float32", dict(logits=x.long())),
+        (TypeError, "logits must be a float32", dict(logits=x.tolist())),
+        (ValueError, "2-D", dict(logits=x[0])),
+        (ValueError, "2-D", dict(logits=x[None])),
+        (ValueError, "V >= 1", dict(logits=x[:, :0])),
+        (TypeError, "target must be an int64", dict(target=t.float())),
+        (ValueError, r"target must have shape \(4,\)", dict(target=t[:3])),
+        (ValueError, "target is on meta", dict(target=t.to("meta"))),
+        (ValueError, r"target\[1\] = 6 is outside", dict(target=torch.tensor([0, 6, 1, 2], device=DEVICE))),
+        (ValueError, r"target\[2\] = -1 is outside", dict(target=torch.tensor([0, 1, -1, 2], device=DEVICE))),
+        (ValueError, r"target\[0\] = -100 is outside", dict(target=torch.full((4,), -100, device=DEVICE),
+                                                          ignore_index=-1)),
+        (TypeError, "weight must be a floating-point", dict(weight=torch.ones(6, dtype=torch.long, device=DEVICE))),
+        (ValueError, r"weight must have shape \(6,\)", dict(weight=w[:5])),
+        (ValueError, "weight is on meta", dict(weight=w.to("meta"))),
+        (ValueError, "weight must not require grad", dict(weight=w.clone().requires_grad_())),
+        (ValueError, "reduction must be one of", dict(reduction="avg")),
+        (ValueError, "label_smoothing must be in", dict(label_smoothing=1.5)),
+        (TypeError, "label_smoothing must be a float", dict(label_smoothing="0.1")),
+        (ValueError, "z_loss must be finite", dict(z_loss=-1e-4)),
+        (ValueError, "z_loss must be finite", dict(z_loss=math.inf)),
+        (TypeError, "ignore_index must be an int", dict(ignore_index=1.0)),
+        (ValueError, "block_v must be a power of two", dict(block_v=24)),
+    ], x, t
+
+
+def test_bad_input_raises_before_any_launch(monkeypatch):
+    class NoLaunch:
+        def __getitem__(self, grid):
+            raise AssertionError("a kernel was launched")
+
+    monkeypatch.setattr(ce, "_cross_entropy_kernel", NoLaunch())
+    monkeypatch.setattr(ce, "_scale_kernel", NoLaunch())
+    calls, x, t = _bad_calls()
+    for error, message, change in calls:
+        args = dict(logits=x, target=t)
+        args.update(change)
+        with pytest.raises(error, match=message):
+            cross_entropy(args.pop("logits"), args.pop("target"), **args)
+    with pytest.raises(ValueError, match="reduction"):
+        CrossEntropyLoss(reduction="avg")
+
+
+def test_module_matches_function():
+    x, target = make_logits(9, 11, torch.bfloat16, 19), make_target(9, 11, 19)
+    weight = torch.rand(11, device=DEVICE) + 0.5
+    opts = dict(ignore_index=-100, reduction="sum", label_smoothing=0.1, z_loss=1e-3)
+    module = CrossEntropyLoss(weight, **opts)
+    assert "weight" in dict(module.named_buffers()) and "z_loss=0.001" in repr(module)
+    assert torch.equal(module(x, target), cross_entropy(x, target, weight=weight, **opts))
+    loss, lse = CrossEntropyLoss(return_lse=True)(x, target)
+    assert lse.shape == (9,)
+
+
+def test_matches_torch_semantics():
+    """Weighted mean with ignore_index and label smoothing has torch's denominator."""
+    x, target = make_logits(12, 7, torch.float32, 20), make_target(12, 7, 20, ignore_index=2)
+    weight = torch.rand(7, device=DEVICE) + 0.1
+    opts = dict(weight=weight, ignore_index=2, label_smoothing=0.3)
+    want = torch.nn.functional.cross_entropy(x.double(), target, **{**opts, "weight": weight.double()})
+    torch.testing.assert_close(cross_entropy(x, target, **opts).double(), want, rtol=1e-5, atol=0)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_more_than_2_pow_31_elements():
+    """Row offsets past 2^31 elements (64-bit offsets): the last rows' lse and gradient."""
+    v = 131072
+    n = 2**31 // v + 3
+    x = torch.randn(n, v, dtype=torch.bfloat16, device="cuda").requires_grad_()
+    target = torch.randint(0, v, (n,), device="cuda")
+    loss, lse = cross_entropy(x, target, reduction="sum", return_lse=True)
+    loss.backward()
+    last = slice(n - 2, n)
+    tail = x.detach()[last]
+    want_lse = torch.tensor(ref.logsumexp_rows(tail.double().tolist()), dtype=torch.float64)
+    m = tail.double().cpu().max(1).values
+    assert_within("lse", lse[last], want_lse, C * U32 * (m.abs() + v))
+    want_loss, want_grad = oracle(tail, target[last], reduction="sum")
+    _, grad_b = bounds(tail, target[last], want_loss, want_grad, reduction="sum")
+    assert_within("grad", x.grad[last], want_grad, grad_b)
