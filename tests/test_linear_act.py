@@ -1,0 +1,534 @@
+"""triton_kernels.linear_act against the float64 oracle reference.linear.
+
+Every kernel result is checked elementwise against the error bound of the module docstring of
+triton_kernels.linear_act (dtype- and reduction-length-dependent), not a blanket rtol. Output
+buffers come out of torch.empty poisoned with NaN, so an element a kernel forgets to write fails.
+Without a GPU the kernels run under the Triton interpreter with 16-wide tiles, so the shapes below
+(1, primes, 15/17, 31/33) hit partial, single and multiple tiles in every dimension.
+"""
+import importlib
+import math
+
+import pytest
+import torch
+import triton
+import triton.language as tl
+
+from reference import linear as ref
+from reference.activations import get_activation
+from triton_kernels.activations import ACTIVATIONS, activation_fn, activation_grad
+
+# The package may re-export the function under the module's own name, so fetch the module itself.
+la = importlib.import_module("triton_kernels.linear_act")
+linear_act, FusedLinear = la.linear_act, la.FusedLinear
+
+DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
+U_ACC = 2.0 ** -24  # float32 accumulation
+U_TF32 = 2.0 ** -11
+UNIT = {torch.float32: 2.0 ** -24, torch.float16: 2.0 ** -11, torch.bfloat16: 2.0 ** -8}
+# Absolute error floor of a stored value: half fp16's smallest subnormal; for float32 and bf16
+# (float32's exponent range) the smallest normal number, as GPU float32 math may flush subnormals.
+UNDERFLOW = {torch.float32: 2.0 ** -126, torch.float16: 2.0 ** -25, torch.bfloat16: 2.0 ** -126}
+# (dtype, allow_tf32) combinations every activation is tested in.
+PRECISIONS = [(torch.float32, False), (torch.float32, True), (torch.float16, None), (torch.bfloat16, None)]
+# sup|σ'| and sup|σ''| over the real line (None: σ' jumps at 0).
+SUP_DERIVATIVES = {
+    "identity": (1.0, 0.0), "relu": (1.0, None), "leaky_relu": (1.0, None), "sigmoid": (0.25, 0.0963),
+    "tanh": (1.0, 0.770), "gelu": (1.129, 0.798), "gelu_tanh": (1.129, 0.798), "silu": (1.100, 0.500),
+}
+
+
+@pytest.fixture(autouse=True)
+def nan_poisoned_empty(monkeypatch):
+    """torch.empty / empty_like hand out NaN-filled floating buffers for the duration of a test."""
+    empty, empty_like = torch.empty, torch.empty_like
+
+    def poison(t):
+        if t.is_floating_point():
+            t.detach().fill_(float("nan"))
+        return t
+
+    monkeypatch.setattr(torch, "empty", lambda *a, **k: poison(empty(*a, **k)))
+    monkeypatch.setattr(torch, "empty_like", lambda *a, **k: poison(empty_like(*a, **k)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Oracle and error model
+# ---------------------------------------------------------------------------------------------
+def _params(activation, slope):
+    return {"negative_slope": slope} if activation == "leaky_relu" else {}
+
+
+def _oracle(x, w, b, dy, activation, slope):
+    """ξ, y, σ'(ξ), dx, dW, db from reference.linear, as float64 CPU tensors."""
+    params = _params(activation, slope)
+    xs, ws, dys = (t.double().cpu().tolist() for t in (x, w, dy))
+    bs = b.double().cpu().tolist() if b is not None else None
+    xi = ref.linear(xs, ws, bs)
+    y = ref.linear_act(xs, ws, bs, activation, **params)
+    dx, dw, db = ref.linear_act_backward(xs, ws, bs, activation, dys, **params)
+    act = get_activation(activation)
+    g = [[act.df(v, **params) for v in row] for row in xi]
+    out = {"xi": xi, "y": y, "g": g, "dx": dx, "dw": dw, "db": db}
+    return {k: torch.tensor(v, dtype=torch.float64) if v is not None else None for k, v in out.items()}
+
+
+def _eval_error(activation, xi, y, g):
+    """Bounds on the float32 evaluation error of σ(ξ) and σ'(ξ) with the formulas of
+    triton_kernels/activations.py: 16 u (1 + |exp argument|) times the magnitude of the terms
+    summed (the 1 + erf and Φ + ξφ of gelu cancel for ξ << 0), plus an underflow floor."""
+    a = xi.abs()
+    if activation in ("identity", "relu"):
+        return torch.zeros_like(xi), torch.zeros_like(xi)
+    if activation == "leaky_relu":  # the slope rounded to float32, and the product
+        return 2 * U_ACC * y.abs(), U_ACC * g.abs()
+    if activation == "gelu":
+        phi = torch.exp(-0.5 * xi * xi) / math.sqrt(2 * math.pi)
+        arg, s_y, s_g = 0.5 * xi * xi, a, 0.5 * (1 + torch.erf(xi / math.sqrt(2)).abs()) + a * phi
+    elif activation == "gelu_tanh":  # y = ξ σ(2s), σ' = σ(2s) + 2 ξ s' σ(2s) σ(-2s)
+        two_s = 2 * math.sqrt(2 / math.pi) * (xi + 0.044715 * xi ** 3)
+        ds = 2 * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * xi * xi)
+        arg, s_y = two_s.abs(), y.abs()
+        s_g = torch.sigmoid(two_s) + a * ds * torch.sigmoid(two_s) * torch.sigmoid(-two_s)
+    elif activation == "silu":  # y = ξ σ(ξ), σ' = σ(ξ) + ξ σ(ξ) σ(-ξ)
+        arg, s_y = a, y.abs()
+        s_g = torch.sigmoid(xi) + a * torch.sigmoid(xi) * torch.sigmoid(-xi)
+    else:  # sigmoid, tanh
+        arg, s_y, s_g = (a if activation == "sigmoid" else 2 * a), y.abs(), g.abs()
+    scale = 16 * U_ACC * (1 + arg)
+    return scale * s_y + 2.0 ** -126, scale * s_g + 2.0 ** -126
+
+
+def _bounds(x, w, b, dy, o, activation, slope, dtype, tf32):
+    """Elementwise error bounds for y, dx, dW, db (the model in triton_kernels.linear_act)."""
+    x, w, dy = (t.double().cpu() for t in (x, w, dy))
+    m, k = x.shape
+    n = w.shape[0]
+    u_io, tiny = UNIT[dtype], UNDERFLOW[dtype]
+    u_dot = U_TF32 if tf32 else 0.0
+    ax, aw = x.abs(), w.abs()
+    e_xi = ((k + 2) * U_ACC + 2 * u_dot) * (ax @ aw.T)
+    if b is not None:
+        e_xi += U_ACC * b.double().cpu().abs()
+    l1, l2 = SUP_DERIVATIVES[activation]
+    if activation == "leaky_relu":
+        l1 = max(1.0, abs(slope))
+    e_y, e_g = _eval_error(activation, o["xi"], o["y"], o["g"])
+    bound = {"y": l1 * e_xi + e_y + u_io * o["y"].abs() + tiny}
+
+    delta = dy * o["g"]
+    e_delta = dy.abs() * ((l2 or 0.0) * e_xi + e_g + u_io * o["g"].abs() + tiny) + 2 * (u_io * delta.abs() + tiny)
+    if l2 is None:  # a kink: where ξ is within its error of 0 the kernel may take either side
+        near = o["xi"].abs() <= e_xi + tiny
+        e_delta += near * dy.abs() * abs(1.0 - (slope if activation == "leaky_relu" else 0.0))
+    ad = delta.abs()
+    bound["dx"] = e_delta @ aw + ((n + 2) * U_ACC + 2 * u_dot) * (ad @ aw) + u_io * o["dx"].abs() + tiny
+    bound["dw"] = e_delta.T @ ax + ((m + 2) * U_ACC + 2 * u_dot) * (ad.T @ ax) + u_io * o["dw"].abs() + tiny
+    if b is not None:
+        bound["db"] = e_delta.sum(0) + (m + 2) * U_ACC * ad.sum(0) + u_io * o["db"].abs() + tiny
+    return bound
+
+
+def _worst(got, want, bound):
+    """max |got - want| / bound (exact is 0 even where the bound is 0; NaN is infinitely wrong)."""
+    err = (got.double().cpu() - want).abs()
+    ratio = torch.where(err == 0, 0.0, err / bound)
+    return float(torch.nan_to_num(ratio, nan=math.inf).max())
+
+
+def _check(results, o, bound, what=""):
+    """Assert every result is within its bound; returns the worst fraction of the bound used."""
+    worst = {}
+    for name, got in results.items():
+        if got is None:
+            continue
+        worst[name] = _worst(got.reshape(o[name].shape), o[name], bound[name])
+    assert max(worst.values()) <= 1.0, f"{what}: error / bound = {worst}"
+    return worst
+
+
+def _inputs(m, k, n, dtype, seed, bias=True):
+    """x [m, k], W [n, k] scaled so that ξ ~ N(0, 1.25): the activations' curved part; dy [m, n]."""
+    gen = torch.Generator(device=DEVICE).manual_seed(seed)
+    normal = lambda *shape: torch.randn(*shape, generator=gen, device=DEVICE)  # noqa: E731
+    x = normal(m, k).to(dtype)
+    w = (normal(n, k) / math.sqrt(k)).to(dtype)
+    b = (0.5 * normal(n)).to(dtype) if bias else None
+    dy = normal(m, n).to(dtype)
+    return x, w, b, dy
+
+
+def _run(x, w, b, dy, activation, **kwargs):
+    """Forward and backward through linear_act; returns y, dx, dW, db."""
+    x, w = x.detach().requires_grad_(), w.detach().requires_grad_()
+    b = b.detach().requires_grad_() if b is not None else None
+    y = linear_act(x, w, b, activation, **kwargs)
+    y.backward(dy)
+    return {"y": y.detach(), "dx": x.grad, "dw": w.grad, "db": b.grad if b is not None else None}
+
+
+def _verify(m, k, n, activation, dtype=torch.float32, tf32=False, seed=0, slope=0.01, bias=True, **kwargs):
+    x, w, b, dy = _inputs(m, k, n, dtype, seed, bias)
+    got = _run(x, w, b, dy, activation, negative_slope=slope, allow_tf32=tf32, **kwargs)
+    o = _oracle(x, w, b, dy, activation, slope)
+    return _check(got, o, _bounds(x, w, b, dy, o, activation, slope, dtype, tf32),
+                  f"{activation} {dtype} tf32={tf32} {(m, k, n)} {kwargs}")
+
+
+# ---------------------------------------------------------------------------------------------
+# The activation device functions alone
+# ---------------------------------------------------------------------------------------------
+@triton.jit
+def _activation_kernel(z_ptr, y_ptr, g_ptr, n, negative_slope, ACTIVATION: tl.constexpr, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    z = tl.load(z_ptr + offs, mask=mask, other=0.0)
+    tl.store(y_ptr + offs, activation_fn(z, ACTIVATION, negative_slope), mask=mask)
+    tl.store(g_ptr + offs, activation_grad(z, ACTIVATION, negative_slope), mask=mask)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_activation_functions_match_reference_to_float32_accuracy(activation):
+    # The branch points of the formulas (0, tanh's 0.4), cancellation and saturation regions,
+    # and a random spread.
+    special = [0.0, 1e-30, 1e-6, 0.01, 0.3999, 0.4, 0.4001, 0.75, 1.0, 3.0, 10.0, 17.0, 20.0, 30.0, 88.0]
+    z = torch.tensor(special + [-v for v in special], dtype=torch.float32)
+    z = torch.cat([z, 12 * torch.randn(300, generator=torch.Generator().manual_seed(1))]).to(DEVICE)
+    y, g = torch.empty_like(z), torch.empty_like(z)
+    slope = 0.2
+    _activation_kernel[(triton.cdiv(z.numel(), 128),)](z, y, g, z.numel(), slope, ACTIVATION=activation, BLOCK=128)
+    act, params = get_activation(activation), _params(activation, slope)
+    zs = z.double().cpu()
+    want_y = torch.tensor([act.f(v, **params) for v in zs.tolist()], dtype=torch.float64)
+    want_g = torch.tensor([act.df(v, **params) for v in zs.tolist()], dtype=torch.float64)
+    e_y, e_g = _eval_error(activation, zs, want_y, want_g)
+    assert _worst(y, want_y, e_y) <= 1.0, f"{activation} value error / bound {_worst(y, want_y, e_y)}"
+    assert _worst(g, want_g, e_g) <= 1.0, f"{activation} derivative error / bound {_worst(g, want_g, e_g)}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward and backward against the oracle
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype,tf32", PRECISIONS, ids=["fp32", "tf32", "fp16", "bf16"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_forward_and_gradients_match_oracle(activation, dtype, tf32, record_property):
+    # 33 = 2 tiles + 1 row, 31 = 2 tiles - 1, 17 = 1 tile + 1 (16-wide tiles under the interpreter).
+    worst = _verify(33, 31, 17, activation, dtype, tf32, seed=ACTIVATIONS.index(activation))
+    record_property("error_over_bound", worst)  # e.g. ~0.95 for a 16-bit y (its final rounding)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_recompute_mode_matches_oracle(activation, dtype):
+    _verify(17, 33, 15, activation, dtype, seed=10 + ACTIVATIONS.index(activation), recompute=True)
+
+
+@pytest.mark.parametrize("m,k,n", [
+    (1, 1, 1), (1, 16, 16), (2, 1, 33), (15, 17, 16), (47, 5, 3), (3, 64, 2), (16, 37, 31), (5, 130, 7),
+])
+@pytest.mark.parametrize("activation", ["relu", "gelu_tanh"])
+def test_odd_shapes(m, k, n, activation):
+    _verify(m, k, n, activation, torch.float32, seed=m * 1000 + k * 10 + n)
+    _verify(m, k, n, activation, torch.bfloat16, seed=m * 1000 + k * 10 + n + 1)
+
+
+def test_no_bias():
+    _verify(19, 23, 18, "silu", torch.float16, bias=False, seed=5)
+    _verify(19, 23, 18, "relu", torch.float32, bias=False, seed=6)
+
+
+@pytest.mark.parametrize("slope", [-0.5, 0.0, 0.3, 2.0])
+def test_leaky_relu_slopes(slope):
+    # Negative slopes cannot be read back from y's sign: the backward then keeps σ'(ξ) instead.
+    _verify(18, 20, 17, "leaky_relu", torch.float32, seed=7, slope=slope)
+
+
+def test_long_reduction_bound_grows_with_k():
+    # K = 300 is 19 reduction steps; the fp16/bf16 bounds must still hold without slack.
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        _verify(9, 300, 5, "tanh", dtype, seed=8)
+
+
+def test_leading_dims_and_non_contiguous_inputs():
+    gen = torch.Generator().manual_seed(3)
+    k, n = 20, 13
+    x_base = torch.randn(3, 5, 2 * k, generator=gen).to(DEVICE)
+    x = x_base[..., ::2]  # [3, 5, k] with stride 2 along k; flattens to a strided view
+    w = (torch.randn(k, n, generator=gen) / math.sqrt(k)).to(DEVICE).t()  # [n, k], column-major
+    b = torch.randn(3 * n, generator=gen).to(DEVICE)[::3]
+    dy = torch.randn(3, 5, 2 * n, generator=gen).to(DEVICE)[..., 1::2]
+    assert not (x.is_contiguous() or w.is_contiguous() or b.is_contiguous() or dy.is_contiguous())
+    got = _run(x, w, b, dy, "gelu")
+    assert got["y"].shape == (3, 5, n) and got["dx"].shape == x.shape
+    x2, dy2 = x.reshape(-1, k), dy.reshape(-1, n)
+    o = _oracle(x2, w, b, dy2, "gelu", 0.0)
+    _check(got, o, _bounds(x2, w, b, dy2, o, "gelu", 0.0, torch.float32, False), "strided")
+
+
+def test_one_dimensional_x():
+    x, w, b, dy = _inputs(1, 24, 10, torch.float16, seed=14)
+    got = _run(x[0], w, b, dy[0], "silu")
+    assert got["y"].shape == (10,) and got["dx"].shape == (24,)
+    o = _oracle(x, w, b, dy, "silu", 0.0)
+    _check(got, o, _bounds(x, w, b, dy, o, "silu", 0.0, torch.float16, False), "1-D x")
+
+
+def test_transposed_x_and_broadcast_gradient():
+    # x = x_t.t() has stride 1 along M; y.sum() sends back a gradient with strides (0, 0).
+    gen = torch.Generator().manual_seed(4)
+    x = torch.randn(24, 17, generator=gen).to(DEVICE).t()  # [17, 24]
+    w, b = torch.randn(9, 24, generator=gen).to(DEVICE) / 5, torch.randn(9, generator=gen).to(DEVICE)
+    xg, wg, bg = (t.clone().requires_grad_() for t in (x, w, b))  # clone keeps the strides
+    assert xg.stride() == (1, 17)
+    y = linear_act(xg, wg, bg, "sigmoid")
+    y.sum().backward()
+    got = {"y": y.detach(), "dx": xg.grad, "dw": wg.grad, "db": bg.grad}
+    ones = torch.ones(17, 9, device=DEVICE)
+    o = _oracle(x, w, b, ones, "sigmoid", 0.0)
+    _check(got, o, _bounds(x, w, b, ones, o, "sigmoid", 0.0, torch.float32, False), "transposed")
+
+
+@pytest.mark.parametrize("needs", [(True, False, True), (False, True, False), (False, False, True)],
+                         ids=["x+b", "w", "b-only"])
+def test_only_requested_gradients(needs):
+    x, w, b, dy = _inputs(21, 18, 19, torch.float32, seed=9)
+    leaves = [t.clone().requires_grad_(r) for t, r in zip((x, w, b), needs)]
+    y = linear_act(*leaves, "tanh")
+    y.backward(dy)
+    o = _oracle(x, w, b, dy, "tanh", 0.0)
+    bound = _bounds(x, w, b, dy, o, "tanh", 0.0, torch.float32, False)
+    got = {"y": y.detach()} | {k: t.grad for k, t in zip(("dx", "dw", "db"), leaves) if t.requires_grad}
+    _check(got, o, bound, f"needs={needs}")
+    assert all((t.grad is None) != r for t, r in zip(leaves, needs))
+
+
+def test_without_grad_the_same_output_and_no_graph():
+    x, w, b, _ = _inputs(20, 16, 17, torch.float32, seed=11)
+    with torch.no_grad():
+        y0 = linear_act(x, w.requires_grad_(), b, "gelu")
+    assert y0.grad_fn is None
+    y1 = linear_act(x, w, b, "gelu")
+    assert torch.equal(y0, y1.detach())
+
+
+@pytest.mark.parametrize("activation,recompute,kept", [
+    ("identity", False, None), ("relu", False, "y"), ("leaky_relu", False, "y"), ("gelu", False, "g"),
+    ("gelu", True, None), ("relu", True, None),
+])
+def test_what_the_backward_keeps(activation, recompute, kept):
+    x, w, b, _ = _inputs(8, 16, 12, torch.float32, seed=12)
+    y = linear_act(x, w.requires_grad_(), b, activation, recompute=recompute)
+    saved = y.grad_fn.next_functions[0][0].saved_tensors  # behind the view to [..., N]
+    assert saved[0] is not None and saved[1] is not None
+    if kept is None:
+        assert saved[3] is None
+    elif kept == "y":  # the output itself: no extra memory
+        assert saved[3].data_ptr() == y.data_ptr()
+    else:
+        assert saved[3].shape == y.shape and saved[3].data_ptr() != y.data_ptr()
+
+
+def test_empty_batch():
+    x = torch.empty(0, 7, device=DEVICE, requires_grad=True)
+    w = torch.randn(5, 7, device=DEVICE, requires_grad=True)
+    b = torch.randn(5, device=DEVICE, requires_grad=True)
+    y = linear_act(x, w, b, "silu")
+    assert y.shape == (0, 5)
+    y.sum().backward()
+    assert x.grad.shape == (0, 7)
+    assert torch.equal(w.grad, torch.zeros_like(w)) and torch.equal(b.grad, torch.zeros_like(b))
+
+
+def test_bounds_catch_a_wrong_result():
+    """The bounds have teeth: dropping the bias, the wrong activation or a perturbed gradient fails."""
+    x, w, b, dy = _inputs(17, 19, 16, torch.bfloat16, seed=13)
+    o = _oracle(x, w, b, dy, "gelu", 0.0)
+    bound = _bounds(x, w, b, dy, o, "gelu", 0.0, torch.bfloat16, False)
+    good = _run(x, w, b, dy, "gelu")
+    _check(good, o, bound)
+    for bad in (_run(x, w, b * 0, dy, "gelu"), _run(x, w, b, dy, "gelu_tanh")):
+        with pytest.raises(AssertionError):
+            _check(bad, o, bound)
+    nudged = dict(good, dw=good["dw"].clone())
+    nudged["dw"][3, 4] += 0.05 * good["dw"].abs().max()
+    with pytest.raises(AssertionError):
+        _check(nudged, o, bound)
+
+
+# ---------------------------------------------------------------------------------------------
+# The module
+# ---------------------------------------------------------------------------------------------
+def test_fused_linear_is_initialised_like_nn_linear():
+    for bias in (True, False):
+        torch.manual_seed(21)
+        plain = torch.nn.Linear(40, 24, bias=bias)
+        torch.manual_seed(21)
+        fused = FusedLinear(40, 24, bias=bias, activation="gelu")
+        assert [(k, v.shape) for k, v in fused.state_dict().items()] == \
+               [(k, v.shape) for k, v in plain.state_dict().items()]
+        for (_, a), (_, c) in zip(fused.named_parameters(), plain.named_parameters()):
+            assert torch.equal(a, c)
+    assert "activation='gelu'" in repr(fused)
+
+
+def test_state_dict_round_trip_with_sequential_linear_relu():
+    torch.manual_seed(22)
+    seq = torch.nn.Sequential(torch.nn.Linear(18, 11), torch.nn.ReLU()).to(DEVICE)
+    fused = FusedLinear(18, 11, device=DEVICE)
+    # nn.Sequential prefixes the layer index: "0.weight", "0.bias"; the tensors move as they are.
+    fused.load_state_dict({k.removeprefix("0."): v for k, v in seq.state_dict().items()})
+    for name in ("weight", "bias"):
+        assert torch.equal(getattr(fused, name), getattr(seq[0], name))
+    x, _, _, dy = _inputs(9, 18, 11, torch.float32, seed=23)
+    xg = x.clone().requires_grad_()
+    y = fused(xg)
+    y.backward(dy)
+    got = {"y": y.detach(), "dx": xg.grad, "dw": fused.weight.grad, "db": fused.bias.grad}
+    w, b = seq[0].weight.detach(), seq[0].bias.detach()
+    o = _oracle(x, w, b, dy, "relu", 0.0)
+    _check(got, o, _bounds(x, w, b, dy, o, "relu", 0.0, torch.float32, False), "FusedLinear")
+    with torch.no_grad():  # and back, after the fused layer's parameters change
+        fused.weight.mul_(-0.5)
+        fused.bias.add_(1.0)
+    seq.load_state_dict({f"0.{k}": v for k, v in fused.state_dict().items()})
+    assert torch.equal(seq[0].weight, fused.weight) and torch.equal(seq[0].bias, fused.bias)
+
+
+def test_fused_linear_dtype_and_device_arguments():
+    layer = FusedLinear(8, 4, bias=False, activation="leaky_relu", device=DEVICE, dtype=torch.bfloat16,
+                        negative_slope=0.1)
+    assert layer.weight.dtype == torch.bfloat16 and layer.bias is None
+    assert "negative_slope=0.1" in repr(layer)
+    x = torch.randn(3, 2, 8, device=DEVICE, dtype=torch.bfloat16)
+    y = layer(x)
+    assert y.shape == (3, 2, 4) and y.dtype == torch.bfloat16
+    x2, w, ones = x.reshape(6, 8), layer.weight.detach(), torch.ones(6, 4, device=DEVICE)
+    o = _oracle(x2, w, None, ones, "leaky_relu", 0.1)
+    _check({"y": y.detach()}, o, _bounds(x2, w, None, ones, o, "leaky_relu", 0.1, torch.bfloat16, False))
+
+
+# ---------------------------------------------------------------------------------------------
+# Errors before launch, precision flag, block configurations
+# ---------------------------------------------------------------------------------------------
+def _bad_calls():
+    x = torch.randn(4, 6, device=DEVICE)
+    w = torch.randn(3, 6, device=DEVICE)
+    b = torch.randn(3, device=DEVICE)
+    meta_w = torch.empty(3, 6, device="meta")
+    return [
+        ((x.tolist(), w), {}, TypeError, "x must be a torch.Tensor"),
+        ((x, w[0]), {}, ValueError, "weight must be 2-D"),
+        ((x, w[:, :5]), {}, ValueError, r"x must have shape \[\.\.\., 5\]"),
+        ((x[0, 0], w), {}, ValueError, "x must have shape"),
+        ((x, w[:0]), {}, ValueError, "positive out_features"),
+        ((x, w, b[:2]), {}, ValueError, r"bias must have shape \[3\]"),
+        ((x.double(), w.double()), {}, TypeError, "x must be float32, float16 or bfloat16"),
+        ((x, w.half()), {}, TypeError, "weight must have x's dtype"),
+        ((x, w, b.half()), {}, TypeError, "bias must have x's dtype"),
+        ((x, meta_w), {}, ValueError, "weight must be on x's device"),
+        ((torch.empty(4, 6, device="meta"), meta_w), {}, ValueError, "x must be a CUDA tensor"),
+        ((x, w, b, "swish"), {}, ValueError, "activation must be one of"),
+        ((x, w, b, 3), {}, TypeError, "activation must be a str"),
+        ((x, w), {"negative_slope": "0.1"}, TypeError, "negative_slope must be a real number"),
+        ((x, w), {"allow_tf32": 1}, TypeError, "allow_tf32 must be None or a bool"),
+        ((x, w), {"recompute": None}, TypeError, "recompute must be a bool"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_bad_calls())))
+def test_bad_input_raises_before_launch(case, monkeypatch):
+    def no_launch(*args, **kwargs):
+        raise AssertionError("a kernel was launched")
+
+    monkeypatch.setattr(la, "_forward", no_launch)
+    args, kwargs, error, message = _bad_calls()[case]
+    with pytest.raises(error, match=message):
+        linear_act(*args, **kwargs)
+
+
+def test_bad_module_activation():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        FusedLinear(4, 4, activation="softmax")
+
+
+def test_tf32_flag_follows_torch_unless_given(monkeypatch):
+    assert la._input_precision(torch.float32, True) == "tf32"
+    assert la._input_precision(torch.float32, False) == "ieee"
+    for allowed, expected in ((True, "tf32"), (False, "ieee")):
+        monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", allowed)
+        assert la._input_precision(torch.float32, None) == expected
+    assert la._input_precision(torch.bfloat16, False) == "tf32"  # 16-bit products are exact anyway
+
+
+def _prune(rows, cols, red, dtype, kernel=("BLOCK_M", "BLOCK_N", "BLOCK_K")):
+    configs = la._configs(*kernel, tiles=la._HOPPER_TILES)
+    prune = la._pruner(*kernel, "M", "N", "K", "x_ptr")
+    return prune(configs, {"M": rows, "N": cols, "K": red, "x_ptr": torch.empty(1, dtype=dtype)})
+
+
+def test_small_problems_get_one_config_without_autotuning():
+    # The 8x8-digits MLP 64 -> 128 -> 10 on a full batch: the smallest tile, nothing to benchmark.
+    smallest = la._HOPPER_TILES[-1]
+    for rows, cols, red in ((1797, 128, 64), (1797, 10, 128), (1, 1, 1)):
+        (cfg,) = _prune(rows, cols, red, torch.float32)
+        assert (cfg.kwargs["BLOCK_M"], cfg.kwargs["BLOCK_N"], cfg.kwargs["BLOCK_K"]) == smallest[:3]
+
+
+def test_large_problems_autotune_over_tiles_that_fit_shared_memory():
+    bf16 = _prune(8192, 4096, 4096, torch.bfloat16)
+    fp32 = _prune(8192, 4096, 4096, torch.float32)
+    assert len(bf16) == len(la._HOPPER_TILES)  # every Hopper tile fits in bf16
+    assert 1 < len(fp32) < len(bf16)  # the 3-stage 128x256x64 float32 tiles do not
+    for cfg in fp32:
+        kw = cfg.kwargs
+        assert cfg.num_stages * (kw["BLOCK_M"] + kw["BLOCK_N"]) * kw["BLOCK_K"] * 4 <= la._SMEM_BYTES
+    # a narrow output keeps only tiles no wider than it
+    assert all(cfg.kwargs["BLOCK_N"] <= 64 for cfg in _prune(8192, 64, 4096, torch.bfloat16))
+
+
+# ---------------------------------------------------------------------------------------------
+# GPU: the Hopper tiles themselves (the interpreter runs a single 16-wide config)
+# ---------------------------------------------------------------------------------------------
+def _verify_sampled(m, k, n, activation, dtype, tf32, seed, rows, cols, **kwargs):
+    """_verify for problems too large for the pure-Python oracle over every element: y and dx are
+    checked on the given rows, y, dW and db on the given columns (empty: skip)."""
+    x, w, b, dy = _inputs(m, k, n, dtype, seed)
+    got = _run(x, w, b, dy, activation, allow_tf32=tf32, **kwargs)
+    what = f"{activation} {dtype} tf32={tf32} {(m, k, n)}"
+    if rows:
+        o = _oracle(x[rows], w, b, dy[rows], activation, 0.01)
+        bound = _bounds(x[rows], w, b, dy[rows], o, activation, 0.01, dtype, tf32)
+        _check({"y": got["y"][rows], "dx": got["dx"][rows]}, o, bound, what + f" rows {rows}")
+    if cols:
+        o = _oracle(x, w[cols], b[cols], dy[:, cols], activation, 0.01)
+        bound = _bounds(x, w[cols], b[cols], dy[:, cols], o, activation, 0.01, dtype, tf32)
+        _check({"y": got["y"][:, cols], "dw": got["dw"][cols], "db": got["db"][cols]}, o, bound,
+               what + f" columns {cols}")
+
+
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize("activation,dtype,tf32,recompute", [
+    ("gelu_tanh", torch.float32, False, False), ("relu", torch.float32, True, False),
+    ("silu", torch.float16, None, False), ("gelu_tanh", torch.bfloat16, None, False),
+    ("sigmoid", torch.bfloat16, None, True),
+], ids=["fp32", "tf32", "fp16", "bf16", "bf16-recompute"])
+@pytest.mark.parametrize("m,k,n", [(641, 513, 513), (256, 2048, 384)])
+def test_gpu_autotuned_tiles(m, k, n, activation, dtype, tf32, recompute):
+    # Over 2^27 multiply-adds, so the autotuner runs the Hopper tiles: 641 = 5 x 128 + 1 and
+    # 513 = 2 x 256 + 1 leave one-element edge tiles; the last row and column are always checked.
+    _verify_sampled(m, k, n, activation, dtype, tf32, seed=31, rows=[0, m // 3, m - 1],
+                    cols=[1, n // 2, n - 1], recompute=recompute)
+
+
+@pytest.mark.gpu
+@requires_cuda
+@pytest.mark.parametrize("dtype", [torch.bfloat16])
+def test_gpu_64_bit_offsets(dtype):
+    # M K = M N > 2^31 elements: rows past the 2^31st element need 64-bit offsets in every kernel.
+    m = 2 ** 21 + 3
+    _verify_sampled(m, 1024, 1024, "relu", dtype, None, seed=33, rows=[0, m // 2, m - 2, m - 1], cols=[])
+
