@@ -5,14 +5,17 @@ Runs under TRITON_INTERPRET=1 on CPU (tests/conftest.py) with small shapes; the 
 ``block_v`` is forced small so the online-softmax path runs with small V. Every output buffer the
 module allocates is poisoned with NaN, so an element the kernels forget to write fails a test.
 """
+import importlib
 import math
 
 import pytest
 import torch
 
-import triton_kernels.cross_entropy as ce
 from reference import losses as ref
 from triton_kernels.cross_entropy import CrossEntropyLoss, cross_entropy
+
+# The package exports the function under the module's name, so reach the module itself this way.
+ce = importlib.import_module("triton_kernels.cross_entropy")
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy, on masked interpreter lanes
 
