@@ -1,0 +1,135 @@
+"""``python -m report``: measure what this machine can, then write README.md, plots and results.json.
+
+    python -m report                          all sections; GPU ones skip without CUDA
+    python -m report --quick                  fewer shapes and shorter timing: a sanity run
+    python -m report --sections cross_entropy --dtypes bf16 --out /tmp/part1
+    python -m report --from a.json b.json     re-render (and merge) saved results, no measuring
+
+The ceilings are measured whenever a GPU kernel section runs, so every fraction of a ceiling in a
+results file comes from the same run as the rows it judges.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from . import ce_bench, ceilings, cpu_reference, environment, linear_bench, mlp_step, plots, render, results
+from .timing import Device, Progress
+
+REPORT_DIR = Path(__file__).resolve().parent
+GPU_SUITES = {"ceilings": ceilings, "cross_entropy": ce_bench, "linear_act": linear_bench}
+NO_CUDA = "no CUDA device on this machine: GPU measurements pending (run python -m report on an NVIDIA GPU)"
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m report", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--from", dest="sources", nargs="+", metavar="RESULTS_JSON",
+                   help="render saved results (several are merged: one device only) instead of measuring")
+    p.add_argument("--out", type=Path, default=REPORT_DIR,
+                   help="directory for README.md, results.json and plots/ (default: report/)")
+    p.add_argument("--sections", default=",".join(results.SECTIONS),
+                   help=f"comma-separated subset of {','.join(results.SECTIONS)} (default: all)")
+    p.add_argument("--dtypes", help="comma-separated dtypes for the GPU kernel sections (default: all)")
+    p.add_argument("--quick", action="store_true", help="fewer shapes, shorter timing: a sanity run")
+    p.add_argument("--verbose", action="store_true", help="print the traceback of every failed case")
+    args = p.parse_args(argv)
+    sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    unknown = sorted(set(sections) - set(results.SECTIONS))
+    if unknown:
+        p.error(f"--sections: unknown {unknown}; choose from {','.join(results.SECTIONS)}")
+    if any(s in sections for s in ("cross_entropy", "linear_act")) and "ceilings" not in sections:
+        sections.insert(0, "ceilings")  # fractions of the ceilings need ceilings from the same run
+    args.sections = sections
+    args.dtypes = tuple(d.strip() for d in args.dtypes.split(",")) if args.dtypes else None
+    if args.dtypes and set(args.dtypes) - {"bf16", "fp16", "fp32", "tf32"}:
+        p.error(f"--dtypes: expected some of bf16,fp16,fp32,tf32, got {','.join(args.dtypes)}")
+    return args
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+def measure(args) -> dict:
+    """Run the selected sections; return the results document."""
+    doc = results.new_results(environment.collect(args.argv))
+    cuda = _cuda_available()
+    device = Device("cuda", warmup_ms=10 if args.quick else 25, rep_ms=40 if args.quick else 100) if cuda else None
+    plans = {}
+    for name in args.sections:
+        if name in GPU_SUITES:
+            if not cuda:
+                doc["sections"][name] = results.section("skipped", [NO_CUDA])
+                continue
+            suite = GPU_SUITES[name]
+            cfgs = suite.configs(args.quick) if name == "ceilings" else suite.configs(args.quick, dtypes=args.dtypes)
+            plans[name] = (cfgs, suite.count_cases(cfgs))
+        elif name == "mlp_step":
+            cfgs = mlp_step.configs(args.quick, cuda)
+            plans[name] = (cfgs, mlp_step.count_cases(cfgs))
+        else:
+            plans[name] = (None, 1)
+    progress = Progress(sum(count for _, count in plans.values()), verbose=args.verbose)
+    progress.message(f"python -m report: {doc['environment'].get('device') or 'no CUDA device'}; "
+                     f"{progress.total} cases in {', '.join(plans) or 'no section'}")
+    for name, (cfgs, _) in plans.items():
+        start = time.perf_counter()
+        progress.message(f"== {name}")
+        try:
+            if name in GPU_SUITES:
+                doc["sections"][name] = GPU_SUITES[name].run(device, cfgs, progress)
+            elif name == "mlp_step":
+                doc["sections"][name] = mlp_step.run(cfgs, progress, quick=args.quick, cuda=cuda)
+            else:
+                doc["sections"][name] = cpu_reference.run(progress, quick=args.quick)
+        except Exception as exc:  # noqa: BLE001 -- one broken section must not lose the others
+            doc["sections"][name] = results.section("error", [f"the section raised {type(exc).__name__}: {exc}"])
+            progress.message(f"section {name} failed: {type(exc).__name__}: {exc}")
+        progress.message(f"== {name}: {doc['sections'][name]['status']} in {time.perf_counter() - start:.0f} s")
+    return doc
+
+
+def write(doc: dict, out: Path) -> list:
+    """results.json, plots/*.png and README.md under ``out``; returns the paths written."""
+    if doc["synthetic"] and out.resolve() == REPORT_DIR:
+        raise SystemExit("refusing to write synthetic (test fixture) results into report/: use --out elsewhere")
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        results.validate(doc)
+    except ValueError:
+        # never lose a GPU run to a malformed row: keep the raw data for inspection, then fail
+        (out / "results.invalid.json").write_text(json.dumps(doc, indent=1, sort_keys=True, default=str))
+        raise
+    results.save(doc, out / "results.json")
+    made = plots.write_plots(doc, out)
+    (out / "README.md").write_text(render.render(doc, made))
+    return [out / "results.json", out / "README.md"] + [out / p for p in made.values()]
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    args.argv = argv
+    if args.sources:
+        try:
+            doc = results.merge([results.load(p) for p in args.sources])
+        except (OSError, ValueError) as exc:
+            print(f"python -m report: {exc}", file=sys.stderr)
+            return 2
+    else:
+        doc = measure(args)
+    for path in write(doc, args.out):
+        print(f"wrote {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

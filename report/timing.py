@@ -1,0 +1,132 @@
+"""Timing, input rotation, peak memory and progress, for the GPU and (as a smoke test) the CPU.
+
+On CUDA a measurement is ``triton.testing.do_bench``: warm-up, then many timed calls between CUDA
+events with the L2 cache flushed before each; we keep the median and the 20th/80th percentiles.
+On the CPU (used to exercise the benchmark code paths in CI, never to report GPU numbers) it is a
+wall-clock loop with the same statistics.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import statistics
+import sys
+import time
+
+# Rotation stops at this many input sets: enough to exceed the L2 for any shape worth timing.
+MAX_ROTATING_SETS = 64
+
+
+class Device:
+    """Where a benchmark runs and how it is timed there.
+
+    ``warmup_ms`` and ``rep_ms`` are do_bench's budgets: time spent warming up and time spent in
+    timed repetitions (do_bench derives the counts from a first estimate of one call).
+    """
+
+    def __init__(self, kind: str, warmup_ms: float = 25, rep_ms: float = 100):
+        if kind not in ("cuda", "cpu"):
+            raise ValueError(f"device kind must be 'cuda' or 'cpu', got {kind!r}")
+        self.kind = kind
+        self.warmup_ms = warmup_ms
+        self.rep_ms = rep_ms
+        self.l2_bytes = None
+        if kind == "cuda":
+            import torch
+
+            self.l2_bytes = getattr(torch.cuda.get_device_properties(0), "L2_cache_size", None)
+
+    def synchronize(self) -> None:
+        if self.kind == "cuda":
+            import torch
+
+            torch.cuda.synchronize()
+
+    def time(self, fn, grad_to_none=None) -> dict:
+        """Median, 20th and 80th percentile of ``fn()``'s time in ms: {"ms", "ms_p20", "ms_p80"}."""
+        if self.kind == "cuda":
+            from triton.testing import do_bench
+
+            p50, p20, p80 = do_bench(
+                fn, warmup=self.warmup_ms, rep=self.rep_ms, grad_to_none=grad_to_none, quantiles=[0.5, 0.2, 0.8]
+            )
+            return {"ms": p50, "ms_p20": p20, "ms_p80": p80}
+        return _cpu_time(fn, grad_to_none, self.warmup_ms, self.rep_ms)
+
+    def rotating(self, make_set, set_bytes: int) -> list:
+        """Input sets to cycle through so that together they exceed twice the L2 cache.
+
+        do_bench flushes the L2 before each timed call by writing its own buffer, but that leaves
+        the cache full of dirty lines of that buffer; distinct inputs whose total is well past the
+        L2 make a small problem read its operands from device memory however the flush behaves.
+        """
+        if not self.l2_bytes or set_bytes >= 2 * self.l2_bytes:
+            return [make_set()]
+        count = min(MAX_ROTATING_SETS, math.ceil(2 * self.l2_bytes / max(set_bytes, 1)))
+        return [make_set() for _ in range(count)]
+
+    def peak_extra_bytes(self, fn) -> int | None:
+        """Device memory ``fn()`` needs beyond what is allocated when it starts (None on the CPU)."""
+        if self.kind != "cuda":
+            return None
+        import torch
+
+        torch.cuda.synchronize()
+        torch.cuda.empty_cache()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return torch.cuda.max_memory_allocated() - base
+
+
+def _cpu_time(fn, grad_to_none, warmup_ms: float, rep_ms: float) -> dict:
+    """Wall-clock statistics of ``fn()``: warm up for ``warmup_ms``, then time calls until
+    ``rep_ms`` have passed (at least 3 calls)."""
+    def once() -> float:
+        for t in grad_to_none or ():
+            t.grad = None
+        start = time.perf_counter()
+        fn()
+        return (time.perf_counter() - start) * 1e3
+
+    def run_for(budget_ms: float, at_least: int) -> list:
+        samples = [once()]
+        while len(samples) < at_least or sum(samples) < budget_ms:
+            samples.append(once())
+        return samples
+
+    run_for(warmup_ms, 1)
+    samples = run_for(rep_ms, 3)
+    deciles = statistics.quantiles(samples, n=10, method="inclusive")
+    return {"ms": statistics.median(samples), "ms_p20": deciles[1], "ms_p80": deciles[7]}
+
+
+def cycling(fn, sets):
+    """A no-argument callable that applies ``fn`` to the next input set each time it is called."""
+    it = itertools.cycle(sets)
+    return lambda: fn(*next(it))
+
+
+class Progress:
+    """One line per case: ``[  3/120  0:00:12] label ... result`` (flushed, so logs stream)."""
+
+    def __init__(self, total: int, stream=None, verbose: bool = False):
+        self.total = total
+        self.verbose = verbose  # print tracebacks of failed cases
+        self.done = 0
+        self.start = time.perf_counter()
+        self.stream = stream or sys.stdout
+
+    def start_case(self, label: str) -> None:
+        self.done += 1
+        elapsed = int(time.perf_counter() - self.start)
+        width = len(str(self.total))
+        stamp = f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+        print(f"[{self.done:>{width}}/{self.total} {stamp}] {label} ...", end=" ", file=self.stream, flush=True)
+
+    def end_case(self, result: str) -> None:
+        print(result, file=self.stream, flush=True)
+
+    def message(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)

@@ -1,0 +1,116 @@
+"""The GPU benchmark code paths, exercised on the CPU (Triton interpreter, tiny shapes, short
+timing) so a GPU session does not discover their bugs on its limited device time. The times
+here mean nothing; the row structure, error capture and bookkeeping are what is tested."""
+import pytest
+
+from report import ce_bench, ceilings, linear_bench, results, runner
+from report.timing import Device, Progress
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture
+def cpu():
+    return Device("cpu", warmup_ms=0, rep_ms=1)
+
+
+def _check_section(name, sec, progress):
+    assert progress.done == progress.total  # count_cases predicted every case
+    doc = results.new_results({"date": "2000-01-01"})
+    doc["sections"][name] = sec
+    results.validate(doc)
+    return sec["rows"]
+
+
+def test_cross_entropy_suite(cpu):
+    cfgs = ce_bench.configs(False, shapes=((12, 10), (3, 70)), dtypes=("fp32", "bf16"))
+    progress = Progress(ce_bench.count_cases(cfgs))
+    sec = ce_bench.run(cpu, cfgs, progress, impls=("ours", "eager", "liger", "ours_inplace"))
+    rows = _check_section("cross_entropy", sec, progress)
+    assert sec["status"] == "ok"
+    timed = {(r["impl"], r["mode"]) for r in rows if "ms" in r}
+    assert {("ours", m) for m in ("fwd", "fwd+bwd", "fwd_nograd")} <= timed
+    assert ("ours_inplace", "fwd+bwd") in timed and ("eager", "bwd") in timed
+    fused = [r for r in rows if (r["impl"], r["mode"]) == ("ours", "bwd")]
+    assert len(fused) == 4 and all(ce_bench.FUSED_NOTE in r["error"] for r in fused)
+    assert all(r["error"] == "skipped: not selected" for r in rows if r["impl"] == "compile")
+    # what was timed was also checked against float64
+    for r in rows:
+        if r["impl"] in ("ours", "ours_inplace", "eager") and "ms" in r:
+            assert r["rel_err"] < (1e-5 if r["dtype"] == "fp32" else 2e-2), r
+    if ce_bench._liger_loss() is None:
+        assert sec["notes"] == [ce_bench.LIGER_MISSING]
+
+
+def test_unselected_implementations_keep_the_table_shape(cpu):
+    cfgs = ce_bench.configs(False, shapes=((4, 6),), dtypes=("fp32",))
+    progress = Progress(ce_bench.count_cases(cfgs))
+    rows = _check_section("cross_entropy", ce_bench.run(cpu, cfgs, progress, impls=("eager",)), progress)
+    assert len(rows) == ce_bench.count_cases(cfgs)
+    assert {r["impl"] for r in rows if "ms" in r} == {"eager"}
+    assert all(r["error"] == "skipped: not selected" for r in rows if r["impl"] != "eager")
+
+
+def test_linear_suite(cpu):
+    cfgs = linear_bench.configs(False, shapes=((9, 16, 5),), dtypes=("fp32", "bf16"), activations=("gelu_tanh",))
+    progress = Progress(linear_bench.count_cases(cfgs))
+    sec = linear_bench.run(cpu, cfgs, progress, impls=("ours", "eager", "matmul"))
+    rows = _check_section("linear_act", sec, progress)
+    assert sec["status"] == "ok"
+    for r in rows:
+        if r["impl"] == "compile":
+            assert r["error"] == "skipped: not selected"
+            continue
+        assert r["ms"] > 0 and r["flops"] == linear_bench.linear_flops(9, 16, 5, r["mode"])
+        assert r["activation"] == ("none" if r["impl"] == "matmul" else "gelu_tanh")
+        assert r["rel_err"] < (1e-5 if r["dtype"] == "fp32" else 2e-2), r
+
+
+def test_a_failing_peer_is_recorded_not_fatal(cpu, monkeypatch):
+    def broken_compile(fn):
+        raise RuntimeError("no compiler here")
+
+    monkeypatch.setattr(linear_bench, "fresh_compile", broken_compile)
+    cfgs = linear_bench.configs(False, shapes=((4, 8, 3),), dtypes=("fp32",), activations=("relu",))
+    progress = Progress(linear_bench.count_cases(cfgs))
+    sec = linear_bench.run(cpu, cfgs, progress, impls=("eager", "compile"))
+    rows = _check_section("linear_act", sec, progress)
+    assert sec["status"] == "partial"
+    compiled = [r for r in rows if r["impl"] == "compile"]
+    assert len(compiled) == 3 and all(r["error"] == "RuntimeError: no compiler here" for r in compiled)
+    assert all("ms" in r for r in rows if r["impl"] == "eager")
+
+
+def test_measure_records_errors(cpu, capsys):
+    progress = Progress(2)
+
+    def boom():
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory (test)")
+
+    row = runner.measure(cpu, progress, "case", {"impl": "x"}, boom)
+    assert "ms" not in row and row["error"].startswith("OutOfMemoryError: CUDA out of memory")
+    row = runner.measure(cpu, progress, "case", {"impl": "x"}, lambda: None)
+    assert row["ms"] > 0 and row["ms_p20"] <= row["ms"] <= row["ms_p80"]
+    out = capsys.readouterr().out
+    assert "[1/2" in out and "FAILED" in out and "[2/2" in out
+
+
+def test_ceilings_suite(cpu):
+    cfgs = [dict(c, elements=1 << 12, n=32) if c["name"] == "copy" else dict(c, n=32)
+            for c in ceilings.configs(quick=True)]
+    progress = Progress(ceilings.count_cases(cfgs))
+    rows = _check_section("ceilings", ceilings.run(cpu, cfgs, progress), progress)
+    assert [r["name"] for r in rows] == ["copy", "matmul_bf16", "matmul_tf32", "matmul_fp32"]
+    assert rows[0]["bytes"] == 2 * 4 * (1 << 12) and rows[1]["flops"] == 2 * 32**3
+    assert torch.backends.cuda.matmul.allow_tf32 is False  # the TF32 switch was restored
+
+
+def test_rotation_exceeds_twice_the_l2():
+    device = Device("cpu")
+    assert len(device.rotating(object, 10)) == 1  # no L2 size known: one set
+    device.l2_bytes = 1000
+    assert len(device.rotating(object, 300)) == 7  # ceil(2000 / 300)
+    assert len(device.rotating(object, 5000)) == 1
+    assert len(device.rotating(object, 1)) == 64  # capped
+    with pytest.raises(ValueError, match="device kind"):
+        Device("tpu")
