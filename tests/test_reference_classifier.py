@@ -1,0 +1,127 @@
+"""reference.MLPClassifier: the scikit-learn-like facade."""
+import math
+
+import pytest
+
+import reference
+from reference.classifier import MLPClassifier
+from reference.datasets import fit_standardizer, load_digits, standardize, train_test_split, xor
+from reference.optimizers import SGD, Adam
+
+
+@pytest.fixture(scope="module")
+def small_digits():
+    X, y = load_digits()
+    X_tr, X_te, y_tr, y_te = train_test_split(X[:400], y[:400], 0.25, seed=0)
+    means, stds = fit_standardizer(X_tr)
+    return standardize(X_tr, means, stds), standardize(X_te, means, stds), y_tr, y_te
+
+
+def test_exported_from_the_package():
+    assert reference.MLPClassifier is MLPClassifier
+
+
+def test_fit_predict_score_on_real_digits(small_digits):
+    X_tr, X_te, y_tr, y_te = small_digits
+    clf = MLPClassifier(hidden_layer_sizes=(16,), activation="tanh", learning_rate_init=0.01, batch_size=32,
+                        max_iter=15, random_state=0)
+    assert clf.fit(X_tr, y_tr) is clf
+    assert clf.classes_ == list(range(10))
+    assert clf.n_iter_ == len(clf.loss_curve_) == len(clf.history_) <= 15
+    assert clf.loss_curve_[-1] < 0.5 * clf.loss_curve_[0]
+    assert clf.score(X_te, y_te) > 0.85  # 100 held-out images, 300 training images
+    proba = clf.predict_proba(X_te)
+    assert all(len(p) == 10 and math.fsum(p) == pytest.approx(1.0) for p in proba)
+    assert clf.predict(X_te) == [clf.classes_[p.index(max(p))] for p in proba]
+    assert clf.validation_scores_ is None
+
+
+def test_arbitrary_labels_and_sklearn_names():
+    X, y = xor()
+    labels = ["no", "yes", "yes", "no"]
+    clf = MLPClassifier((5,), "logistic", solver="sgd", learning_rate_init=0.5, momentum=0.9, max_iter=300,
+                        batch_size=4, random_state=1, tol=0.0)
+    clf.fit(X, labels)
+    assert clf.classes_ == ["no", "yes"] and clf.predict(X) == labels and clf.score(X, labels) == 1.0
+    assert clf.model_.activations == ["sigmoid", "identity"]
+
+
+def test_sklearn_layout_of_weights():
+    X, y = xor()
+    clf = MLPClassifier(hidden_layer_sizes=(3, 4), max_iter=2, random_state=0).fit(X, y)
+    assert [(len(c), len(c[0])) for c in clf.coefs_] == [(2, 3), (3, 4), (4, 2)]
+    assert [len(b) for b in clf.intercepts_] == [3, 4, 2]
+    assert clf.coefs_[0][1][2] == clf.model_.layers[0][2][2]  # input 1 -> neuron 2 (bias is column 0)
+    assert clf.intercepts_[1][3] == clf.model_.layers[1][3][0]
+
+
+def test_solvers_use_the_scikit_learn_update_forms():
+    clf = MLPClassifier(solver="sgd", learning_rate_init=0.2, momentum=0.8)
+    opt = clf._optimizer()
+    assert isinstance(opt, SGD) and opt.momentum_form == "lr_inside" and opt.nesterov and opt.lr == 0.2
+    opt = MLPClassifier(solver="adam", beta_1=0.8, epsilon=1e-6)._optimizer()
+    assert isinstance(opt, Adam) and opt.eps_placement == "before_bias_correction"
+    assert (opt.beta1, opt.eps) == (0.8, 1e-6)
+    assert type(MLPClassifier(solver="rmsprop")._optimizer()).__name__ == "RMSprop"
+
+
+def test_convergence_stop_on_training_loss():
+    X, y = xor()
+    clf = MLPClassifier((4,), "tanh", learning_rate_init=1e-9, max_iter=100, tol=1.0, n_iter_no_change=3,
+                        random_state=0, batch_size=4).fit(X, y)
+    assert clf.n_iter_ == 4  # the first epoch sets the best loss, three more fail to improve by tol
+
+
+def test_early_stopping_holds_out_a_validation_split(small_digits):
+    X_tr, _, y_tr, _ = small_digits
+    clf = MLPClassifier((12,), "tanh", learning_rate_init=0.02, batch_size=20, max_iter=40, early_stopping=True,
+                        validation_fraction=0.2, n_iter_no_change=2, random_state=3).fit(X_tr, y_tr)
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert all(0.0 <= s <= 1.0 for s in clf.validation_scores_)
+    assert clf.history_.stopped_early == (clf.n_iter_ < 40)
+
+
+def test_same_random_state_same_model():
+    X, y = xor()
+    a = MLPClassifier((3,), max_iter=5, batch_size=2, random_state=7).fit(X, y)
+    b = MLPClassifier((3,), max_iter=5, batch_size=2, random_state=7).fit(X, y)
+    assert a.model_.layers == b.model_.layers and a.loss_curve_ == b.loss_curve_
+
+
+def test_verbose_prints_the_loss(capsys):
+    X, y = xor()
+    MLPClassifier((2,), max_iter=2, verbose=True, random_state=0).fit(X, y)
+    assert capsys.readouterr().out.startswith("Iteration 1, loss = ")
+
+
+@pytest.mark.parametrize("kwargs, X, y, error, message", [
+    ({"solver": "lbfgs"}, [[0.0], [1.0]], [0, 1], ValueError, "unknown solver"),
+    ({"activation": "swish"}, [[0.0], [1.0]], [0, 1], ValueError, "unknown activation"),
+    ({"learning_rate_init": 0.0}, [[0.0], [1.0]], [0, 1], ValueError, "learning rate"),
+    ({"learning_rate_init": -1.0}, [[0.0], [1.0]], [0, 1], ValueError, "learning rate"),
+    ({"hidden_layer_sizes": (0,)}, [[0.0], [1.0]], [0, 1], ValueError, "hidden_layer_sizes"),
+    ({"hidden_layer_sizes": "10"}, [[0.0], [1.0]], [0, 1], TypeError, "hidden_layer_sizes"),
+    ({"batch_size": 0}, [[0.0], [1.0]], [0, 1], ValueError, "batch_size"),
+    ({"max_iter": 0}, [[0.0], [1.0]], [0, 1], ValueError, "max_iter"),
+    ({}, [[0.0], [1.0]], [0, 0], ValueError, "at least two classes"),
+    ({}, [[0.0], [1.0]], [0], ValueError, "same length"),
+    ({}, [[0.0], [float("nan")]], [0, 1], ValueError, "finite"),
+    ({}, [[0.0], [1.0, 2.0]], [0, 1], ValueError, "rectangular"),
+])
+def test_bad_input_is_rejected(kwargs, X, y, error, message):
+    with pytest.raises(error, match=message):
+        MLPClassifier(**kwargs).fit(X, y)
+
+
+def test_use_before_fit_and_mismatched_scoring():
+    clf = MLPClassifier()
+    with pytest.raises(ValueError, match="not fitted"):
+        clf.predict([[0.0]])
+    with pytest.raises(ValueError, match="not fitted"):
+        clf.coefs_
+    X, y = xor()
+    clf = MLPClassifier((2,), max_iter=1, random_state=0).fit(X, y)
+    with pytest.raises(ValueError, match="same length"):
+        clf.score(X, y[:3])
+    with pytest.raises(ValueError, match="must have 2 entries"):
+        clf.predict([[0.0, 1.0, 2.0]])
