@@ -29,9 +29,12 @@ def check_number(value, name: str, *, allow_neg_inf: bool = False) -> float:
 
     ``allow_neg_inf`` admits -inf (a masked logit); +inf and NaN are always rejected.
     """
-    if not isinstance(value, Real):
+    if type(value) is float:  # the common case, without the slower abstract-class check
+        v = value
+    elif isinstance(value, Real):
+        v = float(value)
+    else:
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
     if not math.isfinite(v) and not (allow_neg_inf and v == -math.inf):
         raise ValueError(f"{name} must be finite, got {v}")
     return v
@@ -43,7 +46,9 @@ def check_vector(v, name: str, *, length: int | None = None, allow_neg_inf: bool
         raise TypeError(f"{name} must be a list of numbers, got {type(v).__name__}")
     if length is not None and len(v) != length:
         raise ValueError(f"{name} must have length {length}, got {len(v)}")
-    return [check_number(e, f"{name}[{i}]", allow_neg_inf=allow_neg_inf) for i, e in enumerate(v)]
+    # Finite floats pass as they are; anything else goes through check_number, which names the element.
+    return [e if type(e) is float and math.isfinite(e) else check_number(e, f"{name}[{i}]", allow_neg_inf=allow_neg_inf)
+            for i, e in enumerate(v)]
 
 
 def check_matrix(
