@@ -119,11 +119,14 @@ def _pruner(rows, cols, red, rows_arg, cols_arg, red_arg, operand):
     return prune
 
 
-def _autotune(rows, cols, red, rows_arg, cols_arg, red_arg, operand):
+def _autotune(rows, cols, red, rows_arg, cols_arg, red_arg, operand, modes):
     # M enters the key rounded to a power of two (M_BUCKET): batch sizes vary, N and K do not.
+    # The constexpr modes too: each is a different kernel (IEEE or TF32 products, the epilogue's
+    # registers: a smooth activation's y+g spills on tiles where y alone does not), whose best
+    # tile can differ; Triton's key holds only the listed arguments and the tensors' dtypes.
     return triton.autotune(
         configs=_configs(rows, cols, red),
-        key=["M_BUCKET", "N", "K"],
+        key=["M_BUCKET", "N", "K", *modes],
         prune_configs_by={"early_config_prune": _pruner(rows, cols, red, rows_arg, cols_arg, red_arg, operand)},
     )
 
@@ -201,7 +204,8 @@ def _load_delta(dy_ptrs, aux_ptrs, mask, DELTA_FROM: tl.constexpr, negative_slop
     return delta
 
 
-@_autotune("BLOCK_M", "BLOCK_N", "BLOCK_K", "M", "N", "K", "x_ptr")
+@_autotune("BLOCK_M", "BLOCK_N", "BLOCK_K", "M", "N", "K", "x_ptr",
+           ("ACTIVATION", "HAS_BIAS", "EPILOGUE", "INPUT_PRECISION"))
 @triton.jit
 def _linear_act_fwd_kernel(
     x_ptr, w_ptr, b_ptr, y_ptr, aux_ptr, dy_ptr,
@@ -252,7 +256,7 @@ def _linear_act_fwd_kernel(
             tl.store(aux_ptr + out, _narrow(g, INTERPRET_BF16).to(aux_ptr.dtype.element_ty), mask=in_bounds)
 
 
-@_autotune("BLOCK_M", "BLOCK_K", "BLOCK_N", "M", "K", "N", "w_ptr")
+@_autotune("BLOCK_M", "BLOCK_K", "BLOCK_N", "M", "K", "N", "w_ptr", ("DELTA_FROM", "INPUT_PRECISION"))
 @triton.jit
 def _linear_act_dx_kernel(
     dy_ptr, aux_ptr, w_ptr, dx_ptr,
@@ -290,7 +294,8 @@ def _linear_act_dx_kernel(
     tl.store(dx_ptr + out, _narrow(acc, INTERPRET_BF16).to(dx_ptr.dtype.element_ty), mask=in_bounds)
 
 
-@_autotune("BLOCK_N", "BLOCK_K", "BLOCK_M", "N", "K", "M", "x_ptr")
+@_autotune("BLOCK_N", "BLOCK_K", "BLOCK_M", "N", "K", "M", "x_ptr",
+           ("DELTA_FROM", "COMPUTE_DW", "COMPUTE_DB", "INPUT_PRECISION"))
 @triton.jit
 def _linear_act_dw_kernel(
     dy_ptr, aux_ptr, x_ptr, dw_ptr, db_ptr,

@@ -1,0 +1,149 @@
+"""Command line: run the suite, export golden vectors, check an external program against them.
+
+    python -m conformance [--backend NAME ...] [--profile ci|gpu|thorough] [--ops GLOB ...]
+                          [--dtypes DTYPE ...] [--seed N] [--report-dir DIR] [--list]
+    python -m conformance export DIR [--ops GLOB ...] [--dtypes ...] [--examples N]
+    python -m conformance check-vectors DIR --command "CMD" [--ops GLOB ...] [--dtypes ...]
+
+With no --backend, every built-in backend that can run here (reference, torch, triton). The exit
+status is 1 if any check fails (expected failures do not count), 2 on bad usage.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+DEFAULT_REPORT_DIR = Path("report") / "conformance"
+
+
+def _enable_triton_interpreter() -> None:
+    """Triton must know before it is imported whether to interpret (no GPU here)."""
+    try:
+        import torch
+    except ImportError:
+        return
+    if not torch.cuda.is_available():
+        os.environ.setdefault("TRITON_INTERPRET", "1")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ops", nargs="+", metavar="GLOB", help="operation ids or glob patterns (default: all)")
+    parser.add_argument("--dtypes", nargs="+", metavar="DTYPE", help="only these dtypes")
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m conformance", description=__doc__.split("\n\n")[0],
+                                     epilog="Subcommands: export DIR, check-vectors DIR --command CMD.")
+    parser.add_argument("--backend", nargs="+", metavar="NAME",
+                        help="reference, torch, triton, or package.module:Name (default: all available)")
+    parser.add_argument("--profile", default="ci", help="ci (default), gpu or thorough")
+    parser.add_argument("--seed", type=int, help="hypothesis seed (default: fixed for ci, random otherwise)")
+    parser.add_argument("--report-dir", default=str(DEFAULT_REPORT_DIR), help="where the reports go")
+    parser.add_argument("--list", action="store_true", help="list the operations and exit")
+    _common(parser)
+    return parser
+
+
+def _progress(result, index: int, total: int) -> None:
+    ratio = "" if result.worst_ratio is None else f"  worst {result.worst_ratio:.2g} of bound"
+    skipped = f" (+{result.skipped} declined)" if result.skipped else ""
+    print(f"[{index:>4}/{total}] {result.backend:<10} {result.dtype:<9} {result.op:<36} {result.status:<16}"
+          f" {result.examples:>4} examples{skipped}{ratio}  {result.seconds:.1f}s", flush=True)
+
+
+def _finish(results, report_dir, profile: str) -> int:
+    from . import report
+
+    paths = report.write(results, report_dir, profile)
+    counts = report.summary(results)
+    failures = [r for r in results if r.failed]
+    for r in failures:
+        print(f"\nFAIL {r.backend} {r.id}: {r.message}")
+        if r.reproducer:
+            print("minimal failing example; to reproduce:\n" + r.reproducer)
+    for r in results:
+        if r.status == "unexpected pass":
+            print(f"note: {r.backend} {r.id} is listed as a known failure but passed")
+    print("\n" + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + "; reports: "
+          + ", ".join(str(p) for p in paths if p.suffix == ".md"))
+    return 1 if failures else 0
+
+
+def _run(argv) -> int:
+    args = _run_parser().parse_args(argv)
+    _enable_triton_interpreter()
+    from .backends import default_backends
+    from .runner import get_profile, run, select_operations
+
+    try:
+        ops = select_operations(args.ops)
+        profile = get_profile(args.profile)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if args.list:
+        for op in ops:
+            print(f"{op.id:<40} {op.summary}")
+        return 0
+    specs = args.backend or default_backends()
+    print(f"conformance: profile {profile.name}, backends {', '.join(specs)}, {len(ops)} operations", flush=True)
+    try:
+        results = run(specs, ops, profile, args.dtypes, args.seed, progress=_progress)
+    except (ValueError, TypeError, RuntimeError, ImportError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return _finish(results, args.report_dir, profile.name)
+
+
+def _export(argv) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance export",
+                                     description="Write golden test vectors (JSON) and their FORMAT.md to DIR.")
+    parser.add_argument("directory")
+    parser.add_argument("--examples", type=int, default=10, help="cases per operation and dtype (default 10)")
+    _common(parser)
+    args = parser.parse_args(argv)
+    from .runner import select_operations
+    from .vectors import DEFAULT_DTYPES, export
+
+    try:
+        ops = select_operations(args.ops)
+        paths = export(args.directory, ops, args.dtypes or DEFAULT_DTYPES, args.examples)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    size = sum(p.stat().st_size for p in paths)
+    print(f"wrote {len(paths) - 1} vector files ({size / 1e6:.1f} MB) and FORMAT.md under {args.directory}")
+    return 0
+
+
+def _check_vectors(argv) -> int:
+    parser = argparse.ArgumentParser(prog="python -m conformance check-vectors",
+                                     description="Check an external program against golden vectors "
+                                                 "(protocol: DIR/FORMAT.md).")
+    parser.add_argument("directory")
+    parser.add_argument("--command", required=True, help="the program to run, e.g. \"./softmax\"")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per vector file")
+    parser.add_argument("--report-dir", default=str(DEFAULT_REPORT_DIR))
+    _common(parser)
+    args = parser.parse_args(argv)
+    from .runner import select_operations
+    from .vectors import check
+
+    try:
+        ops = select_operations(args.ops) if args.ops else None
+        results = check(args.directory, args.command, ops, args.dtypes, args.timeout, progress=_progress)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return _finish(results, args.report_dir, "vectors")
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "export":
+        return _export(argv[1:])
+    if argv and argv[0] == "check-vectors":
+        return _check_vectors(argv[1:])
+    return _run(argv)

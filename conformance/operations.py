@@ -1,0 +1,549 @@
+"""The catalogue of checked operations: for each, the inputs to try, how to call a backend, the bound.
+
+An :class:`Operation` ties together
+
+- ``cases(limits, precision)``: a hypothesis strategy of cases, each a dict with ``arrays`` (named
+  nested lists, rounded to the format under test before use), ``options`` (keyword values passed
+  as they are, floats rounded to the compute precision) and ``layout`` (how torch arrays are laid
+  out in memory);
+- ``call(backend, args)``: calls the backend's method with the converted arrays and the options
+  and names its results. The oracle is the same call on the ``reference`` backend;
+- ``bound(args, expected, precision)``: the per-element error bound of the tolerance model, in
+  the shape of the results.
+
+Operation ids: ``activation[relu]``, ``activation_grad[relu]``, ``softmax``, ``log_softmax``,
+``cross_entropy[mean|sum|none|all_ignored]`` and ``cross_entropy_grad[...]``, ``mse``,
+``mse_grad``, ``squared_error``, ``squared_error_grad``, ``binary_cross_entropy``,
+``binary_cross_entropy_grad``, ``categorical_cross_entropy``, ``categorical_cross_entropy_grad``,
+``linear``, ``linear_act[σ]``, ``linear_act_backward[σ]``, ``mlp_forward``, ``mlp_backward``,
+``optimizer_step[sgd|adam|adamw|rmsprop|adagrad]``. A test id is ``<operation id>@<dtype>``.
+
+>>> OPERATIONS["softmax"].method
+'softmax'
+>>> len([op for op in OPERATIONS if op.startswith("optimizer_step")])
+5
+"""
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+from hypothesis import strategies as st
+
+from reference import losses
+from reference.activations import ACTIVATIONS, get_activation
+from reference.optimizers import OPTIMIZERS
+
+from . import strategies as S
+from . import tolerance as T
+from .backends import LAYOUTS
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One checked operation (see the module docstring)."""
+
+    id: str
+    method: str
+    summary: str
+    cases: Callable
+    call: Callable
+    bound: Callable
+    integer_arrays: frozenset = field(default_factory=frozenset)
+
+
+def _case(arrays: dict, options: dict | None = None, layout: str = "contiguous") -> dict:
+    return {"arrays": arrays, "options": options or {}, "layout": layout}
+
+
+_layouts = S.choice(*LAYOUTS)
+
+
+def _grad_output(draw, reduction: str, shape: tuple, p):
+    """The upstream gradient of a loss: an array like the loss for "none", else a number."""
+    if reduction == "none":
+        return draw(S.array(shape, p, cap=8.0, scale=1.0))
+    return draw(S.option_floats(1.0, -0.5, 3.0, low=-4.0, high=4.0))
+
+# ------------------------------------------------------------------------------------------------
+# Activations
+# ------------------------------------------------------------------------------------------------
+# The parameters each activation takes, drawn at their default half of the time.
+_PARAMS = {
+    "leaky_relu": {"negative_slope": (0.01, S.option_floats(0.2, 0.0, -0.5, low=-1.0, high=1.0))},
+    "sigmoid": {"lam": (1.0, S.option_floats(0.5, 2.0, 4.0, low=0.0625, high=8.0))},
+}
+
+
+@functools.lru_cache(maxsize=None)
+def _params(name: str):
+    specs = _PARAMS.get(name, {})
+    return st.fixed_dictionaries({k: st.one_of(st.just(default), other) for k, (default, other) in specs.items()})
+
+
+def _act_params(name: str, args: dict) -> dict:
+    """The activation parameters among a case's arguments."""
+    return {k: args[k] for k in _PARAMS.get(name, {})}
+
+
+def _activation_cases(name: str):
+    @st.composite
+    def cases(draw, limits: S.Limits, p: T.Precision):
+        n = draw(S.sizes(limits.features * limits.rows))
+        x = draw(S.array((n,), p, cap=min(1e4, p.max / 8)))
+        return _case({"x": x}, draw(_params(name)), draw(_layouts))
+    return cases
+
+
+def _activation_ops(name: str) -> list[Operation]:
+    act = get_activation(name)
+
+    def elementwise(method: str, result: str, terms):
+        def call(b, a):
+            return {result: getattr(b, method)(name, a["x"], **_act_params(name, a))}
+
+        def bound(a, expected, p):
+            params = _act_params(name, a)
+            g = functools.partial(act.f if method == "activation" else act.df, **params)
+            kinks = T.KINKS[name]
+            return {result: [T.elementwise_bound(g, terms[name](v, **params), v, p, 0.0, kinks) for v in a["x"]]}
+
+        return call, bound
+
+    return [
+        Operation(f"activation[{name}]", "activation", f"y = σ(x) elementwise, {act.formula.split(';')[0]}",
+                  _activation_cases(name), *elementwise("activation", "y", T.VALUE_TERMS)),
+        Operation(f"activation_grad[{name}]", "activation_grad", f"σ'(x) elementwise for {name}",
+                  _activation_cases(name), *elementwise("activation_grad", "dy", T.DERIVATIVE_TERMS)),
+    ]
+
+
+# ------------------------------------------------------------------------------------------------
+# Softmax and cross-entropy
+# ------------------------------------------------------------------------------------------------
+
+@st.composite
+def _softmax_cases(draw, limits, p):
+    m, v = draw(S.sizes(limits.rows)), draw(S.sizes(limits.features))
+    return _case({"x": draw(S.logit_rows(m, v, p))}, layout=draw(_layouts))
+
+
+_CE_OPTIONS = ("weight", "ignore_index", "reduction", "label_smoothing", "z_loss")
+
+
+@functools.lru_cache(maxsize=None)
+def _valid_class(v: int, ignore_index: int):
+    return st.integers(0, v - 1).filter(lambda c: c != ignore_index)
+
+
+@functools.lru_cache(maxsize=None)
+def _targets(n: int, v: int, ignore_index: int):
+    """n class indices, about a third of them ignore_index."""
+    valid = _valid_class(v, ignore_index)
+    return st.lists(st.one_of(valid, valid, st.just(ignore_index)), min_size=n, max_size=n)
+
+
+@functools.lru_cache(maxsize=None)
+def _class_weights(v: int):
+    return st.none() | st.lists(S.option_floats(1.0, 0.125, 8.0, low=0.125, high=8.0), min_size=v, max_size=v)
+
+
+def _ce_cases(variant: str, grad: bool):
+    @st.composite
+    def cases(draw, limits, p):
+        n, v = draw(S.sizes(limits.rows)), draw(S.sizes(limits.features))
+        ignore_index = draw(S.choice(-100, -1, 0) if v > 1 else S.choice(-100, -1))
+        if variant == "all_ignored":
+            reduction = draw(S.choice(*losses.REDUCTIONS))
+            target = [ignore_index] * n
+        else:
+            reduction = variant
+            target = list(draw(_targets(n, v, ignore_index)))
+            if all(t == ignore_index for t in target):
+                target[0] = draw(_valid_class(v, ignore_index))
+        eps = draw(S.choice(0.0, 0.0, 0.1, 0.5, 1.0))
+        z_loss = draw(S.choice(0.0, 0.0, 1e-4, 0.1))
+        weight = draw(_class_weights(v))
+        protect = tuple(t if t != ignore_index else None for t in target)
+        logits = draw(S.logit_rows(n, v, p, allow_neg_inf=eps == 0.0, protect=protect))
+        arrays = {"logits": logits, "target": target, "weight": weight}
+        if grad:
+            arrays["grad_output"] = _grad_output(draw, reduction, (n,), p)
+        options = {"ignore_index": ignore_index, "reduction": reduction, "label_smoothing": eps, "z_loss": z_loss}
+        return _case(arrays, options, draw(_layouts))
+    return cases
+
+
+def _ce_kwargs(a):
+    return {k: a[k] for k in _CE_OPTIONS}
+
+
+def _ce_bound(a, expected, p):
+    kw = _ce_kwargs(a)
+    rows = losses.cross_entropy(a["logits"], a["target"], **{**kw, "reduction": "none"})
+    return {"loss": T.cross_entropy_bound(a["logits"], a["target"], a["weight"], a["ignore_index"], a["reduction"],
+                                          a["label_smoothing"], a["z_loss"], rows, expected["loss"], p)}
+
+
+def _ce_grad_bound(a, expected, p):
+    return {"grad": T.cross_entropy_grad_bound(a["logits"], a["target"], a["weight"], a["ignore_index"],
+                                               a["reduction"], a["label_smoothing"], a["z_loss"], a["grad_output"],
+                                               expected["grad"], p)}
+
+
+def _ce_ops() -> list[Operation]:
+    out = []
+    for variant in ("mean", "sum", "none", "all_ignored"):
+        out.append(Operation(
+            f"cross_entropy[{variant}]", "cross_entropy",
+            "softmax cross-entropy from logits with class weights, ignore_index, label smoothing, z-loss",
+            _ce_cases(variant, grad=False),
+            lambda b, a: {"loss": b.cross_entropy(a["logits"], a["target"], **_ce_kwargs(a))},
+            _ce_bound, frozenset({"target"})))
+        out.append(Operation(
+            f"cross_entropy_grad[{variant}]", "cross_entropy_grad", "∂ cross_entropy / ∂ logits",
+            _ce_cases(variant, grad=True),
+            lambda b, a: {"grad": b.cross_entropy_grad(a["logits"], a["target"], **_ce_kwargs(a),
+                                                       grad_output=a["grad_output"])},
+            _ce_grad_bound, frozenset({"target"})))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Elementwise losses
+# ------------------------------------------------------------------------------------------------
+
+def _flat(a):
+    return [v for row in a for v in row] if a and isinstance(a[0], list) else list(a)
+
+
+def _pair_cases(kind: str, grad: bool):
+    """Cases (y, d) for mse / squared_error (any values), bce (probabilities) and cce (rows)."""
+    @st.composite
+    def cases(draw, limits, p):
+        m, c = draw(S.sizes(limits.rows)), draw(S.sizes(limits.features))
+        if kind == "regression":
+            cap = min(1e4, math.sqrt(p.max / (16.0 * m * c)))
+            y, d = draw(S.array((m, c), p, cap=cap)), draw(S.array((m, c), p, cap=cap))
+        else:
+            y, d = draw(S.probabilities((m, c), p)), draw(S.probabilities((m, c), p, labels=kind == "cce"))
+            if kind == "cce":  # a class with d > 0 needs p > 0 (the loss is finite)
+                d = [[dc if pc > 0.0 else 0.0 for pc, dc in zip(pr, dr)] for pr, dr in zip(y, d)]
+        arrays = {"y": y, "d": d}
+        options = {}
+        if kind != "squared_error":
+            options["reduction"] = draw(S.choice(*losses.REDUCTIONS))
+            if grad:
+                shape = (m,) if kind == "cce" else (m, c)
+                arrays["grad_output"] = _grad_output(draw, options["reduction"], shape, p)
+        return _case(arrays, options, draw(_layouts))
+    return cases
+
+
+def _mse_bound(a, expected, p):
+    sq = [(y - d) ** 2 for y, d in zip(_flat(a["y"]), _flat(a["d"]))]
+    b = T.reduced_bound([3.0 * v for v in sq], sq, a["reduction"], len(sq), expected["loss"], p)
+    return {"loss": S.reshape(b, (len(a["y"]), len(a["y"][0]))) if a["reduction"] == "none" else b}
+
+
+def _squared_error_bound(a, expected, p):
+    half = [0.5 * (y - d) ** 2 for y, d in zip(_flat(a["y"]), _flat(a["d"]))]
+    return {"loss": T.reduced_bound([4.0 * v for v in half], half, "sum", len(half), expected["loss"], p)}
+
+
+def _bce_bound(a, expected, p):
+    ps, ds = _flat(a["y"]), _flat(a["d"])
+    rows = _flat(losses.binary_cross_entropy(a["y"], a["d"], reduction="none"))
+    mags = [d * T.log_magnitude(q) + (1.0 - d) * T.log_magnitude(1.0 - q) + 3.0 * abs(r)
+            for q, d, r in zip(ps, ds, rows)]
+    b = T.reduced_bound(mags, rows, a["reduction"], len(rows), expected["loss"], p)
+    return {"loss": S.reshape(b, (len(a["y"]), len(a["y"][0]))) if a["reduction"] == "none" else b}
+
+
+def _cce_bound(a, expected, p):
+    rows = losses.categorical_cross_entropy(a["y"], a["d"], reduction="none")
+    c = len(a["y"][0])
+    mags = [math.fsum(d * (T.log_magnitude(q) + c * abs(math.log(q))) for q, d in zip(pr, dr) if d > 0.0) + 2 * abs(r)
+            for pr, dr, r in zip(a["y"], a["d"], rows)]
+    return {"loss": T.reduced_bound(mags, rows, a["reduction"], len(rows), expected["loss"], p)}
+
+
+def _grad_bound(units: float, divisor=None):
+    """Bounds of a loss gradient of ``units`` roundings; ``divisor(y, d)`` names the denominator of
+    a quotient (see tolerance.scaled_grad_bound)."""
+    def bound(a, expected, p):
+        rows = expected["grad"]
+        if divisor is None:
+            return {"grad": [T.scaled_grad_bound(row, units, p) for row in rows]}
+        return {"grad": [T.scaled_grad_bound(row, units, p, [divisor(y, d) for y, d in zip(yr, dr)])
+                         for row, yr, dr in zip(rows, a["y"], a["d"])]}
+    return bound
+
+
+def _loss_ops() -> list[Operation]:
+    def red(a):
+        return {"reduction": a["reduction"]}
+
+    return [
+        Operation("mse", "mse", "mean squared error (1/n) Σ (y - d)², as torch's mse_loss",
+                  _pair_cases("regression", False),
+                  lambda b, a: {"loss": b.mse(a["y"], a["d"], **red(a))}, _mse_bound),
+        Operation("mse_grad", "mse_grad", "∂ mse / ∂ y = 2 (y - d) / n", _pair_cases("regression", True),
+                  lambda b, a: {"grad": b.mse_grad(a["y"], a["d"], **red(a), grad_output=a["grad_output"])},
+                  _grad_bound(4.0)),
+        Operation("squared_error", "squared_error", "E = ½ Σ (y - d)²", _pair_cases("squared_error", False),
+                  lambda b, a: {"loss": b.squared_error(a["y"], a["d"])}, _squared_error_bound),
+        Operation("squared_error_grad", "squared_error_grad", "∂E/∂y = y - d", _pair_cases("squared_error", True),
+                  lambda b, a: {"grad": b.squared_error_grad(a["y"], a["d"])}, _grad_bound(1.0)),
+        Operation("binary_cross_entropy", "binary_cross_entropy", "-(d log p + (1 - d) log(1 - p)), logs ≥ -100",
+                  _pair_cases("bce", False),
+                  lambda b, a: {"loss": b.binary_cross_entropy(a["y"], a["d"], **red(a))}, _bce_bound),
+        Operation("binary_cross_entropy_grad", "binary_cross_entropy_grad", "(p - d) / max(p (1 - p), 1e-12)",
+                  _pair_cases("bce", True),
+                  lambda b, a: {"grad": b.binary_cross_entropy_grad(a["y"], a["d"], **red(a),
+                                                                    grad_output=a["grad_output"])},
+                  _grad_bound(6.0, lambda q, d: max(q * (1.0 - q), 1e-12))),
+        Operation("categorical_cross_entropy", "categorical_cross_entropy", "-Σ_c d_c log p_c per row",
+                  _pair_cases("cce", False),
+                  lambda b, a: {"loss": b.categorical_cross_entropy(a["y"], a["d"], **red(a))}, _cce_bound),
+        Operation("categorical_cross_entropy_grad", "categorical_cross_entropy_grad", "-d / p",
+                  _pair_cases("cce", True),
+                  lambda b, a: {"grad": b.categorical_cross_entropy_grad(a["y"], a["d"], **red(a),
+                                                                         grad_output=a["grad_output"])},
+                  _grad_bound(3.0, lambda q, d: q if d > 0.0 else 1.0)),
+    ]
+
+
+# ------------------------------------------------------------------------------------------------
+# Layers and MLP
+# ------------------------------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=None)
+def _optional(strategy):
+    return st.none() | strategy
+
+
+def _layer_cases(name: str | None, backward: bool):
+    @st.composite
+    def cases(draw, limits, p):
+        m, k, n = draw(S.layer_shape(limits))
+        cap = S.layer_cap(p, max(k, n, m))
+        arrays = {"x": draw(S.array((m, k), p, cap=cap)), "weight": draw(S.array((n, k), p, cap=cap)),
+                  "bias": draw(_optional(S.array((n,), p, cap=cap)))}
+        if backward:
+            arrays["grad_y"] = draw(S.array((m, n), p, cap=cap))
+        options = draw(_params(name)) if name else {}
+        return _case(arrays, options, draw(_layouts))
+    return cases
+
+
+def _layer_ops(name: str) -> list[Operation]:
+    act = get_activation(name)
+
+    def fwd_call(b, a):
+        return {"y": b.linear_act(a["x"], a["weight"], a["bias"], name, **_act_params(name, a))}
+
+    def fwd_bound(a, expected, p):
+        return {"y": T.linear_act_bound(a["x"], a["weight"], a["bias"], act, _act_params(name, a), p)}
+
+    def bwd_call(b, a):
+        grads = b.linear_act_backward(a["x"], a["weight"], a["bias"], name, a["grad_y"], **_act_params(name, a))
+        return dict(zip(("dx", "dweight", "dbias"), grads))
+
+    def bwd_bound(a, expected, p):
+        params = _act_params(name, a)
+        bounds = T.linear_act_backward_bound(a["x"], a["weight"], a["bias"], act, params, a["grad_y"], p)
+        return dict(zip(("dx", "dweight", "dbias"), bounds))
+
+    return [
+        Operation(f"linear_act[{name}]", "linear_act", f"y = σ(x W^T + b), σ = {name}", _layer_cases(name, False),
+                  fwd_call, fwd_bound),
+        Operation(f"linear_act_backward[{name}]", "linear_act_backward",
+                  f"dx = δ W, dW = δ^T x, db = Σ δ with δ = dy σ'(ξ), σ = {name}", _layer_cases(name, True),
+                  bwd_call, bwd_bound),
+    ]
+
+
+_MLP_DEPTHS = st.integers(1, 3)
+_MLP_ACTIVATIONS = S.choice(*ACTIVATIONS)
+
+
+def _mlp_cases(backward: bool):
+    @st.composite
+    def cases(draw, limits, p):
+        n_layers = draw(_MLP_DEPTHS)
+        widths = [draw(S.sizes(min(limits.features, math.isqrt(limits.work)))) for _ in range(n_layers + 1)]
+        work = sum(a * b for a, b in zip(widths, widths[1:]))
+        batch = draw(S.sizes(max(1, min(limits.rows, limits.work // work))))
+        names = [draw(_MLP_ACTIVATIONS) for _ in range(n_layers)]
+        cap = min(4.0, S.layer_cap(p, max(widths)))
+        arrays = {"x": draw(S.array((batch, widths[0]), p, cap=cap, scale=1.0))}
+        for l, (k, n) in enumerate(zip(widths, widths[1:])):
+            arrays[f"weight{l}"] = draw(S.array((n, k), p, cap=cap, scale=1.0 / math.sqrt(k)))
+            arrays[f"bias{l}"] = draw(S.array((n,), p, cap=cap, scale=0.5))
+        if backward:
+            arrays["grad_output"] = draw(S.array((batch, widths[-1]), p, cap=cap, scale=1.0))
+        return _case(arrays, {"activations": names}, draw(_layouts))
+    return cases
+
+
+def _layers(a):
+    return [(a[f"weight{l}"], a[f"bias{l}"]) for l in range(len(a["activations"]))]
+
+
+def _mlp_backward_call(b, a):
+    dx, grads = b.mlp_backward(a["x"], _layers(a), a["activations"], a["grad_output"])
+    out = {"dx": dx}
+    for l, (dw, db) in enumerate(grads):
+        out[f"dweight{l}"], out[f"dbias{l}"] = dw, db
+    return out
+
+
+def _mlp_bound(backward: bool):
+    def bound(a, expected, p):
+        acts = [get_activation(n) for n in a["activations"]]
+        if not backward:
+            return {"y": T.mlp_bounds(a["x"], _layers(a), acts, None, p)}
+        edx, grads = T.mlp_bounds(a["x"], _layers(a), acts, a["grad_output"], p)
+        out = {"dx": edx}
+        for l, (edw, edb) in enumerate(grads):
+            out[f"dweight{l}"], out[f"dbias{l}"] = edw, edb
+        return out
+    return bound
+
+
+# ------------------------------------------------------------------------------------------------
+# Optimizers
+# ------------------------------------------------------------------------------------------------
+_COMMON = {
+    "weight_decay": S.choice(0.0, 0.0, 0.01, 0.1),
+    "decoupled_weight_decay": S.BOOLEANS,
+    "decay": S.choice(0.0, 0.0, 0.1, 1.0),
+}
+
+
+@st.composite
+def _optimizer_options(draw, name: str):
+    o = {"lr": draw(S.option_floats(0.1, 0.01, 1e-3, low=1e-4, high=1.0))}
+    o.update({k: draw(v) for k, v in _COMMON.items()})
+    if name == "sgd":
+        o["momentum"] = draw(S.choice(0.0, 0.9, 0.5, 0.99))
+        o["momentum_form"] = draw(S.choice("lr_outside", "lr_inside"))
+        o["dampening"] = 0.0 if o["momentum_form"] == "lr_inside" else draw(S.choice(0.0, 0.0, 0.1))
+        o["nesterov"] = o["momentum"] > 0.0 and o["dampening"] == 0.0 and draw(S.BOOLEANS)
+    elif name in ("adam", "adamw"):
+        o["betas"] = (draw(S.choice(0.9, 0.0, 0.5, 0.99)), draw(S.choice(0.999, 0.9, 0.99)))
+        o["eps"] = draw(S.choice(1e-8, 1e-3, 1e-12))
+        o["amsgrad"] = draw(S.BOOLEANS)
+        o["eps_placement"] = draw(S.choice("after_bias_correction", "before_bias_correction"))
+        if name == "adamw":
+            del o["decoupled_weight_decay"]
+            o["weight_decay"] = draw(S.choice(0.01, 0.0, 0.1))
+    elif name == "rmsprop":
+        o["alpha"] = draw(S.choice(0.99, 0.9, 0.5))
+        o["eps"] = draw(S.choice(1e-8, 1e-3))
+        o["momentum"] = draw(S.choice(0.0, 0.9))
+        o["centered"] = draw(S.BOOLEANS)
+        o["eps_placement"] = draw(S.choice("outside_sqrt", "inside_sqrt"))
+        o["momentum_form"] = draw(S.choice("lr_outside", "lr_inside"))
+    elif name == "adagrad":
+        o["eps"] = draw(S.choice(1e-10, 1e-3))
+        o["initial_accumulator_value"] = draw(S.choice(0.0, 0.1))
+        o["eps_placement"] = draw(S.choice("outside_sqrt", "inside_sqrt"))
+    return o
+
+
+def _state_arrays(draw, name, o, shape, p, cap):
+    """Buffers a state after at least one step holds, drawn consistent (v >= 0, v_max >= v,
+    grad_avg² < square_avg, sum >= initial value)."""
+    def any_values():
+        return draw(S.array(shape, p, cap=cap))
+
+    def squares():
+        return draw(S.array(shape, p, cap=cap * cap, positive=True))
+
+    s = {}
+    if name == "sgd" and o["momentum"]:
+        s["momentum_buffer" if o["momentum_form"] == "lr_outside" else "velocity"] = any_values()
+    elif name in ("adam", "adamw"):
+        s["m"], s["v"] = any_values(), squares()
+        if o["amsgrad"]:
+            s["v_max"] = [[v + e for v, e in zip(vr, er)] for vr, er in zip(s["v"], squares())]
+    elif name == "rmsprop":
+        s["square_avg"] = squares()
+        if o["centered"]:
+            frac = draw(S.array(shape, p, cap=0.9, scale=0.5))
+            s["grad_avg"] = [[f * math.sqrt(v) for f, v in zip(fr, vr)] for fr, vr in zip(frac, s["square_avg"])]
+        if o["momentum"]:
+            s["momentum_buffer"] = any_values()
+    elif name == "adagrad":
+        s["sum"] = [[o["initial_accumulator_value"] + v for v in row] for row in squares()]
+    return s
+
+
+_PARAM_ROWS = st.integers(1, 3)
+
+
+def _optimizer_cases(name: str):
+    @st.composite
+    def cases(draw, limits, p):
+        shape = (draw(_PARAM_ROWS), draw(S.sizes(limits.features)))
+        cap = min(1e3, math.sqrt(p.max) / 4.0)
+        o = draw(_optimizer_options(name))
+        t = draw(S.choice(0, 1, 2, 10, 1000))
+        arrays = {"params": draw(S.array(shape, p, cap=cap)), "grads": draw(S.array(shape, p, cap=cap))}
+        if t:
+            arrays.update({f"state.{k}": v for k, v in _state_arrays(draw, name, o, shape, p, cap).items()})
+        return _case(arrays, {"optimizer_options": o, "step": t}, draw(_layouts))
+    return cases
+
+
+def _optimizer_state(a):
+    return {"step": a["step"], **{k[len("state."):]: v for k, v in a.items() if k.startswith("state.")}}
+
+
+def _optimizer_ops() -> list[Operation]:
+    def make(name):
+        def call(b, a):
+            params, state = b.optimizer_step(name, a["optimizer_options"], a["params"], a["grads"], _optimizer_state(a))
+            return {"params": params, **{k: v for k, v in state.items() if k != "step"}}
+
+        def bound(a, expected, p):
+            state = _optimizer_state(a)
+            return T.optimizer_step_bounds(name, a["optimizer_options"], a["params"], a["grads"], state, p)
+
+        return Operation(f"optimizer_step[{name}]", "optimizer_step", f"one step of {name} from a given state",
+                         _optimizer_cases(name), call, bound)
+
+    return [make(name) for name in OPTIMIZERS]
+
+
+def _all() -> dict[str, Operation]:
+    ops = []
+    for name in ACTIVATIONS:
+        ops += _activation_ops(name)
+    ops.append(Operation("softmax", "softmax", "p_j = e^{x_j} / Σ_k e^{x_k} per row", _softmax_cases,
+                         lambda b, a: {"y": b.softmax(a["x"])},
+                         lambda a, e, p: {"y": T.softmax_bound(a["x"], e["y"], p)}))
+    ops.append(Operation("log_softmax", "log_softmax", "x_j - log Σ_k e^{x_k} per row", _softmax_cases,
+                         lambda b, a: {"y": b.log_softmax(a["x"])},
+                         lambda a, e, p: {"y": T.log_softmax_bound(a["x"], e["y"], p)}))
+    ops += _ce_ops()
+    ops += _loss_ops()
+    ops.append(Operation("linear", "linear", "y = x W^T + b", _layer_cases(None, False),
+                         lambda b, a: {"y": b.linear(a["x"], a["weight"], a["bias"])},
+                         lambda a, e, p: {"y": T.linear_bound(a["x"], a["weight"], a["bias"], p)}))
+    for name in ACTIVATIONS:
+        ops += _layer_ops(name)
+    ops.append(Operation("mlp_forward", "mlp_forward", "an MLP's output, layer by layer y = σ_l(y W_l^T + b_l)",
+                         _mlp_cases(False), lambda b, a: {"y": b.mlp_forward(a["x"], _layers(a), a["activations"])},
+                         _mlp_bound(False)))
+    ops.append(Operation("mlp_backward", "mlp_backward", "back-propagation through an MLP: dx and every dW, db",
+                         _mlp_cases(True), _mlp_backward_call, _mlp_bound(True)))
+    ops += _optimizer_ops()
+    return {op.id: op for op in ops}
+
+
+OPERATIONS: dict[str, Operation] = _all()
