@@ -63,7 +63,7 @@ import importlib
 import os
 from pathlib import Path
 
-from ..tolerance import Precision
+from ..tolerance import PRECISIONS, Precision
 
 BUILTIN = {
     "reference": "conformance.backends.reference:ReferenceBackend",
@@ -134,8 +134,6 @@ def load_backend(spec: str):
 
 def validate(backend, spec: str) -> None:
     """Check the protocol attributes named in the module docstring."""
-    from ..tolerance import PRECISIONS
-
     array_type = getattr(backend, "array_type", "list")
     if array_type not in ("list", "torch"):
         raise ValueError(f"backend {spec!r}: array_type must be 'list' or 'torch', got {array_type!r}")
@@ -160,11 +158,6 @@ def default_backends() -> list[str]:
         if not cls.unavailable():
             out.append(name)
     return out
-
-
-def backend_name(spec: str, backend) -> str:
-    """The name used in reports and file names: the backend's ``name`` or its spec."""
-    return getattr(backend, "name", None) or spec
 
 
 # ------------------------------------------------------------------------------------------------
