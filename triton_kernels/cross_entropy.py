@@ -77,8 +77,9 @@ __all__ = ["cross_entropy", "CrossEntropyLoss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
-# Launch shape. Checked by compiling for sm_90 with ptxas (no GPU needed): at 16 logits per thread
-# no variant spills registers; a 32768-wide row at 32 warps (the 64-register cap) spills.
+# Launch shape. Checked by compiling for sm_90 with ptxas, no GPU needed (python -m report.compile_check):
+# at 16 logits per thread only weighted, label-smoothed rows of 16384 at 32 warps (the 64-register
+# cap) spill, 4 to 8 bytes; a 32768-wide row at 32 warps spills.
 _TILE = 2048  # logits per program when several short rows share a program
 _MAX_BLOCK_V = 16384  # longest row kept in registers; longer rows are streamed in chunks this long
 _PER_THREAD = 16  # logits per thread

@@ -1,0 +1,315 @@
+"""Compile every Triton kernel variant the library launches for an H100 (sm_90), without a GPU.
+
+The kernels' tests run under TRITON_INTERPRET=1 where there is no GPU, and the interpreter compiles
+nothing: a construct it accepts but the compiler rejects, a tile that spills registers or a
+pipeline that needs more than Hopper's 227 KB of shared memory per block would only show on the
+GPU. This tool finds them ahead of time.
+
+It drives the real host code (the autograd functions of ``triton_kernels.linear_act`` and
+``triton_kernels.cross_entropy``) on CPU tensors, with each kernel swapped for a recorder, so
+what it compiles is exactly what the host launches: the same constexprs, the same integer
+specialization (a value of 1 becomes a constant, multiples of 16 are marked divisible), the same
+pointer alignment, and for autotuned kernels every config that the autotuner's own pruner keeps.
+Each distinct variant is compiled by ``triton.compile`` for ``GPUTarget("cuda", 90, 32)``; the
+ptxas bundled with the triton wheel assembles it, its ``-v`` log gives registers, spills and
+stack, and the compiled metadata gives the shared memory.
+
+It relies on two private interfaces, both checked with Triton 3.6 and 3.9: the library's
+private host functions (``_forward``, ``_LinearActFunction``, ``_CrossEntropy``: the public ones
+refuse CPU tensors outside the interpreter), and the JIT's own argument binding
+(``create_function_from_signature``, ``JITFunction._pack_args``), so that the specialization is
+Triton's and not a copy of it.
+
+    python -m report.compile_check            # all ~1,700 variants: ~40 minutes on 2 cores
+    python -m report.compile_check --quick    # ~370 (TF32 and bf16, 4 activations): ~4 minutes
+    python -m report.compile_check --filter fwd --jobs 4
+
+To check another Triton release, put it first on the path, e.g. ``pip install --target DIR
+triton==3.6.0`` then ``PYTHONPATH=DIR python -m report.compile_check``. The exit status is 1 when
+any variant fails to compile, or when a kernel launched without autotuning spills more than
+``--max-spill`` bytes (default 16) or needs more registers or shared memory than a block can
+have. Autotune candidates that do are flagged in the table only: the autotuner times every
+candidate (a spilling tile is just slower) and skips those that cannot launch.
+"""
+import argparse
+import contextlib
+import importlib
+import io
+import itertools
+import multiprocessing
+import os
+import re
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+ARCH = 90  # compute capability of the H100
+MAX_SHARED = 227 * 1024  # Hopper's largest shared memory allocation per block, in bytes
+MAX_THREAD_REGS = 65536  # registers per SM: a block must fit (regs/thread x threads)
+# Flags that are always False on a GPU (see the kernels): not worth a column.
+_HIDDEN = {"INTERPRET_BF16", "ROUND_BF16"}
+_PTXAS = {
+    "regs": re.compile(r"Used (\d+) registers"),
+    "spill_st": re.compile(r"(\d+) bytes spill stores"),
+    "spill_ld": re.compile(r"(\d+) bytes spill loads"),
+    "stack": re.compile(r"(\d+) bytes stack frame"),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Recording launches
+# ---------------------------------------------------------------------------------------------
+class _Recorder:
+    """Stands in for a kernel object: ``kernel[grid](*args, **kwargs)`` adds the compile jobs of
+    that launch to ``jobs`` (keyed like Triton's own cache) instead of running it."""
+
+    def __init__(self, module, name, jobs):
+        self.module, self.name, self.kernel, self.jobs = module, name, getattr(module, name), jobs
+
+    def __getitem__(self, grid):
+        return lambda *args, **kwargs: self.jobs.update(_launch_jobs(self, args, kwargs))
+
+
+@contextlib.contextmanager
+def _recording(module, names, jobs):
+    recorders = [_Recorder(module, name, jobs) for name in names]
+    for r in recorders:
+        setattr(module, r.name, r)
+    try:
+        yield
+    finally:
+        for r in recorders:
+            setattr(module, r.name, r.kernel)
+
+
+def _linear_scenarios(quick):
+    """Launch every linear_act kernel variant: each activation, dtype (fp32 IEEE and TF32, fp16,
+    bf16), bias or not, each backward source of δ (dy, y, g, recompute), frozen weight."""
+    import torch
+    from triton_kernels.activations import ACTIVATIONS
+    la = importlib.import_module("triton_kernels.linear_act")  # the package's linear_act is the function
+
+    precisions = [(torch.float32, "ieee"), (torch.float32, "tf32"), (torch.float16, "tf32"), (torch.bfloat16, "tf32")]
+    # A large aligned problem (the pruner keeps every tile that fits) and a small odd one (the
+    # single small tile, no divisibility by 16).
+    shapes = [(4096, 4096, 4096)] + ([] if quick else [(77, 33, 19)])
+    activations = ACTIVATIONS
+    if quick:  # TF32 and bf16; the cheapest epilogues and the one with the most registers
+        precisions, activations = [precisions[1], precisions[3]], ("identity", "relu", "leaky_relu", "gelu_tanh")
+    jobs = {}
+    names = ["_linear_act_fwd_kernel", "_linear_act_dx_kernel", "_linear_act_dw_kernel"]
+    with _recording(la, names, jobs):
+        for (dtype, precision), (m, n, k), activation, has_bias, slope, recompute in itertools.product(
+                precisions, shapes, activations, (True, False), (0.01, -0.5), (False, True)):
+            if (slope < 0 and activation != "leaky_relu") or (recompute and activation == "identity"):
+                continue
+            x = torch.empty((m, k), dtype=dtype)
+            w = torch.empty((n, k), dtype=dtype)
+            b = torch.empty((n,), dtype=dtype) if has_bias else None
+            slope = 0.0 if activation == "relu" else slope  # as linear_act does
+            with torch.no_grad():  # inference: the plain "y" epilogue
+                la._forward(x, w, b, activation, slope, precision, "y")
+            # Training, then a frozen weight with a trainable bias (db without dW).
+            for frozen in (False, True) if has_bias else (False,):
+                params = [t.requires_grad_(not (frozen and t is w)) for t in (x, w, b) if t is not None]
+                y = la._LinearActFunction.apply(x, w, b, activation, slope, precision, recompute)
+                y.backward(torch.empty_like(y))
+                for t in params:
+                    t.grad = None
+                    t.requires_grad_(False)
+        # A transposed (column-major) input: the unit stride moves to the batch dimension.
+        x = torch.empty((4096, 4096), dtype=torch.bfloat16).t().requires_grad_()
+        w = torch.empty((4096, 4096), dtype=torch.bfloat16, requires_grad=True)
+        y = la._LinearActFunction.apply(x, w, None, "gelu", 0.01, "tf32", False)
+        y.backward(torch.empty_like(y))
+    return jobs
+
+
+def _cross_entropy_scenarios(quick):
+    """Launch every cross-entropy kernel variant: each dtype, a row length per block size (and the
+    chunked path), weights, label smoothing, fused forward+backward, forward only, backward only."""
+    import torch
+    ce = importlib.import_module("triton_kernels.cross_entropy")  # not the function of that name
+
+    dtypes = [torch.float32, torch.float16, torch.bfloat16]
+    # Powers of two pick every BLOCK_V (and so ROWS and num_warps) up to the register limit; 1000
+    # and 50257 are not multiples of 16; 32000 and 50257 take the chunked path.
+    lengths = [10, 64, 1000, 2048, 4096, 8192, 16384, 32000, 50257]
+    if quick:
+        dtypes, lengths = dtypes[2:], [10, 2048, 16384, 32000]
+    n_rows = 4096
+    jobs = {}
+    with _recording(ce, ["_cross_entropy_kernel", "_scale_kernel"], jobs):
+        for dtype, n_cols, weighted, smoothing, reduction in itertools.product(
+                dtypes, lengths, (False, True), (0.0, 0.1), ("mean", "none")):
+            logits = torch.empty((n_rows, n_cols), dtype=dtype, requires_grad=True)
+            target = torch.zeros((n_rows,), dtype=torch.int64)
+            weight = torch.ones((n_cols,), dtype=torch.float32) if weighted else None
+            loss, _ = ce._CrossEntropy.apply(logits, target, weight, -100, reduction, smoothing, 0.1, False,
+                                             ce._MAX_BLOCK_V)
+            # A grad_output other than 1 makes the "mean" backward rescale (its kernel is launched
+            # either way; it returns early when the scale is 1).
+            loss.backward(torch.full_like(loss, 0.5))
+        logits = torch.empty((n_rows, 1000), dtype=torch.bfloat16, requires_grad=True)
+        ce._CrossEntropy.apply(logits, torch.zeros(n_rows, dtype=torch.int32), None, -100, "mean", 0.0, 0.0,
+                               False, ce._MAX_BLOCK_V)[0].backward()  # int32 targets
+    return jobs
+
+
+# ---------------------------------------------------------------------------------------------
+# From launches to compile jobs
+# ---------------------------------------------------------------------------------------------
+def _backend():
+    from triton.backends.compiler import GPUTarget
+    from triton.compiler import make_backend
+    target = GPUTarget("cuda", ARCH, 32)
+    return target, make_backend(target)
+
+
+def _launch_jobs(recorder, args, kwargs):
+    """{key: job} for one launch: one job per config the autotuner would try (the configs its
+    pruner keeps), with the signature, constexprs and attributes the JIT would compile."""
+    from triton.runtime.autotuner import Autotuner
+    from triton.runtime.jit import create_function_from_signature
+
+    _, backend = _backend()
+    kernel = recorder.kernel
+    if isinstance(kernel, Autotuner):
+        fn = kernel.fn
+        configs = kernel.configs
+        if kernel.early_config_prune:
+            configs = kernel.early_config_prune(configs, dict(zip(kernel.arg_names, args)), **kwargs)
+        variants = [{**kwargs, **cfg.all_kwargs()} for cfg in configs]
+    else:
+        fn, variants = kernel, [kwargs]
+    binder = create_function_from_signature(fn.signature, fn.params, backend)
+    jobs = {}
+    for kw in variants:
+        bound, specialization, options = binder(*args, **kw)
+        options, signature, constexprs, attrs = fn._pack_args(backend, kw, bound, specialization, options)
+        key = (recorder.name, str(signature), str(constexprs), str(attrs), str(options))
+        jobs[key] = {"module": recorder.module.__name__, "name": recorder.name, "signature": signature,
+                     "autotuned": isinstance(kernel, Autotuner),
+                     "constexprs": constexprs, "attrs": attrs, "options": options.__dict__,
+                     "label": _label(fn, signature, constexprs, attrs, kw)}
+    return jobs
+
+
+def _label(fn, signature, constexprs, attrs, kwargs):
+    """Kernel variant as text: the first pointer's dtype, the constexprs, the integer arguments
+    specialized to 1 (=1:) or left without divisibility by 16 (%16:), warps and stages."""
+    dtype = next((t[1:] for t in signature.values() if isinstance(t, str) and t.startswith("*")), "")
+    names = [p.name for p in fn.params]
+    parts = [dtype]
+    for (index, *_), value in sorted(constexprs.items()):
+        name = names[index]
+        if name in _HIDDEN or not fn.params[index].is_constexpr:
+            continue  # specialized runtime ints (== 1) are in the signature, not the label
+        parts.append(f"{name}={value}")
+    ones = [names[i] for (i, *_), v in constexprs.items() if not fn.params[i].is_constexpr]
+    if ones:
+        parts.append("=1:" + ",".join(ones))
+    # Integers the JIT could not mark divisible by 16 (another compiled variant).
+    odd = [name for name, t in signature.items() if t in ("i32", "i64")
+           and ["tt.divisibility", 16] not in attrs.get((names.index(name),), [])]
+    if odd:
+        parts.append("%16:" + ",".join(odd))
+    parts.append(f"w{kwargs.get('num_warps', 4)} s{kwargs.get('num_stages', 3)}")
+    return " ".join(parts)
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiling (in worker processes)
+# ---------------------------------------------------------------------------------------------
+def _compile(job):
+    """Compile one job for sm_90; returns its resource usage, or the error."""
+    import triton
+    from triton.compiler import ASTSource
+    from triton.runtime.autotuner import Autotuner
+
+    kernel = getattr(importlib.import_module(job["module"]), job["name"])
+    fn = kernel.fn if isinstance(kernel, Autotuner) else kernel
+    target, _ = _backend()
+    src = ASTSource(fn=fn, signature=job["signature"], constexprs=job["constexprs"], attrs=job["attrs"])
+    log = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(log):  # TRITON_DUMP_PTXAS_LOG prints ptxas -v here
+            compiled = triton.compile(src, target=target, options=job["options"])
+    except Exception as e:  # noqa: BLE001 - every failure is a finding to report
+        return {"error": f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"}
+    usage = {k: int(m.group(1)) if (m := p.search(log.getvalue())) else None for k, p in _PTXAS.items()}
+    usage.update(shared=compiled.metadata.shared, threads=32 * compiled.metadata.num_warps)
+    return usage
+
+
+def _problems(r, max_spill):
+    """Flags for one result; a spill of at most ``max_spill`` bytes is shown in lower case."""
+    if "error" in r:
+        return ["FAIL"]
+    found = []
+    if r["regs"] is None:
+        found.append("NO-PTXAS-LOG")
+    elif r["regs"] * r["threads"] > MAX_THREAD_REGS:
+        found.append("REGS")
+    spill = max(r["spill_st"] or 0, r["spill_ld"] or 0)
+    if spill:
+        found.append("SPILL" if spill > max_spill else "spill")
+    if r["shared"] > MAX_SHARED:
+        found.append("SMEM")
+    return found
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m report.compile_check", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer dtypes and shapes")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="compiler processes")
+    parser.add_argument("--filter", default="", help="only kernels whose name or label contains this")
+    parser.add_argument("--max-spill", type=int, default=16, metavar="BYTES",
+                        help="spills up to this size (a few registers through L1) do not fail the check")
+    args = parser.parse_args(argv)
+    if os.environ.get("TRITON_INTERPRET") == "1":
+        parser.error("unset TRITON_INTERPRET: the interpreter replaces the kernels with Python functions")
+
+    import triton
+    start = time.perf_counter()
+    found = {**_linear_scenarios(args.quick), **_cross_entropy_scenarios(args.quick)}
+    jobs = [j for j in found.values() if args.filter in j["name"] + " " + j["label"]]
+    with tempfile.TemporaryDirectory() as cache:
+        # A fresh cache so that every variant really goes through ptxas, whose log we read.
+        os.environ.update(TRITON_CACHE_DIR=cache, TRITON_DUMP_PTXAS_LOG="1")
+        # fork: the workers inherit the imported kernels instead of re-running the scenarios.
+        with ProcessPoolExecutor(max(1, args.jobs), mp_context=multiprocessing.get_context("fork")) as pool:
+            results = []
+            for i, r in enumerate(pool.map(_compile, jobs), 1):
+                results.append(r)
+                if i % 50 == 0 or i == len(jobs):
+                    print(f"compiled {i}/{len(jobs)} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+
+    print(f"triton {triton.__version__}, target sm_{ARCH}: {len(jobs)} kernel variants "
+          f"compiled in {time.perf_counter() - start:.0f} s")
+    width = max((len(j["label"]) for j in jobs), default=0)
+    header = f"{'kernel':<24} {'variant':<{width}} {'regs':>4} {'spill st/ld':>11} {'stack':>5} {'smem KB':>7}  status"
+    print(header)
+    print("-" * len(header))
+    failed = fatal = flagged = 0
+    for job, r in sorted(zip(jobs, results), key=lambda jr: (jr[0]["name"], jr[0]["label"])):
+        found = _problems(r, args.max_spill)
+        serious = [f for f in found if f != "spill"]
+        failed += "FAIL" in found
+        fatal += bool(serious) and not job["autotuned"]
+        flagged += bool(serious) and job["autotuned"]
+        if "error" in r:
+            print(f"{job['name']:<24} {job['label']:<{width}} {r['error']}")
+            continue
+        spills = f"{r['spill_st']}/{r['spill_ld']}"
+        print(f"{job['name']:<24} {job['label']:<{width}} {r['regs']!s:>4} {spills:>11} {r['stack']!s:>5} "
+              f"{r['shared'] / 1024:>7.1f}  {' '.join(found) or 'ok'}")
+    print(f"{failed} failed to compile; {fatal} of the variants launched as they are (no autotuning) spill or "
+          f"exceed a limit; {flagged} autotune candidates do (the autotuner times them, and skips those that "
+          f"cannot launch)")
+    return 1 if failed or fatal else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
