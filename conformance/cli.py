@@ -61,7 +61,10 @@ def _finish(results, report_dir, profile: str) -> int:
     failures = [r for r in results if r.failed]
     for r in failures:
         print(f"\nFAIL {r.backend} {r.id}: {r.message}")
-        if r.reproducer:
+        if len(r.reproducer) > report.INLINE_REPRODUCER:
+            path = report.reproducer_path(r.backend, r, report_dir)
+            print(f"minimal failing example (long); to reproduce: python {path}")
+        elif r.reproducer:
             print("minimal failing example; to reproduce:\n" + r.reproducer)
     for r in results:
         if r.status == "unexpected pass":

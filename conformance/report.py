@@ -14,16 +14,16 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+import hypothesis
+
 STATUSES = ("pass", "fail", "not implemented", "expected failure", "unexpected pass")
 
 
 def environment() -> dict:
     """Versions and device, for the report header."""
-    env = {"python": platform.python_version(), "platform": platform.platform()}
-    for name in ("hypothesis", "torch", "triton"):
+    env = {"python": platform.python_version(), "platform": platform.platform(), "hypothesis": hypothesis.__version__}
+    for name in ("torch", "triton"):  # versions of what the backends loaded (nothing is imported here)
         module = sys.modules.get(name)
-        if module is None and name == "hypothesis":
-            import hypothesis as module
         if module is not None:
             env[name] = getattr(module, "__version__", "?")
     torch = sys.modules.get("torch")
@@ -52,6 +52,14 @@ def file_stem(backend: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", backend)
 
 
+# Longer reproducers (large minimal examples) go to files of their own next to the report.
+INLINE_REPRODUCER = 4000
+
+
+def reproducer_path(backend: str, result, directory=Path(".")) -> Path:
+    return Path(directory) / f"{file_stem(backend)}-{file_stem(result.id)}.py"
+
+
 def markdown(backend: str, results, meta: dict) -> str:
     counts = summary(results)
     lines = [
@@ -77,13 +85,16 @@ def markdown(backend: str, results, meta: dict) -> str:
         lines += ["", "## Failures", ""]
         for r in failures:
             lines += [f"### `{r.id}` ({r.status})", "", r.message, ""]
-            if r.reproducer:
+            if r.reproducer and len(r.reproducer) <= INLINE_REPRODUCER:
                 lines += ["```python", r.reproducer.rstrip(), "```", ""]
+            elif r.reproducer:
+                lines += [f"Reproducer (too long to show): `{reproducer_path(backend, r).name}`.", ""]
     return "\n".join(lines) + "\n"
 
 
 def write(results, directory, profile: str) -> list[Path]:
-    """Write ``<backend>.md`` and ``<backend>.json`` under ``directory``; returns the paths."""
+    """Write ``<backend>.md`` and ``<backend>.json`` under ``directory`` (and the reproducers too
+    long to show inline as ``<backend>-<test id>.py``); returns the paths."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     meta = {"profile": profile, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -96,6 +107,11 @@ def write(results, directory, profile: str) -> list[Path]:
         stem = directory / file_stem(backend)
         md, js = stem.with_suffix(".md"), stem.with_suffix(".json")
         md.write_text(markdown(backend, rows, meta), encoding="utf-8")
+        for r in rows:
+            if len(r.reproducer) > INLINE_REPRODUCER:
+                path = reproducer_path(backend, r, directory)
+                path.write_text(r.reproducer, encoding="utf-8")
+                paths.append(path)
         payload = {**meta, "backend": backend, "summary": summary(rows),
                    "results": [{k: v for k, v in r.to_json().items() if k != "case"} for r in rows]}
         js.write_text(json.dumps(payload, indent=1, allow_nan=False) + "\n", encoding="utf-8")

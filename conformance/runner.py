@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings
 from hypothesis import seed as hypothesis_seed
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import HypothesisWarning, Unsatisfiable
 
 from .backends import load_backend, to_backend, to_lists
 from .backends.reference import ReferenceBackend
@@ -317,8 +317,9 @@ def run_check(backend, spec: str, op: Operation, dtype: str, profile: Profile, s
     if seed is not None:
         test = hypothesis_seed(seed)(test)
     try:
-        with warnings.catch_warnings():  # numpy's notes on masked lanes of interpreted kernels
-            warnings.simplefilter("ignore", RuntimeWarning)
+        with warnings.catch_warnings():  # numpy's notes on masked lanes of interpreted kernels, and
+            warnings.simplefilter("ignore", RuntimeWarning)  # hypothesis' on the repr of large cases
+            warnings.simplefilter("ignore", HypothesisWarning)
             test()
     except (Unsatisfiable, _Declined) as e:
         result.status = "not implemented"

@@ -275,8 +275,9 @@ def layer_forward(x, ex, weight, bias, act, params, p: Precision):
 def layer_backward(x, ex, weight, xi, exi, act, params, g, eg, p: Precision):
     """Gradients of y = σ(x W^T + b) given g = ∂L/∂y with error ``eg``, and their bounds.
 
-    δ = g σ'(ξ) has error |g| E_σ'(ξ; e_ξ) + e_g |σ'(ξ)| + (u_c + u_s)|δ| + floor (its rounding, a
-    possible storage rounding before the two products, a possible flush to zero); dx = δ W,
+    δ = g σ'(ξ) has error (|g| + e_g) E_σ'(ξ; e_ξ) + e_g |σ'(ξ)| + (u_c + u_s)|δ| + floor (σ' anywhere
+    in ξ's interval, its rounding, a possible storage rounding before the two products, a possible
+    flush to zero); dx = δ W,
     dW = δ^T x, db = Σ_m δ then get the dot-product bound of their reduction with the errors of
     δ, W and x propagated.
     Returns ((dx, e_dx), (dW, e_dW), (db, e_db)).
@@ -285,7 +286,9 @@ def layer_backward(x, ex, weight, xi, exi, act, params, g, eg, p: Precision):
     terms = DERIVATIVE_TERMS[act.name]
     d = [[gi * df(z) for gi, z in zip(gr, zr)] for gr, zr in zip(g, xi)]
     kinks = KINKS[act.name]
-    ed = [[abs(gi) * elementwise_bound(df, terms(z, **params), z, p, ez, kinks) + e * abs(df(z))
+    # (|g| + e_g) E_σ': the gradient as the backend has it meets σ' anywhere in ξ's interval,
+    # a kink included (where the cross term e_g E_σ' is not second order).
+    ed = [[(abs(gi) + e) * elementwise_bound(df, terms(z, **params), z, p, ez, kinks) + e * abs(df(z))
            + (p.compute + p.storage) * abs(di) + p.floor
            for gi, z, ez, e, di in zip(gr, zr, er, egr, dr)]
           for gr, zr, er, egr, dr in zip(g, xi, exi, eg, d)]
@@ -644,8 +647,9 @@ def optimizer_step_bounds(name: str, options: dict, params, grads, state: dict, 
     """Bounds for one optimizer step: {"params": [...], buffer: [...]} shaped like params.
 
     The update of each weight is replayed with :class:`Tracked` values in the compute precision,
-    with the format's underflow floor (hyperparameter arithmetic such as 1 - β^t and η / (1 + decay t) is exact: done once, on the
-    host, in float64); each output then gets SLACK e + u_s |value| + floor.
+    with the format's underflow floor (hyperparameter arithmetic such as 1 - β^t and
+    η / (1 + decay t) is exact: done once, on the host, in float64); each output then gets
+    SLACK e + u_s |value| + floor.
     """
     t = state.get("step", 0)
     out: dict = {"params": []}

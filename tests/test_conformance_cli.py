@@ -129,3 +129,16 @@ def test_load_backend_rejects_protocol_violations():
 def test_module_entry_point():
     out = subprocess.run([sys.executable, "-m", "conformance", "--list"], capture_output=True, text=True, check=True)
     assert "cross_entropy_grad[all_ignored]" in out.stdout
+
+
+def test_long_reproducers_go_to_their_own_file(tmp_path):
+    from conformance import report
+    from conformance.runner import CheckResult
+
+    long = CheckResult("big", "mlp_backward", "float32", "fail", message="bad", reproducer="x = 1\n" * 1000)
+    short = CheckResult("big", "softmax", "float32", "fail", message="bad", reproducer="x = 1\n")
+    paths = report.write([long, short], tmp_path, "ci")
+    script = tmp_path / "big-mlp_backward-float32.py"
+    assert script in paths and script.read_text() == long.reproducer
+    md = (tmp_path / "big.md").read_text()
+    assert "`big-mlp_backward-float32.py`" in md and "```python\nx = 1\n```" in md
