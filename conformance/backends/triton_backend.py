@@ -16,6 +16,7 @@ import os
 import sys
 
 from . import Backend, interpreting, read_known_failures
+from .torch_backend import TorchBackend
 
 
 def _cuda() -> bool:
@@ -97,15 +98,7 @@ class TritonBackend(Backend):
         return self._cross_entropy(logits, target, weight=weight, ignore_index=ignore_index, reduction=reduction,
                                      label_smoothing=label_smoothing, z_loss=z_loss, block_v=self._block_v)
 
-    def cross_entropy(self, logits, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-                      z_loss=0.0):
-        return self._ce(logits, target, weight, ignore_index, reduction, label_smoothing, z_loss)
-
-    def cross_entropy_grad(self, logits, target, *, weight=None, ignore_index=-100, reduction="mean",
-                           label_smoothing=0.0, z_loss=0.0, grad_output=1.0):
-        import torch
-
-        logits = logits.detach().requires_grad_()
-        loss = self._ce(logits, target, weight, ignore_index, reduction, label_smoothing, z_loss)
-        g = torch.as_tensor(grad_output, dtype=loss.dtype, device=loss.device).expand_as(loss)
-        return torch.autograd.grad(loss, logits, g)[0]
+    # The wrappers around _ce are the torch backend's: only the loss function differs.
+    cross_entropy = TorchBackend.cross_entropy
+    cross_entropy_grad = TorchBackend.cross_entropy_grad
+    _grad = staticmethod(TorchBackend._grad)
