@@ -451,12 +451,30 @@ def test_bad_module_activation():
         FusedLinear(4, 4, activation="softmax")
 
 
-def test_tf32_flag_follows_torch_unless_given(monkeypatch):
+def _cublas_tf32_settings():
+    """(attribute, value allowing TF32, value forbidding it) of the cuBLAS setting this torch has."""
+    try:
+        torch.backends.cuda.matmul.fp32_precision
+        return "fp32_precision", "tf32", "ieee"
+    except AttributeError:  # torch < 2.9
+        return "allow_tf32", True, False
+
+
+def test_tf32_flag_follows_torch_unless_given():
     assert la._input_precision(torch.float32, True) == "tf32"
     assert la._input_precision(torch.float32, False) == "ieee"
-    for allowed, expected in ((True, "tf32"), (False, "ieee")):
-        monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", allowed)
-        assert la._input_precision(torch.float32, None) == expected
+    # Set and restore torch's setting by hand: torch.backends.cuda.matmul serves it through
+    # __getattr__, which pytest's monkeypatch (9.x) takes for a missing attribute and deletes on undo.
+    matmul = torch.backends.cuda.matmul
+    name, allow, forbid = _cublas_tf32_settings()
+    saved = getattr(matmul, name)
+    try:
+        for value, expected in ((allow, "tf32"), (forbid, "ieee")):
+            setattr(matmul, name, value)
+            assert la._input_precision(torch.float32, None) == expected
+    finally:
+        setattr(matmul, name, saved)
+    assert getattr(matmul, name) == saved
     assert la._input_precision(torch.bfloat16, False) == "tf32"  # 16-bit products are exact anyway
 
 

@@ -34,8 +34,9 @@ memory per layer, worthwhile only for the smooth activations under memory pressu
 
 Precision. Inputs and outputs are float32, float16 or bfloat16; products accumulate in float32.
 float32 operands use IEEE products unless TF32 is allowed (``allow_tf32=True``, or left as None
-to follow ``torch.backends.cuda.matmul.allow_tf32``). Error model, checked against the float64
-oracle ``reference.linear`` in tests/test_linear_act.py, with u_acc = 2^-24 (float32
+to follow torch's cuBLAS setting: ``torch.backends.cuda.matmul.fp32_precision``, or ``allow_tf32``
+before torch 2.9). Error model, checked against the float64 oracle ``reference.linear`` in
+tests/test_linear_act.py, with u_acc = 2^-24 (float32
 accumulation), u_dot = 2^-11 for TF32 operands and 0 otherwise, u_io the unit roundoff of the
 storage dtype (2^-24, 2^-11, 2^-8), L1 = sup|σ'| and L2 = sup|σ''|:
 
@@ -387,8 +388,22 @@ def _input_precision(dtype, allow_tf32):
     if dtype != torch.float32:
         return "tf32"  # Triton's default; 16-bit operands are multiplied exactly either way
     if allow_tf32 is None:
-        allow_tf32 = torch.backends.cuda.matmul.allow_tf32
+        allow_tf32 = _torch_allows_tf32()
     return "tf32" if allow_tf32 else "ieee"
+
+
+def _torch_allows_tf32():
+    """Whether torch lets cuBLAS use TF32 for float32 matmuls.
+
+    torch >= 2.9 keeps this in ``torch.backends.cuda.matmul.fp32_precision`` (resolved through its
+    parents; "none" everywhere means IEEE), and reading the legacy ``allow_tf32`` raises once a user
+    has set the new one; older torch has only ``allow_tf32``.
+    """
+    matmul = torch.backends.cuda.matmul
+    try:
+        return matmul.fp32_precision == "tf32"
+    except AttributeError:
+        return matmul.allow_tf32
 
 
 def _delta_source(activation, negative_slope, recompute):
@@ -514,7 +529,8 @@ def linear_act(x, weight, bias=None, activation="relu", *, negative_slope=0.01, 
         activation: one of ``triton_kernels.activations.ACTIVATIONS``.
         negative_slope: leaky_relu's slope a in σ(ξ) = a ξ for ξ <= 0 (ignored otherwise).
         allow_tf32: float32 only: True for TF32 tensor-core products, False for IEEE float32,
-            None to follow ``torch.backends.cuda.matmul.allow_tf32``.
+            None to follow torch's cuBLAS setting (``torch.backends.cuda.matmul.fp32_precision``, or
+            ``allow_tf32`` before torch 2.9).
         recompute: keep no [M, N] activation tensor for the backward and recompute ξ there instead
             (one extra matmul; see the module docstring for the trade-off).
 
