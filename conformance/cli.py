@@ -11,21 +11,10 @@ status is 1 if any check fails (expected failures do not count), 2 on bad usage.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 DEFAULT_REPORT_DIR = Path("report") / "conformance"
-
-
-def _enable_triton_interpreter() -> None:
-    """Triton must know before it is imported whether to interpret (no GPU here)."""
-    try:
-        import torch
-    except ImportError:
-        return
-    if not torch.cuda.is_available():
-        os.environ.setdefault("TRITON_INTERPRET", "1")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -76,7 +65,6 @@ def _finish(results, report_dir, profile: str) -> int:
 
 def _run(argv) -> int:
     args = _run_parser().parse_args(argv)
-    _enable_triton_interpreter()
     from .backends import default_backends
     from .runner import get_profile, run, select_operations
 

@@ -270,6 +270,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if os.environ.get("TRITON_INTERPRET") == "1":
         parser.error("unset TRITON_INTERPRET: the interpreter replaces the kernels with Python functions")
+    os.environ["TRITON_INTERPRET"] = "0"  # else triton_kernels chooses the interpreter on a machine without a GPU
 
     import triton
     start = time.perf_counter()

@@ -8,6 +8,9 @@ Without a GPU the kernels run under the Triton interpreter with 16-wide tiles, s
 """
 import importlib
 import math
+import os
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -449,6 +452,43 @@ def test_bad_input_raises_before_launch(case, monkeypatch):
 def test_bad_module_activation():
     with pytest.raises(ValueError, match="activation must be one of"):
         FusedLinear(4, 4, activation="softmax")
+
+
+@pytest.mark.parametrize("args,kwargs,error,message", [
+    ((0, 4), {}, ValueError, "in_features must be positive, got 0"),
+    ((8, -1), {}, ValueError, "out_features must be positive, got -1"),
+    ((8.0, 4), {}, TypeError, "in_features must be an int, got float"),
+    ((8, True), {}, TypeError, "out_features must be an int, got bool"),
+    ((8, 4), {"dtype": torch.float64}, TypeError, "dtype must be .*, got torch.float64"),
+])
+def test_bad_module_arguments_raise_at_construction(args, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        FusedLinear(*args, **kwargs)
+
+
+def test_module_dtype_defaults_to_torchs_and_is_checked():
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        with pytest.raises(TypeError, match="got torch.float64"):
+            FusedLinear(8, 4)
+    finally:
+        torch.set_default_dtype(old)
+    assert FusedLinear(8, 4).weight.dtype == old
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="the package chooses the interpreter only without a GPU")
+def test_interpreter_chosen_at_import_without_a_gpu():
+    # A user who sets TRITON_INTERPRET=1 after the import (too late for Triton) still gets a result.
+    code = ("import os, torch, triton_kernels as tk\n"
+            "assert os.environ['TRITON_INTERPRET'] == '1' and os.environ['TRITON_DEFAULT_FP_FUSION'] == '1'\n"
+            "os.environ['TRITON_INTERPRET'] = '1'\n"
+            "print(tk.linear_act(torch.ones(2, 3), torch.ones(4, 3)).sum().item())\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET", "TRITON_DEFAULT_FP_FUSION")}
+    proc = subprocess.run([sys.executable, "-c", code], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "24.0"
 
 
 def _cublas_tf32_settings():

@@ -373,7 +373,8 @@ def _check_inputs(x, weight, bias, negative_slope, allow_tf32, recompute):
         if t is not None and t.device != x.device:
             raise ValueError(f"{name} must be on x's device {x.device}, got {t.device}")
     if not (x.is_cuda or (_INTERPRET and x.device.type == "cpu")):
-        raise ValueError(f"x must be a CUDA tensor (or a CPU tensor with TRITON_INTERPRET=1), got {x.device}")
+        raise ValueError(f"x must be a CUDA tensor (or a CPU tensor with TRITON_INTERPRET=1 set before "
+                         f"triton_kernels is imported), got {x.device}")
     if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)):
         raise TypeError(f"negative_slope must be a real number, got {type(negative_slope).__name__}")
     if allow_tf32 is not None and not isinstance(allow_tf32, bool):
@@ -560,12 +561,21 @@ class FusedLinear(torch.nn.Module):
 
     Same parameter names (``weight`` [out_features, in_features], ``bias`` [out_features]), shapes
     and initialisation as ``nn.Linear`` (it runs nn.Linear's own ``reset_parameters``), so state
-    dicts load either way.
+    dicts load either way between the two. In ``nn.Sequential(nn.Linear(...), act)`` the keys carry
+    the Linear's position ("0.weight"): load through the Linear, ``seq[0].load_state_dict(...)``.
     """
 
     def __init__(self, in_features, out_features, bias=True, activation="relu", device=None, dtype=None, *,
                  negative_slope=0.01, allow_tf32=None, recompute=False):
         super().__init__()
+        for name, size in (("in_features", in_features), ("out_features", out_features)):
+            if isinstance(size, bool) or not isinstance(size, int):
+                raise TypeError(f"{name} must be an int, got {type(size).__name__}")
+            if size <= 0:
+                raise ValueError(f"{name} must be positive, got {size}")
+        dtype = torch.get_default_dtype() if dtype is None else dtype
+        if dtype not in _DTYPES:
+            raise TypeError(f"dtype must be torch.float32, torch.float16 or torch.bfloat16, got {dtype}")
         self.in_features = in_features
         self.out_features = out_features
         self.activation = check_activation(activation)

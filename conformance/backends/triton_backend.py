@@ -4,15 +4,14 @@ It provides what the kernels implement: ``linear`` and ``linear_act`` (forward a
 activations of triton_kernels.activations.ACTIVATIONS), ``cross_entropy`` and its gradient, and
 ``mlp_forward`` / ``mlp_backward`` as a chain of fused layers. Gradients come from the kernels'
 autograd functions. On a GPU it also runs in ``tf32`` (float32 tensors, TF32 tensor-core
-products). Without a GPU the kernels run under Triton's CPU interpreter (TRITON_INTERPRET=1, set
-here before triton is imported): correct but slow, so profiles try fewer examples; the
+products). Without a GPU the kernels run under Triton's CPU interpreter (TRITON_INTERPRET=1, which
+importing triton_kernels sets there): correct but slow, so profiles try fewer examples; the
 cross-entropy kernel is then given 16-wide row chunks, so small rows already exercise its
 streaming (online softmax) path.
 """
 from __future__ import annotations
 
 import importlib.util
-import os
 import sys
 
 from . import Backend, interpreting, read_known_failures
@@ -31,8 +30,6 @@ class TritonBackend(Backend):
     known_failures = read_known_failures("triton")
 
     def __init__(self):
-        if not _cuda():
-            os.environ.setdefault("TRITON_INTERPRET", "1")
         from triton_kernels.activations import ACTIVATIONS
         from triton_kernels.cross_entropy import cross_entropy
         from triton_kernels.linear_act import linear_act
