@@ -4,6 +4,8 @@
     python -m report --quick                  fewer shapes and shorter timing: a sanity run
     python -m report --sections cross_entropy --dtypes bf16 --out /tmp/part1
     python -m report --from a.json b.json     re-render (and merge) saved results, no measuring
+    python -m report --goals --budget 300     only what the speed goals are judged on, within 300 s
+    python -m report gpu-check --out DIR      everything a GPU is needed for (see report.gpu_check)
 
 The ceilings are measured whenever a GPU kernel section runs, so every fraction of a ceiling in a
 results file comes from the same run as the rows it judges.
@@ -35,6 +37,10 @@ def parse_args(argv):
                    help=f"comma-separated subset of {','.join(results.SECTIONS)} (default: all)")
     p.add_argument("--dtypes", help="comma-separated dtypes for the GPU kernel sections (default: all)")
     p.add_argument("--quick", action="store_true", help="fewer shapes, shorter timing: a sanity run")
+    p.add_argument("--goals", action="store_true",
+                   help="only the shapes and modes the speed goals are judged on (the plan of gpu-check)")
+    p.add_argument("--budget", type=float, metavar="SECONDS",
+                   help="start no case after this many seconds; later cases are recorded as skipped")
     p.add_argument("--verbose", action="store_true", help="print the traceback of every failed case")
     args = p.parse_args(argv)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
@@ -47,6 +53,8 @@ def parse_args(argv):
     args.dtypes = tuple(d.strip() for d in args.dtypes.split(",")) if args.dtypes else None
     if args.dtypes and set(args.dtypes) - {"bf16", "fp16", "fp32", "tf32"}:
         p.error(f"--dtypes: expected some of bf16,fp16,fp32,tf32, got {','.join(args.dtypes)}")
+    if args.budget is not None and not args.budget > 0:
+        p.error(f"--budget: expected a positive number of seconds, got {args.budget:g}")
     return args
 
 
@@ -58,8 +66,11 @@ def _cuda_available() -> bool:
     return torch.cuda.is_available()
 
 
-def measure(args) -> dict:
-    """Run the selected sections; return the results document."""
+def measure(args, out: Path | None = None) -> dict:
+    """Run the selected sections; return the results document.
+
+    With ``out``, results.json is rewritten there after each section, so a run stopped from
+    outside (a lease's time limit) still leaves every section it finished."""
     doc = results.new_results(environment.collect(args.argv))
     cuda = _cuda_available()
     device = Device("cuda", warmup_ms=10 if args.quick else 25, rep_ms=40 if args.quick else 100) if cuda else None
@@ -70,14 +81,15 @@ def measure(args) -> dict:
                 doc["sections"][name] = results.section("skipped", [NO_CUDA])
                 continue
             suite = GPU_SUITES[name]
-            cfgs = suite.configs(args.quick) if name == "ceilings" else suite.configs(args.quick, dtypes=args.dtypes)
+            cfgs = (suite.configs(args.quick) if name == "ceilings"
+                    else suite.configs(args.quick, dtypes=args.dtypes, goals=args.goals))
             plans[name] = (cfgs, suite.count_cases(cfgs))
         elif name == "mlp_step":
             cfgs = mlp_step.configs(args.quick, cuda)
             plans[name] = (cfgs, mlp_step.count_cases(cfgs))
         else:
             plans[name] = (None, 1)
-    progress = Progress(sum(count for _, count in plans.values()), verbose=args.verbose)
+    progress = Progress(sum(count for _, count in plans.values()), verbose=args.verbose, budget_s=args.budget)
     progress.message(f"python -m report: {doc['environment'].get('device') or 'no CUDA device'}; "
                      f"{progress.total} cases in {', '.join(plans) or 'no section'}")
     for name, (cfgs, _) in plans.items():
@@ -94,6 +106,9 @@ def measure(args) -> dict:
             doc["sections"][name] = results.section("error", [f"the section raised {type(exc).__name__}: {exc}"])
             progress.message(f"section {name} failed: {type(exc).__name__}: {exc}")
         progress.message(f"== {name}: {doc['sections'][name]['status']} in {time.perf_counter() - start:.0f} s")
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            results.save(doc, out / "results.json")
     return doc
 
 
@@ -116,6 +131,10 @@ def write(doc: dict, out: Path) -> list:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["gpu-check"]:
+        from . import gpu_check
+
+        return gpu_check.main(argv[1:])
     args = parse_args(argv)
     args.argv = argv
     if args.sources:
@@ -125,7 +144,7 @@ def main(argv=None) -> int:
             print(f"python -m report: {exc}", file=sys.stderr)
             return 2
     else:
-        doc = measure(args)
+        doc = measure(args, args.out)
     for path in write(doc, args.out):
         print(f"wrote {path}")
     return 0

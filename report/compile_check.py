@@ -23,6 +23,7 @@ Triton's and not a copy of it.
     python -m report.compile_check            # all ~1,700 variants: ~40 minutes on 2 cores
     python -m report.compile_check --quick    # ~370 (TF32 and bf16, 4 activations): ~4 minutes
     python -m report.compile_check --filter fwd --jobs 4
+    python -m report.compile_check --warm --filter bf16   # on the GPU machine, before timing
 
 To check another Triton release, put it first on the path, e.g. ``pip install --target DIR
 triton==3.6.0`` then ``PYTHONPATH=DIR python -m report.compile_check``. The exit status is 1 when
@@ -123,6 +124,36 @@ def _linear_scenarios(quick):
         w = torch.empty((4096, 4096), dtype=torch.bfloat16, requires_grad=True)
         y = la._LinearActFunction.apply(x, w, None, "gelu", 0.01, "tf32", False)
         y.backward(torch.empty_like(y))
+    return jobs
+
+
+def _linear_goal_scenarios():
+    """Launch the linear_act variants that ``python -m report --goals`` times, at its shapes."""
+    import torch
+    from .linear_bench import configs
+    la = importlib.import_module("triton_kernels.linear_act")
+
+    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "tf32": torch.float32, "fp32": torch.float32}
+    jobs = {}
+    names = ["_linear_act_fwd_kernel", "_linear_act_dx_kernel", "_linear_act_dw_kernel"]
+    with _recording(la, names, jobs):
+        for cfg in configs(False, goals=True):
+            dtype, precision = dtypes[cfg["dtype"]], "ieee" if cfg["dtype"] == "fp32" else "tf32"
+            x = torch.empty((cfg["m"], cfg["k"]), dtype=dtype)
+            w = torch.empty((cfg["n"], cfg["k"]), dtype=dtype)
+            b = torch.empty((cfg["n"],), dtype=dtype)
+            for activation in cfg["activations"]:
+                slope = 0.0 if activation == "relu" else 0.01  # as linear_act does
+                if "fwd" in cfg["modes"]:
+                    with torch.no_grad():
+                        la._forward(x, w, b, activation, slope, precision, "y")
+                if "fwd+bwd" in cfg["modes"]:
+                    params = [t.requires_grad_() for t in (x, w, b)]
+                    la._LinearActFunction.apply(x, w, b, activation, slope, precision, False).backward(
+                        torch.empty((cfg["m"], cfg["n"]), dtype=dtype))
+                    for t in params:
+                        t.grad = None
+                        t.requires_grad_(False)
     return jobs
 
 
@@ -265,6 +296,11 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer dtypes and shapes")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="compiler processes")
     parser.add_argument("--filter", default="", help="only kernels whose name or label contains this")
+    parser.add_argument("--goals", action="store_true",
+                        help="only the linear_act variants that python -m report --goals times (~100)")
+    parser.add_argument("--warm", action="store_true",
+                        help="compile into Triton's own cache (TRITON_CACHE_DIR or ~/.triton/cache) and list only "
+                             "failures: on a GPU machine, so that autotuning then finds every variant compiled")
     parser.add_argument("--max-spill", type=int, default=16, metavar="BYTES",
                         help="spills up to this size (a few registers through L1) do not fail the check")
     args = parser.parse_args(argv)
@@ -274,11 +310,12 @@ def main(argv=None):
 
     import triton
     start = time.perf_counter()
-    found = {**_linear_scenarios(args.quick), **_cross_entropy_scenarios(args.quick)}
+    found = (_linear_goal_scenarios() if args.goals
+             else {**_linear_scenarios(args.quick), **_cross_entropy_scenarios(args.quick)})
     jobs = [j for j in found.values() if args.filter in j["name"] + " " + j["label"]]
-    with tempfile.TemporaryDirectory() as cache:
-        # A fresh cache so that every variant really goes through ptxas, whose log we read.
-        os.environ.update(TRITON_CACHE_DIR=cache, TRITON_DUMP_PTXAS_LOG="1")
+    with contextlib.nullcontext() if args.warm else tempfile.TemporaryDirectory() as cache:
+        if cache:  # a fresh cache so that every variant really goes through ptxas, whose log we read
+            os.environ.update(TRITON_CACHE_DIR=cache, TRITON_DUMP_PTXAS_LOG="1")
         # fork: the workers inherit the imported kernels instead of re-running the scenarios.
         with ProcessPoolExecutor(max(1, args.jobs), mp_context=multiprocessing.get_context("fork")) as pool:
             results = []
@@ -289,6 +326,12 @@ def main(argv=None):
 
     print(f"triton {triton.__version__}, target sm_{ARCH}: {len(jobs)} kernel variants "
           f"compiled in {time.perf_counter() - start:.0f} s")
+    if args.warm:
+        errors = [(j, r) for j, r in zip(jobs, results) if "error" in r]
+        for job, r in errors:
+            print(f"{job['name']} {job['label']}: {r['error']}")
+        print(f"{len(errors)} failed to compile; the others are in Triton's cache")
+        return 1 if errors else 0
     width = max((len(j["label"]) for j in jobs), default=0)
     header = f"{'kernel':<24} {'variant':<{width}} {'regs':>4} {'spill st/ld':>11} {'stack':>5} {'smem KB':>7}  status"
     print(header)

@@ -18,7 +18,7 @@ import math
 
 from .metrics import DTYPE_BYTES, linear_bytes, linear_flops
 from .results import finite_or_text
-from .runner import failed, fresh_compile, measure, skipped, tf32_mode
+from .runner import OUT_OF_TIME, failed, fresh_compile, measure, skipped, tf32_mode
 from .timing import cycling
 
 SHAPES = ((16384, 1024, 4096), (8192, 4096, 4096), (4096, 784, 1024), (4096, 64, 128), (4096, 128, 10))
@@ -30,7 +30,36 @@ MODES = ("fwd", "bwd", "fwd+bwd")
 MATMUL_ACTIVATION = "none"  # the matmul rows serve every activation of their shape
 
 
-def configs(quick: bool, shapes=None, dtypes=None, activations=None) -> list[dict]:
+# Every activation the kernels offer; the forward goal holds for each of them.
+ALL_ACTIVATIONS = ("identity", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh", "silu")
+GOAL_SHAPES = ((16384, 1024, 4096), (8192, 4096, 4096))
+SMALL_GOAL_SHAPE = (4096, 784, 1024)
+
+
+def configs(quick: bool, shapes=None, dtypes=None, activations=None, goals: bool = False) -> list[dict]:
+    """One config per (dtype, shape) with its activations; ``impls`` and ``modes`` limit what is
+    timed (all when absent).
+
+    ``goals`` is the plan of ``python -m report gpu-check``: what the speed goals are judged on, at
+    the least compile time (each activation and implementation is a separate compilation):
+    the forward of every activation against the matmul alone at the two large shapes; forward +
+    backward of relu and gelu_tanh against the three matmuls alone, eager and torch.compile
+    there; forward + backward against eager at the small MLP shape.
+    """
+    if goals:
+        dtypes = dtypes or ("bf16",)
+        pair = ("relu", "gelu_tanh")
+        rest = tuple(a for a in ALL_ACTIVATIONS if a not in pair)
+        out = []
+        for d in dtypes:
+            for m, k, n in GOAL_SHAPES:
+                out.append({"m": m, "k": k, "n": n, "dtype": d, "activations": pair, "modes": ("fwd", "fwd+bwd")})
+                out.append({"m": m, "k": k, "n": n, "dtype": d, "activations": rest, "modes": ("fwd",),
+                            "impls": ("ours",)})
+            m, k, n = SMALL_GOAL_SHAPE
+            out.append({"m": m, "k": k, "n": n, "dtype": d, "activations": pair, "modes": ("fwd+bwd",),
+                        "impls": ("ours", "eager", "matmul")})
+        return out
     shapes = shapes or (QUICK_SHAPES if quick else SHAPES)
     dtypes = dtypes or (("bf16",) if quick else DTYPES)
     activations = activations or (("relu",) if quick else ACTIVATIONS)
@@ -38,15 +67,24 @@ def configs(quick: bool, shapes=None, dtypes=None, activations=None) -> list[dic
             for d in dtypes for m, k, n in shapes]
 
 
+def _jobs(cfg: dict) -> list:
+    """(impl, activation) pairs of a config: the matmul alone once, then each activation."""
+    impls = cfg.get("impls", IMPLS)
+    jobs = [("matmul", MATMUL_ACTIVATION)] if "matmul" in impls else []
+    return jobs + [(impl, a) for a in cfg["activations"] for impl in IMPLS if impl != "matmul" and impl in impls]
+
+
 def count_cases(cfgs: list[dict]) -> int:
-    per_activation = (len(IMPLS) - 1) * len(MODES)
-    return sum(len(MODES) + per_activation * len(c["activations"]) for c in cfgs)
+    return sum(len(_jobs(c)) * len(c.get("modes", MODES)) for c in cfgs)
 
 
 def _eager(activation: str):
+    import torch
     import torch.nn.functional as F
 
-    act = {"relu": F.relu, "gelu_tanh": lambda z: F.gelu(z, approximate="tanh"), "identity": lambda z: z}[activation]
+    act = {"identity": lambda z: z, "relu": F.relu, "leaky_relu": F.leaky_relu, "sigmoid": torch.sigmoid,
+           "tanh": torch.tanh, "gelu": F.gelu, "gelu_tanh": lambda z: F.gelu(z, approximate="tanh"),
+           "silu": F.silu}[activation]
 
     def eager(x, weight, bias):
         return act(F.linear(x, weight, bias))
@@ -81,28 +119,35 @@ def run(device, cfgs: list[dict], progress, impls=IMPLS) -> dict:
     torch.manual_seed(0)
     for cfg in cfgs:
         m, k, n, dtype = cfg["m"], cfg["k"], cfg["n"], cfg["dtype"]
+        modes = cfg.get("modes", MODES)
+        if progress.out_of_time():  # no inputs to make, nothing to compile
+            rows += [skipped(progress, f"linear {dtype} {m}x{k}x{n} {a} {impl} {mode}",
+                             _row({"m": m, "k": k, "n": n, "dtype": dtype, "activation": a, "impl": impl}, mode),
+                             OUT_OF_TIME) for impl, a in _jobs(cfg) for mode in modes]
+            continue
         set_bytes = (m * k + n * k + n + m * n) * DTYPE_BYTES[dtype]
         sets = device.rotating(lambda: _make_set(m, k, n, torch_dtypes[dtype], device.kind), set_bytes)
         with tf32_mode(dtype == "tf32"):
-            jobs = [("matmul", MATMUL_ACTIVATION, _matmul)]
-            for activation in cfg["activations"]:
-                jobs += [("ours", activation, lambda x, w, b, a=activation: linear_act(x, w, b, activation=a)),
-                         ("eager", activation, _eager(activation)),
-                         ("compile", activation, _eager(activation))]
-            for impl, activation, fn in jobs:
+            for impl, activation in _jobs(cfg):
+                if impl == "matmul":
+                    fn = _matmul
+                elif impl == "ours":
+                    fn = lambda x, w, b, a=activation: linear_act(x, w, b, activation=a)  # noqa: E731
+                else:
+                    fn = _eager(activation)
                 base = {"m": m, "k": k, "n": n, "dtype": dtype, "activation": activation, "impl": impl}
                 label = f"linear {dtype} {m}x{k}x{n} {activation} {impl}"
                 if impl not in impls:
-                    rows += [skipped(progress, f"{label} {mode}", _row(base, mode), "not selected") for mode in MODES]
+                    rows += [skipped(progress, f"{label} {mode}", _row(base, mode), "not selected") for mode in modes]
                     continue
                 if impl == "compile":
                     try:
                         fn = fresh_compile(fn)
                     except Exception as exc:  # noqa: BLE001 -- reported as this impl's rows
-                        rows += [failed(progress, f"{label} {mode}", _row(base, mode), exc) for mode in MODES]
+                        rows += [failed(progress, f"{label} {mode}", _row(base, mode), exc) for mode in modes]
                         continue
                 base["rel_err"] = _output_error(fn, impl, activation, *sets[0][:3])
-                rows += _time_impl(device, progress, label, base, fn, sets)
+                rows += _time_impl(device, progress, label, base, fn, sets, modes)
         del sets
     failures = [r for r in rows if "error" in r and not r["error"].startswith("skipped")]
     return {"status": "partial" if failures else "ok", "notes": [], "rows": rows}
@@ -128,7 +173,7 @@ def _row(base: dict, mode: str) -> dict:
     return dict(base, mode=mode, bytes=linear_bytes(m, k, n, dtype, mode), flops=linear_flops(m, k, n, mode))
 
 
-def _time_impl(device, progress, label, base, fn, sets) -> list:
+def _time_impl(device, progress, label, base, fn, sets, modes) -> list:
     import torch
 
     def fwd(x, w, b, dy):
@@ -143,7 +188,7 @@ def _time_impl(device, progress, label, base, fn, sets) -> list:
 
     leaves = [t for s in sets for t in s[:3]]
     rows = []
-    for mode in MODES:
+    for mode in modes:
         row = _row(base, mode)
         if mode == "fwd":
             rows.append(measure(device, progress, f"{label} {mode}", row, cycling(fwd, sets)))

@@ -11,6 +11,7 @@ import traceback
 
 # Keep error strings short enough for a table footnote.
 MAX_ERROR_CHARS = 300
+OUT_OF_TIME = "the run's time budget (--budget) was spent before this case"
 
 
 def error_text(exc: BaseException) -> str:

@@ -111,12 +111,16 @@ def cycling(fn, sets):
 class Progress:
     """One line per case: ``[  3/120  0:00:12] label ... result`` (flushed, so logs stream)."""
 
-    def __init__(self, total: int, stream=None, verbose: bool = False):
+    def __init__(self, total: int, stream=None, verbose: bool = False, budget_s: float | None = None):
         self.total = total
         self.verbose = verbose  # print tracebacks of failed cases
         self.done = 0
         self.start = time.perf_counter()
+        self.budget_s = budget_s  # no case starts once this many seconds have passed
         self.stream = stream or sys.stdout
+
+    def out_of_time(self) -> bool:
+        return self.budget_s is not None and time.perf_counter() - self.start > self.budget_s
 
     def start_case(self, label: str) -> None:
         self.done += 1

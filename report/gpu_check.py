@@ -1,0 +1,348 @@
+"""``python -m report gpu-check``: everything this project needs a GPU for, in one command and one budget.
+
+    python -m report gpu-check --out DIR                    the default budget, 480 s
+    python -m report gpu-check --out DIR --budget 300 --steps env,tests,speed,render
+
+GPU time comes in short leases, so the steps run in order of value, each in its own process with a
+time limit taken from what is left of the budget; a step that fails or times out does not stop the
+next. Each step's output goes to ``DIR/<step>.log`` as it runs and its outcome into
+``DIR/gpu_check.json`` as soon as it ends, so a run killed from outside still leaves what it finished.
+
+    env          device, driver, CUDA, torch, triton, SMs, L2, clocks   -> environment.json
+    tests        pytest -m gpu: more than 2^31 elements, the autotuned Hopper tiles
+    conformance  python -m conformance --backend triton --profile gpu    -> conformance/
+    sanitizer    compute-sanitizer memcheck, then racecheck, over a few small calls of every
+                 kernel family (see :func:`sanitizer_workload`), when the tool is on the machine
+    warm         every benchmarked kernel variant compiled in parallel into Triton's cache, so
+                 that the speed step's autotuning times kernels instead of waiting for compilers
+    speed        python -m report --goals: ceilings, cross-entropy and linear + activation against
+                 their peers, the teaching figure, sized to the budget left -> report/results.json
+    render       the report of what the speed step finished               -> report/README.md, plots/
+
+Without a CUDA device every step but env is skipped with the reason. The exit status is 0 when
+no step failed (skipped steps are not failures), 1 otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .environment import REPO
+
+DEFAULT_BUDGET_S = 480.0
+RENDER_RESERVE_S = 25.0  # kept back for the render step, which needs only what speed wrote
+STATUSES = ("ok", "failed", "timeout", "skipped")
+SANITIZER_TOOLS = ("memcheck", "racecheck")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: ``cap_s`` is the most of the budget it may take, ``min_s`` the least worth starting."""
+
+    name: str
+    cap_s: float
+    min_s: float
+    needs_cuda: bool = True
+
+
+STEPS = (
+    Step("env", 30, 5, needs_cuda=False),
+    Step("tests", 100, 30),
+    Step("conformance", 90, 30),
+    Step("sanitizer", 120, 40),
+    Step("warm", 90, 20),
+    Step("speed", float("inf"), 60),
+    Step("render", RENDER_RESERVE_S, 5, needs_cuda=False),
+)
+STEP_NAMES = tuple(s.name for s in STEPS)
+
+
+class Clock:
+    """Seconds left of the budget (a class so that tests can replace the time source)."""
+
+    def __init__(self, budget_s: float, now=time.monotonic):
+        self.now = now
+        self.deadline = now() + budget_s
+
+    def left(self) -> float:
+        return self.deadline - self.now()
+
+
+# ---------------------------------------------------------------------------------------------
+# What each step runs
+# ---------------------------------------------------------------------------------------------
+def _python(*args) -> list:
+    return [sys.executable, *args]
+
+
+def find_sanitizer() -> str | None:
+    """compute-sanitizer on the PATH or in the usual CUDA location, else None."""
+    for candidate in (shutil.which("compute-sanitizer"), "/usr/local/cuda/bin/compute-sanitizer"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+def commands(step: str, out: Path, seconds: float) -> list:
+    """The commands of ``step`` (run one after another), given ``seconds`` of budget for it."""
+    if step == "env":
+        return [_python("-m", "report.gpu_check", "--environment", str(out / "environment.json"))]
+    if step == "tests":
+        return [_python("-m", "pytest", "-m", "gpu", "-q", "-rfEs", "tests")]
+    if step == "conformance":
+        return [_python("-m", "conformance", "--backend", "triton", "--profile", "gpu",
+                        "--report-dir", str(out / "conformance"))]
+    if step == "sanitizer":
+        tool = find_sanitizer()
+        workload = _python("-m", "report.gpu_check", "--sanitizer-workload")
+        # First without the tool: it compiles the kernels into Triton's cache, outside the slow runs.
+        # racecheck only sees shared memory, which the matmul kernels use; it is slower: smaller calls.
+        return [workload] + [[tool, "--tool", t, "--error-exitcode", "3", "--print-limit", "20", *workload,
+                              *(["--small"] if t == "racecheck" else [])] for t in SANITIZER_TOOLS]
+    if step == "warm":
+        return [_python("-m", "report.compile_check", "--warm", "--goals", "--jobs", str(os.cpu_count() or 1))]
+    if step == "speed":
+        return [_python("-m", "report", "--goals", "--budget", f"{max(seconds - 30, 1):.0f}",
+                        "--out", str(out / "report"))]
+    if step == "render":
+        return [_python("-m", "report", "--from", str(out / "report" / "results.json"), "--out", str(out / "report"))]
+    raise ValueError(f"step must be one of {STEP_NAMES}, got {step!r}")
+
+
+def skip_reason(step: Step, cuda: bool, out: Path) -> str | None:
+    """Why ``step`` cannot run on this machine, or None."""
+    if step.needs_cuda and not cuda:
+        return "no CUDA device on this machine"
+    if step.name == "sanitizer" and find_sanitizer() is None:
+        return "compute-sanitizer is not on this machine (it comes with the CUDA toolkit)"
+    if step.name == "render" and not (out / "report" / "results.json").is_file():
+        return "the speed step left no results.json to render"
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the steps
+# ---------------------------------------------------------------------------------------------
+def _summarize(step: str, log: str) -> dict:
+    """The numbers a reader wants from a step's log: test counts, sanitizer errors."""
+    out = {}
+    if step in ("tests", "conformance"):
+        tail = log.strip().splitlines()[-3:]
+        out["summary"] = " / ".join(line.strip() for line in tail)
+    if step == "sanitizer":
+        errors = [int(n) for n in re.findall(r"ERROR SUMMARY: (\d+) error", log)]
+        out["sanitizer_errors"] = sum(errors) if errors else None
+        out["sanitizer_runs"] = len(errors)
+    return out
+
+
+def run_step(step: Step, out: Path, clock: Clock, cuda: bool, runner=subprocess.run) -> dict:
+    """Run ``step`` within its share of the budget; return its record (never raises)."""
+    record = {"step": step.name, "status": "skipped", "seconds": 0.0}
+    reason = skip_reason(step, cuda, out)
+    reserve = 0.0 if step.name == "render" else RENDER_RESERVE_S
+    seconds = min(step.cap_s, clock.left() - reserve)
+    if reason is None and seconds < step.min_s:
+        reason = f"{max(seconds, 0):.0f} s of the budget left, the step needs at least {step.min_s:.0f} s"
+    if reason is not None:
+        record["reason"] = reason
+        return record
+    log_path = out / f"{step.name}.log"
+    record["log"] = log_path.name
+    start = time.monotonic()
+    deadline = start + seconds
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if step.name == "sanitizer":
+        env["PYTORCH_NO_CUDA_MEMORY_CACHING"] = "1"  # every tensor its own allocation: exact bounds
+    status, codes = "ok", []
+    with open(log_path, "w") as log:
+        for cmd in commands(step.name, out, seconds):
+            left = deadline - time.monotonic()
+            if left <= 1:
+                status = "timeout"
+                break
+            log.write(f"$ {' '.join(map(str, cmd))}\n")
+            log.flush()
+            try:
+                done = runner(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=left, cwd=REPO, env=env)
+            except subprocess.TimeoutExpired:
+                status = "timeout"
+                log.write(f"\n[gpu-check: stopped after {left:.0f} s, the step's share of the budget]\n")
+                break
+            except OSError as exc:
+                status = "failed"
+                log.write(f"\n[gpu-check: could not start: {exc}]\n")
+                break
+            codes.append(done.returncode)
+            if done.returncode != 0:
+                status = "failed"
+    record.update(status=status, seconds=round(time.monotonic() - start, 1), returncodes=codes)
+    record.update(_summarize(step.name, log_path.read_text(errors="replace")))
+    if step.name == "sanitizer" and status == "ok" and record.get("sanitizer_runs") != len(SANITIZER_TOOLS):
+        record["status"] = "failed"  # a tool that printed no summary checked nothing
+    return record
+
+
+def run(out: Path, budget_s: float, steps=STEP_NAMES, cuda: bool | None = None, clock: Clock | None = None,
+        runner=subprocess.run) -> dict:
+    """Run ``steps`` in order within ``budget_s``; write and return the gpu_check.json document."""
+    out.mkdir(parents=True, exist_ok=True)
+    cuda = _cuda_available() if cuda is None else cuda
+    clock = clock or Clock(budget_s)
+    doc = {"budget_s": budget_s, "cuda": cuda, "steps": []}
+    for step in STEPS:
+        if step.name not in steps:
+            continue
+        record = run_step(step, out, clock, cuda, runner)
+        doc["steps"].append(record)
+        (out / "gpu_check.json").write_text(json.dumps(doc, indent=1) + "\n")
+        print(_line(record), flush=True)
+    return doc
+
+
+def _line(record: dict) -> str:
+    extra = record.get("reason") or record.get("summary") or ""
+    if record.get("sanitizer_errors") is not None:
+        extra = f"{record['sanitizer_errors']} errors in {record['sanitizer_runs']} tool runs"
+    return f"gpu-check {record['step']:<12} {record['status']:<8} {record['seconds']:>6.0f} s  {extra}"
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
+# ---------------------------------------------------------------------------------------------
+# The env step and the sanitizer's workload (run in their own processes by the steps above)
+# ---------------------------------------------------------------------------------------------
+def write_environment(path: Path) -> None:
+    """The run's environment plus nvidia-smi's clocks and the toolkit's versions, as JSON."""
+    from .environment import collect
+
+    env = collect(["gpu-check"])
+    queries = {"clocks": "clocks.sm,clocks.max.sm,clocks.mem,clocks.max.mem,power.limit,temperature.gpu",
+               "names": "name,pci.bus_id,compute_mode,persistence_mode"}
+    for key, fields in queries.items():
+        try:
+            done = subprocess.run(["nvidia-smi", f"--query-gpu={fields}", "--format=csv"],
+                                  capture_output=True, text=True, timeout=20)
+            env[f"nvidia_smi_{key}"] = done.stdout.strip() or done.stderr.strip()
+        except (OSError, subprocess.SubprocessError) as exc:
+            env[f"nvidia_smi_{key}"] = f"unavailable: {exc}"
+    env["compute_sanitizer"] = find_sanitizer()
+    path.write_text(json.dumps(env, indent=1, sort_keys=True) + "\n")
+    print(json.dumps(env, indent=1, sort_keys=True))
+
+
+def sanitizer_workload(small: bool = False) -> None:
+    """A few small calls of every kernel family, for compute-sanitizer to watch.
+
+    Cross-entropy: several rows per program (V = 10), one row per program (V = 1000, not a multiple
+    of 16), rows streamed in chunks (V > block_v), with class weights, label smoothing, z-loss,
+    ignored rows, each reduction, a rescaling backward and the in-place gradient. Linear +
+    activation: the forward with and without bias, and the backward (dx, dW, db) from each saved
+    tensor (y, σ', recomputed) and with a frozen weight, in bf16, TF32 and fp32.
+    Shapes are odd, so every kernel has partial tiles at its edges, and small, so no autotuning.
+    """
+    import torch
+
+    from triton_kernels import cross_entropy, linear_act
+
+    dev = "cuda"
+    gen = torch.Generator(device=dev).manual_seed(0)
+    for v, block_v in ((10, None), (1000, None), (3001, 1024)):
+        for dtype in (torch.bfloat16, torch.float32) if small else (torch.bfloat16, torch.float16, torch.float32):
+            n = 37
+            x = torch.randn(n, v, device=dev, generator=gen).to(dtype)
+            target = torch.randint(0, v, (n,), device=dev, generator=gen)
+            target[::5] = -100
+            weight = torch.rand(v, device=dev, generator=gen) + 0.5
+            opts = {} if block_v is None else {"block_v": block_v}
+            for reduction in ("mean", "sum", "none"):
+                logits = x.clone().requires_grad_()
+                loss = cross_entropy(logits, target, weight=weight, reduction=reduction, label_smoothing=0.1,
+                                     z_loss=1e-4, **opts)
+                loss.backward(torch.full_like(loss, 0.5))
+            inner = torch.zeros((), device=dev, dtype=dtype, requires_grad=True)
+            logits = x + inner  # non-leaf: the in-place gradient needs it
+            cross_entropy(logits, target, inplace_backward=True, **opts).backward()
+    # Memory access differs by element size, bias, saved tensor (y for relu, σ' for gelu_tanh) and
+    # frozen weight, not by the activation's arithmetic: two activations cover the families.
+    activations = ("gelu_tanh",) if small else ("relu", "gelu_tanh")
+    precisions = ((torch.bfloat16, None),) if small else (
+        (torch.bfloat16, None), (torch.float32, True), (torch.float32, False))
+    for (dtype, tf32), activation in ((p, a) for p in precisions for a in activations):
+        m, k, n = 97, 75, 53
+        x = torch.randn(m, k, device=dev, generator=gen).to(dtype)
+        w = (torch.randn(n, k, device=dev, generator=gen) / k**0.5).to(dtype)
+        b = torch.randn(n, device=dev, generator=gen).to(dtype)
+        with torch.no_grad():
+            linear_act(x, w, b, activation=activation, allow_tf32=tf32)
+            linear_act(x, w, None, activation=activation, allow_tf32=tf32)
+        for recompute, frozen in ((False, False), (True, False), (False, True)):
+            leaves = [t.clone().requires_grad_(not (frozen and t is w)) for t in (x, w, b)]
+            y = linear_act(*leaves, activation=activation, allow_tf32=tf32, recompute=recompute)
+            y.backward(torch.randn(y.shape, device=dev, generator=gen).to(dtype))
+    torch.cuda.synchronize()
+    print("sanitizer workload: done")
+
+
+# ---------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m report gpu-check", description=__doc__.split(":", 1)[1].split("\n")[0].strip(),
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n".join(__doc__.split("\n")[5:]))
+    p.add_argument("--out", type=Path, help="directory for the logs, gpu_check.json and the report (required)")
+    p.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S, metavar="SECONDS",
+                   help=f"wall-clock budget for all steps (default: {DEFAULT_BUDGET_S:.0f})")
+    p.add_argument("--steps", default=",".join(STEP_NAMES),
+                   help=f"comma-separated subset of {','.join(STEP_NAMES)}, run in that order (default: all)")
+    p.add_argument("--environment", type=Path, help=argparse.SUPPRESS)  # the env step's own process
+    p.add_argument("--sanitizer-workload", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--small", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.environment or args.sanitizer_workload:
+        return args
+    if args.out is None:
+        p.error("--out: required (a directory for the logs and the report)")
+    if not args.budget > 0:
+        p.error(f"--budget: expected a positive number of seconds, got {args.budget:g}")
+    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
+    unknown = [s for s in steps if s not in STEP_NAMES]
+    if unknown or not steps:
+        p.error(f"--steps: expected some of {','.join(STEP_NAMES)}, got {args.steps!r}")
+    args.steps = steps
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.environment:
+        write_environment(args.environment)
+        return 0
+    if args.sanitizer_workload:
+        sanitizer_workload(args.small)
+        return 0
+    print(f"gpu-check: budget {args.budget:.0f} s, steps {','.join(args.steps)}, output in {args.out}", flush=True)
+    doc = run(args.out, args.budget, args.steps)
+    failed = [r["step"] for r in doc["steps"] if r["status"] in ("failed", "timeout")]
+    print(f"gpu-check: {len(doc['steps']) - len(failed)} of {len(doc['steps'])} steps ok or skipped"
+          + (f"; failed: {', '.join(failed)}" if failed else "") + f"; see {args.out / 'gpu_check.json'}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
