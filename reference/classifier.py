@@ -11,6 +11,8 @@
 """
 from __future__ import annotations
 
+import math
+import random
 from numbers import Integral, Real
 
 from .mlp import MLP
@@ -21,6 +23,22 @@ from .vector import check_matrix
 
 _ACTIVATION_ALIASES = {"logistic": "sigmoid"}  # scikit-learn's name of the logistic sigmoid
 SOLVERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+
+
+# Real parameters: name, lower end, whether it is allowed, upper end (excluded; math.inf also
+# excludes inf and nan), and how the error message says it.
+_RANGES = (("alpha", 0, True, math.inf, "a finite number >= 0"),
+           ("tol", 0, True, math.inf, "a finite number >= 0"),
+           ("learning_rate_init", 0, False, math.inf, "a finite number > 0"),
+           ("epsilon", 0, False, math.inf, "a finite number > 0"),
+           ("validation_fraction", 0, False, 1, "in (0, 1)"),
+           ("momentum", 0, True, 1, "in [0, 1)"),
+           ("beta_1", 0, True, 1, "in [0, 1)"),
+           ("beta_2", 0, True, 1, "in [0, 1)"))
+
+
+def _is_int(value, low) -> bool:
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= low
 
 
 class MLPClassifier:
@@ -73,6 +91,23 @@ class MLPClassifier:
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
 
+    def _check_parameters(self) -> None:
+        """Check the numeric parameters by the names the user gave them (the internals have others)."""
+        if self.batch_size != "auto" and not _is_int(self.batch_size, 1):
+            raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {self.batch_size!r}")
+        for name in ("max_iter", "n_iter_no_change"):
+            if not _is_int(getattr(self, name), 1):
+                raise ValueError(f"{name} must be an int >= 1, got {getattr(self, name)!r}")
+        for name, low, low_allowed, high, interval in _RANGES:
+            value = getattr(self, name)
+            if (isinstance(value, bool) or not isinstance(value, Real)
+                    or not ((value >= low if low_allowed else value > low) and value < high)):
+                raise ValueError(f"{name} must be {interval}, got {value!r}")
+        if not (self.random_state is None or isinstance(self.random_state, random.Random)
+                or _is_int(self.random_state, -math.inf)):
+            raise TypeError(f"random_state must be None, an int or a random.Random, got "
+                            f"{type(self.random_state).__name__}")
+
     def _hidden_sizes(self) -> list[int]:
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, Integral) and not isinstance(sizes, bool):
@@ -104,21 +139,18 @@ class MLPClassifier:
             raise ValueError("X must hold at least one example with at least one feature")
         if not hasattr(y, "__len__") or len(y) != len(X):
             raise ValueError(f"X and y must have the same length, got {len(X)} and {len(y) if hasattr(y, '__len__') else y!r}")
-        classes = sorted(set(y))
+        try:
+            classes = sorted(set(y))
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in y})
+            raise TypeError(f"y must hold labels of one sortable type (all str, or all numbers), got "
+                            f"{' and '.join(kinds)}") from None
         if len(classes) < 2:
             raise ValueError(f"y must contain at least two classes, got {classes}")
         index = {c: i for i, c in enumerate(classes)}
         labels = [index[v] for v in y]
-        if self.batch_size == "auto":
-            batch_size = min(200, len(X))
-        elif isinstance(self.batch_size, Integral) and not isinstance(self.batch_size, bool) and self.batch_size >= 1:
-            batch_size = int(self.batch_size)
-        else:
-            raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {self.batch_size!r}")
-        if isinstance(self.max_iter, bool) or not isinstance(self.max_iter, Integral) or self.max_iter < 1:
-            raise ValueError(f"max_iter must be an int >= 1, got {self.max_iter!r}")
-        if isinstance(self.tol, bool) or not isinstance(self.tol, Real) or not self.tol >= 0:
-            raise ValueError(f"tol must be a number >= 0, got {self.tol!r}")
+        self._check_parameters()
+        batch_size = min(200, len(X)) if self.batch_size == "auto" else int(self.batch_size)
         activation = _ACTIVATION_ALIASES.get(self.activation, self.activation)
         sizes = [len(X[0]), *self._hidden_sizes(), len(classes)]
         model = MLP(sizes, [activation] * (len(sizes) - 2) + ["identity"], init="glorot_uniform",

@@ -16,6 +16,7 @@ accuracy is only reported, after every epoch and at the end.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 
@@ -64,18 +65,31 @@ def train_xor(*, hidden: int = 4, epochs: int = 100, lr: float = 1.0, seed: int 
     return model, history
 
 
+def _positive(kind):
+    """An argparse type: a ``kind`` (int or float) > 0, else a one-line usage error naming the option."""
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not math.isfinite(value) or value <= 0:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'} > 0, got {text!r}")
+        return value
+    return convert
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reference.train", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="task", required=True)
     d = sub.add_parser("digits", help="8x8 handwritten digits (UCI optdigits)")
-    d.add_argument("--hidden", type=int, default=48, help="hidden layer size (default 48)")
-    d.add_argument("--epochs", type=int, default=12, help="number of epochs (default 12)")
-    d.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default 32)")
-    d.add_argument("--lr", type=float, default=0.01, help="AdamW learning rate (default 0.01)")
+    d.add_argument("--hidden", type=_positive(int), default=48, help="hidden layer size (default 48)")
+    d.add_argument("--epochs", type=_positive(int), default=12, help="number of epochs (default 12)")
+    d.add_argument("--batch-size", type=_positive(int), default=32, help="mini-batch size (default 32)")
+    d.add_argument("--lr", type=_positive(float), default=0.01, help="AdamW learning rate (default 0.01)")
     d.add_argument("--seed", type=int, default=0, help="seed of the split, the weights and the shuffling (default 0)")
     x = sub.add_parser("xor", help="the XOR problem")
-    x.add_argument("--hidden", type=int, default=4, help="hidden layer size (default 4)")
-    x.add_argument("--epochs", type=int, default=100, help="number of epochs (default 100)")
+    x.add_argument("--hidden", type=_positive(int), default=4, help="hidden layer size (default 4)")
+    x.add_argument("--epochs", type=_positive(int), default=100, help="number of epochs (default 100)")
     x.add_argument("--seed", type=int, default=1, help="seed of the initial weights (default 1)")
     args = parser.parse_args(argv)
 

@@ -204,6 +204,20 @@ def test_bad_optimizer_and_model_types():
         evaluate("net", [[0.0]], [0])
 
 
+@pytest.mark.parametrize("argv,option", [
+    (["digits", "--epochs", "0"], "--epochs"),
+    (["digits", "--lr", "nan"], "--lr"),
+    (["digits", "--batch-size", "-3"], "--batch-size"),
+    (["xor", "--hidden", "two"], "--hidden"),
+])
+def test_cli_bad_option_is_a_usage_error_naming_it(argv, option, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        train.main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"error: argument {option}: expected" in err and "Traceback" not in err
+
+
 def test_cli_xor(capsys):
     assert train.main(["xor"]) == 0
     out = capsys.readouterr().out
