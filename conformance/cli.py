@@ -1,7 +1,7 @@
 """Command line: run the suite, export golden vectors, check an external program against them.
 
     python -m conformance [--backend NAME ...] [--profile ci|gpu|thorough] [--ops GLOB ...]
-                          [--dtypes DTYPE ...] [--seed N] [--report-dir DIR] [--list]
+                          [--dtypes DTYPE ...] [--seed N] [--out DIR] [--list]
     python -m conformance export DIR [--ops GLOB ...] [--dtypes ...] [--examples N]
     python -m conformance check-vectors DIR --command "CMD" [--ops GLOB ...] [--dtypes ...]
 
@@ -14,12 +14,31 @@ import argparse
 import sys
 from pathlib import Path
 
-DEFAULT_REPORT_DIR = Path("report") / "conformance"
+from .dtypes import long_name
+
+# Reports go to a git-ignored folder unless asked for elsewhere: the committed ones under
+# report/conformance change only with --out report/conformance.
+DEFAULT_REPORT_DIR = Path("out") / "conformance"
+
+
+def _dtype(text: str) -> str:
+    try:
+        return long_name(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ops", nargs="+", metavar="GLOB", help="operation ids or glob patterns (default: all)")
-    parser.add_argument("--dtypes", nargs="+", metavar="DTYPE", help="only these dtypes")
+    parser.add_argument("--dtypes", nargs="+", metavar="DTYPE", type=_dtype,
+                        help="only these dtypes, long or short names: float32 or fp32, bfloat16 or bf16, ... "
+                             "(default: all the backend has)")
+
+
+def _out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", "--report-dir", dest="report_dir", metavar="DIR", default=str(DEFAULT_REPORT_DIR),
+                        help=f"where the reports go (default: {DEFAULT_REPORT_DIR}, git-ignored; "
+                             "--out report/conformance updates the committed ones)")
 
 
 def _run_parser() -> argparse.ArgumentParser:
@@ -29,8 +48,8 @@ def _run_parser() -> argparse.ArgumentParser:
                         help="reference, torch, triton, or package.module:Name (default: all available)")
     parser.add_argument("--profile", default="ci", help="ci (default), gpu or thorough")
     parser.add_argument("--seed", type=int, help="hypothesis seed (default: fixed for ci, random otherwise)")
-    parser.add_argument("--report-dir", default=str(DEFAULT_REPORT_DIR), help="where the reports go")
     parser.add_argument("--list", action="store_true", help="list the operations and exit")
+    _out(parser)
     _common(parser)
     return parser
 
@@ -58,8 +77,8 @@ def _finish(results, report_dir, profile: str) -> int:
     for r in results:
         if r.status == "unexpected pass":
             print(f"note: {r.backend} {r.id} is listed as a known failure but passed")
-    print("\n" + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + "; reports: "
-          + ", ".join(str(p) for p in paths if p.suffix == ".md"))
+    print("\n" + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + f"; reports in {report_dir}: "
+          + ", ".join(p.name for p in paths if p.suffix == ".md"))
     return 1 if failures else 0
 
 
@@ -88,10 +107,14 @@ def _run(argv) -> int:
     return _finish(results, args.report_dir, profile.name)
 
 
+def _wrote(path, index: int, total: int, seconds: float) -> None:
+    print(f"[{index:>3}/{total}] {path}  {seconds:.1f}s", flush=True)
+
+
 def _export(argv) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance export",
                                      description="Write golden test vectors (JSON) and their FORMAT.md to DIR.")
-    parser.add_argument("directory")
+    parser.add_argument("directory", help="where to write the vectors")
     parser.add_argument("--examples", type=int, default=10, help="cases per operation and dtype (default 10)")
     _common(parser)
     args = parser.parse_args(argv)
@@ -100,7 +123,7 @@ def _export(argv) -> int:
 
     try:
         ops = select_operations(args.ops)
-        paths = export(args.directory, ops, args.dtypes or DEFAULT_DTYPES, args.examples)
+        paths = export(args.directory, ops, args.dtypes or DEFAULT_DTYPES, args.examples, progress=_wrote)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -113,10 +136,12 @@ def _check_vectors(argv) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance check-vectors",
                                      description="Check an external program against golden vectors "
                                                  "(protocol: DIR/FORMAT.md).")
-    parser.add_argument("directory")
-    parser.add_argument("--command", required=True, help="the program to run, e.g. \"./softmax\"")
-    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per vector file")
-    parser.add_argument("--report-dir", default=str(DEFAULT_REPORT_DIR))
+    parser.add_argument("directory", help="the vectors, as written by python -m conformance export DIR")
+    parser.add_argument("--command", required=True,
+                        help="the program to run, e.g. \"./softmax\": it reads requests on stdin and answers on "
+                             "stdout (DIR/FORMAT.md)")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds per vector file (default 120)")
+    _out(parser)
     _common(parser)
     args = parser.parse_args(argv)
     from .runner import select_operations

@@ -127,14 +127,16 @@ def _to_plain(value):
     return value if value is None else float(value)
 
 
-def export(directory, ops, dtypes=DEFAULT_DTYPES, examples: int = 10) -> list[Path]:
-    """Write the vector files and FORMAT.md; returns the paths written."""
+def export(directory, ops, dtypes=DEFAULT_DTYPES, examples: int = 10, progress=None) -> list[Path]:
+    """Write the vector files and FORMAT.md; returns the paths written. ``progress(path, index,
+    total, seconds)`` is called after each file."""
     directory = Path(directory)
     paths = []
     for dtype in dtypes:
         p = get_precision(dtype)
         (directory / dtype).mkdir(parents=True, exist_ok=True)
         for op in ops:
+            start = time.perf_counter()
             vectors = [vector_case(op, c, dtype) for c in draw_cases(op, dtype, examples)]
             arrays = sorted({name for v in vectors for name in v.pop("arrays")})
             data = {
@@ -150,6 +152,8 @@ def export(directory, ops, dtypes=DEFAULT_DTYPES, examples: int = 10) -> list[Pa
             lines[-1] = lines[-1][:-1]
             path.write_text("\n".join(lines) + "\n]}\n", encoding="utf-8")
             paths.append(path)
+            if progress:
+                progress(path, len(paths), len(dtypes) * len(ops), time.perf_counter() - start)
     fmt = directory / "FORMAT.md"
     fmt.write_text("# Conformance vectors\n\n" + __doc__.split("\n", 1)[1], encoding="utf-8")
     return paths + [fmt]

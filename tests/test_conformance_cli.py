@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+from pathlib import Path
+
 import pytest
 
 from conformance.backends import Backend, load_backend, validate
@@ -106,6 +108,29 @@ def test_known_failures_are_expected_not_fatal(tmp_path, capsys):
 def test_a_backend_writing_into_its_input_fails():
     result = run_check(WritesIntoItsInput(), "writer", OPERATIONS["softmax"], "float64", PROFILES["ci"])
     assert result.status == "fail" and "modified its input 'x'" in result.message
+
+
+def test_reports_go_to_an_ignored_folder_unless_asked(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["--backend", "reference", "--ops", "softmax", "--dtypes", "fp64"]) == 0
+    assert (tmp_path / "out" / "conformance" / "reference.md").exists()
+    assert capsys.readouterr().out.rstrip().endswith(f"reports in {Path('out', 'conformance')}: reference.md")
+    assert main(["--backend", "reference", "--ops", "softmax", "--out", "elsewhere"]) == 0
+    assert (tmp_path / "elsewhere" / "reference.md").exists()
+
+
+def test_dtypes_take_long_and_short_names():
+    from conformance.cli import _run_parser
+
+    assert _run_parser().parse_args(["--dtypes", "bf16", "float32", "fp16", "bfloat16"]).dtypes == \
+        ["bfloat16", "float32", "float16", "bfloat16"]
+
+
+def test_unknown_dtype_is_a_usage_error_naming_the_option(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dtypes", "int8"])
+    assert exit_info.value.code == 2
+    assert "argument --dtypes: unknown dtype 'int8'; expected one of float64/fp64" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [["--ops", "no_such_op"], ["--profile", "nightly"],

@@ -108,10 +108,18 @@ def test_a_wrong_program_fails(vectors, tmp_path, capsys):
         "    if op != 'softmax': print('unsupported'); continue\n"
         "    print('result array y 2', dims[0], dims[1], ' '.join([str(1 / dims[1])] * (dims[0] * dims[1])), 'end')\n")
     code = main(["check-vectors", str(vectors), "--command", f'"{sys.executable}" "{wrong}"', "--ops", "softmax",
-                 "--report-dir", str(tmp_path / "report")])
+                 "--dtypes", "fp32", "--out", str(tmp_path / "report")])
     assert code == 1
     out = capsys.readouterr().out
     assert "FAIL external softmax@float32" in out and "request softmax float32" in out  # the failing request
+    assert "float64" not in out  # --dtypes fp32 is float32 only
+
+
+def test_export_reports_progress(tmp_path, capsys):
+    assert main(["export", str(tmp_path), "--ops", "softmax", "linear", "--dtypes", "fp32", "--examples", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"[  1/2] {tmp_path / 'float32'}") and lines[1].startswith("[  2/2]")
+    assert lines[2].startswith("wrote 2 vector files")
 
 
 def test_a_crashing_or_garbled_program_fails(vectors, tmp_path):
