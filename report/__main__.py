@@ -1,6 +1,7 @@
-"""``python -m report``: measure what this machine can, then write README.md, plots and results.json.
+"""python -m report: measure what this machine can, then write README.md, plots and results.json.
 
-    python -m report                          all sections; GPU ones skip without CUDA
+    python -m report                          all sections; GPU ones skip without CUDA; writes out/report/
+    python -m report --out report/            the same, into the committed report
     python -m report --quick                  fewer shapes and shorter timing: a sanity run
     python -m report --sections cross_entropy --dtypes bf16 --out /tmp/part1
     python -m report --from a.json b.json     re-render (and merge) saved results, no measuring
@@ -18,24 +19,33 @@ import sys
 import time
 from pathlib import Path
 
+from conformance.dtypes import long_name, short_name
+
 from . import ce_bench, ceilings, cpu_reference, environment, linear_bench, mlp_step, plots, render, results
 from .timing import Device, Progress
 
+KERNEL_DTYPES = ("bf16", "fp16", "fp32", "tf32")  # what the GPU kernel sections time
+
 REPORT_DIR = Path(__file__).resolve().parent
+# A git-ignored folder unless asked for elsewhere: the committed report changes only with --out report/.
+DEFAULT_OUT = Path("out") / "report"
 GPU_SUITES = {"ceilings": ceilings, "cross_entropy": ce_bench, "linear_act": linear_bench}
 NO_CUDA = "no CUDA device on this machine: GPU measurements pending (run python -m report on an NVIDIA GPU)"
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m report", description=__doc__.split("\n")[0],
+    p = argparse.ArgumentParser(prog="python -m report", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--from", dest="sources", nargs="+", metavar="RESULTS_JSON",
                    help="render saved results (several are merged: one device only) instead of measuring")
-    p.add_argument("--out", type=Path, default=REPORT_DIR,
-                   help="directory for README.md, results.json and plots/ (default: report/)")
-    p.add_argument("--sections", default=",".join(results.SECTIONS),
-                   help=f"comma-separated subset of {','.join(results.SECTIONS)} (default: all)")
-    p.add_argument("--dtypes", help="comma-separated dtypes for the GPU kernel sections (default: all)")
+    p.add_argument("--out", type=Path, default=DEFAULT_OUT, metavar="DIR",
+                   help=f"directory for README.md, results.json and plots/ (default: {DEFAULT_OUT}, git-ignored; "
+                        "--out report/ updates the committed report)")
+    p.add_argument("--sections", default=",".join(results.SECTIONS), metavar="NAME,...",
+                   help=f"comma-separated subset of {', '.join(results.SECTIONS)} (default: all)")
+    p.add_argument("--dtypes", metavar="DTYPE,...",
+                   help=f"comma-separated dtypes for the GPU kernel sections, short or long names: "
+                        f"{', '.join(KERNEL_DTYPES)} or {', '.join(long_name(d) for d in KERNEL_DTYPES)} (default: all)")
     p.add_argument("--quick", action="store_true", help="fewer shapes, shorter timing: a sanity run")
     p.add_argument("--goals", action="store_true",
                    help="only the shapes and modes the speed goals are judged on (the plan of gpu-check)")
@@ -45,14 +55,19 @@ def parse_args(argv):
     args = p.parse_args(argv)
     sections = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = sorted(set(sections) - set(results.SECTIONS))
+    if not sections:
+        p.error(f"--sections: name at least one of {', '.join(results.SECTIONS)}")
     if unknown:
         p.error(f"--sections: unknown {unknown}; choose from {','.join(results.SECTIONS)}")
     if any(s in sections for s in ("cross_entropy", "linear_act")) and "ceilings" not in sections:
         sections.insert(0, "ceilings")  # fractions of the ceilings need ceilings from the same run
     args.sections = sections
-    args.dtypes = tuple(d.strip() for d in args.dtypes.split(",")) if args.dtypes else None
-    if args.dtypes and set(args.dtypes) - {"bf16", "fp16", "fp32", "tf32"}:
-        p.error(f"--dtypes: expected some of bf16,fp16,fp32,tf32, got {','.join(args.dtypes)}")
+    try:
+        args.dtypes = tuple(short_name(d.strip()) for d in args.dtypes.split(",")) if args.dtypes else None
+    except ValueError as exc:
+        p.error(f"--dtypes: {exc}")
+    if args.dtypes and set(args.dtypes) - set(KERNEL_DTYPES):
+        p.error(f"--dtypes: the kernel sections run {', '.join(KERNEL_DTYPES)}, got {', '.join(args.dtypes)}")
     if args.budget is not None and not args.budget > 0:
         p.error(f"--budget: expected a positive number of seconds, got {args.budget:g}")
     return args
@@ -144,9 +159,14 @@ def main(argv=None) -> int:
             print(f"python -m report: {exc}", file=sys.stderr)
             return 2
     else:
+        if not _cuda_available() and set(args.sections) <= set(GPU_SUITES):
+            print(f"python -m report: nothing to measure: {', '.join(args.sections)} need a CUDA device, and this "
+                  "machine has none; no report written", file=sys.stderr)
+            return 2
         doc = measure(args, args.out)
     for path in write(doc, args.out):
         print(f"wrote {path}")
+    print(f"report: {args.out / 'README.md'}")
     return 0
 
 

@@ -36,7 +36,7 @@ def test_from_rerenders_and_merges_saved_results(tmp_path, capsys):
 def test_synthetic_results_are_never_written_into_report(monkeypatch):
     # the committed report/README.md may only ever hold measurements
     with pytest.raises(SystemExit, match="synthetic"):
-        cli.main(["--from", str(SAMPLE)])
+        cli.main(["--from", str(SAMPLE), "--out", str(cli.REPORT_DIR)])
 
 
 def test_from_reports_a_bad_file(tmp_path, capsys):
@@ -63,6 +63,37 @@ def test_parse_args():
         cli.parse_args(["--sections", "everything"])
     with pytest.raises(SystemExit):
         cli.parse_args(["--dtypes", "int8"])
+
+
+def test_dtypes_take_long_and_short_names(capsys):
+    assert cli.parse_args(["--dtypes", "bfloat16,fp16,float32,tf32"]).dtypes == ("bf16", "fp16", "fp32", "tf32")
+    for bad, message in (("int8", "--dtypes: unknown dtype 'int8'"), ("float64", "the kernel sections run")):
+        with pytest.raises(SystemExit):
+            cli.parse_args(["--dtypes", bad])
+        assert message in capsys.readouterr().err
+
+
+def test_help_is_plain_text_with_whole_words(capsys):
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--help"])
+    out = capsys.readouterr().out
+    assert "``" not in out
+    assert all(name in out for name in results.SECTIONS)  # none broken across lines
+
+
+def test_nothing_runnable_here_is_an_error_and_writes_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "_cuda_available", lambda: False)
+    assert cli.main(["--sections", "cross_entropy", "--out", str(tmp_path / "r")]) == 2
+    assert "nothing to measure" in capsys.readouterr().err and not (tmp_path / "r").exists()
+    with pytest.raises(SystemExit):
+        cli.parse_args(["--sections", ","])
+
+
+def test_default_output_is_the_ignored_out_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["--from", str(SAMPLE.resolve())]) == 0
+    assert (tmp_path / "out" / "report" / "README.md").exists()
+    assert capsys.readouterr().out.splitlines()[-1] == f"report: {Path('out', 'report', 'README.md')}"
 
 
 def test_cpu_path_end_to_end(tmp_path, monkeypatch, capsys):
