@@ -38,7 +38,7 @@ def count_cases(cfgs: list[dict]) -> int:
 
 def run(cfgs: list[dict], progress, *, quick: bool, cuda: bool) -> dict:
     """Time each configuration's step; returns the section record."""
-    # Pure Python takes ~seconds per step at batch 512: a few repetitions give a stable median.
+    # Pure Python takes ~seconds per step at batch 512: the minimum of a few rounds is stable.
     cpu = Device("cpu", warmup_ms=0, rep_ms=50 if quick else 2000)
     gpu = Device("cuda", warmup_ms=25, rep_ms=100) if cuda else None
     rows = []

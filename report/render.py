@@ -114,7 +114,7 @@ def fmt_pct(value) -> str:
 
 
 def time_cell(row: dict | None, notes: Footnotes) -> str:
-    """A row's median time in ms, a footnote for a failure, "—" for missing or skipped."""
+    """A row's time in ms (GPU: median; CPU: minimum), a footnote for a failure, "—" for missing or skipped."""
     if row is None:
         return "—"
     if "ms" in row:
@@ -261,7 +261,7 @@ def render_mlp_step(doc: dict, notes: Footnotes) -> list[str]:
         loss_diff = _loss_diff(r, ref)
         device = r["device"] + (f", {r['threads']} thread{'s' if r['threads'] > 1 else ''}" if "threads" in r else "")
         body.append([IMPL_NAMES.get(r["impl"], r["impl"]), device, r.get("dtype", "—"), r["batch"],
-                     time_cell(r, notes), fmt_ratio(speedup(ref, r)),
+                     time_cell(r, notes), spread_cell(r), fmt_ratio(speedup(ref, r)),
                      fmt_err(loss_diff)])
     layers = rows[0]["layers"] if rows else []
     out += [f"One SGD step (forward, cross-entropy, backward, update) of the MLP "
@@ -269,8 +269,17 @@ def render_mlp_step(doc: dict, notes: Footnotes) -> list[str]:
             "same initial weights; × = reference time / this time. The loss column is the relative "
             "difference of the step's loss from the float64 reference's: the same computation, not "
             "just a faster one.", ""]
-    return out + table(["implementation", "device", "dtype", "batch", "ms per step", "× reference",
+    return out + table(["implementation", "device", "dtype", "batch", "ms per step", "spread", "× reference",
                         "loss vs reference"], body)
+
+
+def spread_cell(row: dict) -> str:
+    """How much a row's rounds varied: CPU "median / max (rounds)", GPU "p20–p80"."""
+    if "ms_max" in row:
+        return f"{fmt(row['ms_median'])} / {fmt(row['ms_max'])} ({row['rounds']})"
+    if "ms_p20" in row:
+        return f"{fmt(row['ms_p20'])}–{fmt(row['ms_p80'])}"
+    return "—"
 
 
 def _loss_diff(row: dict, ref: dict | None):
@@ -287,9 +296,8 @@ def _loss_diff(row: dict, ref: dict | None):
 
 def render_cpu_reference(doc: dict, notes: Footnotes) -> list[str]:
     sec = doc["sections"]["cpu_reference"]
-    body = [[r["name"], r.get("description", ""), time_cell(r, notes), fmt(r.get("ms_min")), r.get("rounds", "—")]
-            for r in sec["rows"]]
-    return _section_notes(sec) + table(["benchmark", "what", "median ms", "min ms", "rounds"], body)
+    body = [[r["name"], r.get("description", ""), time_cell(r, notes), spread_cell(r)] for r in sec["rows"]]
+    return _section_notes(sec) + table(["benchmark", "what", "min ms", "median / max ms (rounds)"], body)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -441,12 +449,18 @@ def render(doc: dict, plots: dict, results_name: str = "results.json") -> str:
     out += table(["", ""], [[k, v] for k, v in sorted(env.items()) if v is not None])
     out += ["## Reproduce", "",
             "```sh",
-            "python -m report                       # everything this machine can run; writes report/",
-            "python -m report --quick               # a fast sanity run (fewer shapes, shorter timing)",
-            f"python -m report --from {results_name}  # re-render from saved results, anywhere",
+            "python -m report --out report/    # everything this machine can run, into report/ "
+            "(without --out: out/report/, git-ignored)",
+            "python -m report --quick --out /tmp/r    # a fast sanity run (fewer shapes, shorter timing)",
+            f"python -m report --from report/{results_name} --out /tmp/r   # re-render saved results",
             "python -m pytest report/benchmarks --benchmark-enable   # the CPU benchmarks alone",
-            "```", "",
-            "Timings are medians of `triton.testing.do_bench` (L2 flushed before each call, inputs "
-            "rotated when smaller than twice the L2); ceilings are measured in the same run. "
-            "report/NOTES.md lists each shape's floor and what the kernels' designs predict.", ""]
+            "```", ""]
+    if gpu_ran:
+        out += ["GPU timings are medians of `triton.testing.do_bench` (L2 flushed before each call, inputs "
+                "rotated when smaller than twice the L2), with the 20th–80th percentiles as spread; ceilings "
+                "are measured in the same run. report/NOTES.md lists each shape's floor and what the "
+                "kernels' designs predict.", ""]
+    out += ["CPU timings are the minimum over rounds (other processes only ever add time, so the least "
+            "disturbed round is the one another machine reproduces), with the median and maximum as spread; "
+            "torch on the CPU runs on one thread, like the reference.", ""]
     return "\n".join(out)

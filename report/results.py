@@ -9,8 +9,9 @@ Layout (``SCHEMA`` names the version)::
                          "notes": [str, ...],          # why something was skipped, peers missing, ...
                          "rows": [ROW, ...]}}}
 
-A row is one measurement. Every row has ``impl`` and either ``ms`` (median milliseconds, with
-``ms_p20``/``ms_p80`` for the spread) or ``error`` (why it has no time). Kernel rows carry
+A row is one measurement. Every row has ``impl`` and either ``ms`` or ``error`` (why it has no
+time). On a GPU ``ms`` is the median milliseconds, with ``ms_p20``/``ms_p80`` for the spread; on the
+CPU it is the minimum over ``rounds``, with ``ms_median``/``ms_max`` for the spread. Kernel rows carry
 ``rel_err``, the relative error of what was timed against float64 (None if it could not be
 computed, "nan" or "inf" if it is not finite), and forward+backward rows ``peak_extra_bytes``
 where device memory was measured.
@@ -121,7 +122,8 @@ def validate(doc) -> dict:
                     _fail(f"{rwhere}.ms", f"expected a positive time, got {row['ms']!r}")
             elif not isinstance(row.get("error"), str):
                 _fail(rwhere, "expected 'ms' (a time) or 'error' (why there is none)")
-            for key in ("ms_p20", "ms_p80", "bytes", "flops", "peak_extra_bytes", "inputs_bytes"):
+            for key in ("ms_p20", "ms_p80", "ms_median", "ms_max", "bytes", "flops", "peak_extra_bytes",
+                        "inputs_bytes"):
                 if key in row:
                     _check_number(row[key], f"{rwhere}.{key}")
             for key in ("rel_err", "loss"):  # computed values: a broken kernel may make them non-finite

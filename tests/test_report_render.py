@@ -111,6 +111,11 @@ def test_cpu_only_report_says_gpu_pending(sample):
     assert "Targets from the issues" not in text  # nothing to judge without GPU rows
     assert "a machine without a CUDA GPU" in text
     assert "Skipped: not run." in text
+    # CPU times are minima with their spread, and nothing is said about GPU-only timing
+    assert "CPU timings are the minimum over rounds" in text and "do_bench" not in text and "L2" not in text
+    reference = next(r for r in doc["sections"]["mlp_step"]["rows"] if r["impl"] == "reference")
+    assert f"| {render.fmt(reference['ms'])} | {render.spread_cell(reference)} |" in text
+    assert render.spread_cell(reference).endswith("(5)")
 
 
 def test_floors_fall_back_to_nominal_ceilings(sample):
