@@ -30,7 +30,12 @@ def _run(cmd: list) -> str | None:
 
 
 def git_revision() -> str | None:
-    """The commit the code was measured at, with "+dirty" when the working tree has changes."""
+    """The commit the code was measured at, with "+dirty" when the working tree has changes.
+
+    REPORT_GIT_REVISION overrides it, for a copy of the tree whose git metadata is not its own
+    (a GPU machine that receives the working tree without the history)."""
+    if os.environ.get("REPORT_GIT_REVISION"):
+        return os.environ["REPORT_GIT_REVISION"]
     rev = _run(["git", "rev-parse", "--short=12", "HEAD"])
     if rev is None:
         return None

@@ -25,6 +25,7 @@ no step failed (skipped steps are not failures), 1 otherwise.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import re
@@ -96,7 +97,9 @@ def commands(step: str, out: Path, seconds: float) -> list:
     if step == "env":
         return [_python("-m", "report.gpu_check", "--environment", str(out / "environment.json"))]
     if step == "tests":
-        return [_python("-m", "pytest", "-m", "gpu", "-q", "-rfEs", "tests")]
+        # Autotuning compiles every tile of each test's kernels: spread the tests over processes.
+        parallel = ["-n", str(min(8, os.cpu_count() or 1))] if importlib.util.find_spec("xdist") else []
+        return [_python("-m", "pytest", "-m", "gpu", "-q", "-rfEs", *parallel, "tests")]
     if step == "conformance":
         return [_python("-m", "conformance", "--backend", "triton", "--profile", "gpu",
                         "--report-dir", str(out / "conformance"))]
@@ -138,17 +141,19 @@ def _summarize(step: str, log: str) -> dict:
         tail = log.strip().splitlines()[-3:]
         out["summary"] = " / ".join(line.strip() for line in tail)
     if step == "sanitizer":
-        errors = [int(n) for n in re.findall(r"ERROR SUMMARY: (\d+) error", log)]
+        # memcheck ends with "ERROR SUMMARY: n errors", racecheck with "RACECHECK SUMMARY: ... (n errors, ...)"
+        errors = [int(n) for n in re.findall(r"ERROR SUMMARY: (\d+) error|RACECHECK SUMMARY: .*\((\d+) error", log)
+                  for n in n if n]
         out["sanitizer_errors"] = sum(errors) if errors else None
         out["sanitizer_runs"] = len(errors)
     return out
 
 
-def run_step(step: Step, out: Path, clock: Clock, cuda: bool, runner=subprocess.run) -> dict:
-    """Run ``step`` within its share of the budget; return its record (never raises)."""
+def run_step(step: Step, out: Path, clock: Clock, cuda: bool, runner=subprocess.run, reserve: float = 0.0) -> dict:
+    """Run ``step`` within its share of the budget, less ``reserve`` seconds kept for later steps;
+    return its record (never raises)."""
     record = {"step": step.name, "status": "skipped", "seconds": 0.0}
     reason = skip_reason(step, cuda, out)
-    reserve = 0.0 if step.name == "render" else RENDER_RESERVE_S
     seconds = min(step.cap_s, clock.left() - reserve)
     if reason is None and seconds < step.min_s:
         reason = f"{max(seconds, 0):.0f} s of the budget left, the step needs at least {step.min_s:.0f} s"
@@ -157,7 +162,7 @@ def run_step(step: Step, out: Path, clock: Clock, cuda: bool, runner=subprocess.
         return record
     log_path = out / f"{step.name}.log"
     record["log"] = log_path.name
-    start = time.monotonic()
+    start = clock.now()
     deadline = start + seconds
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if step.name == "sanitizer":
@@ -165,7 +170,7 @@ def run_step(step: Step, out: Path, clock: Clock, cuda: bool, runner=subprocess.
     status, codes = "ok", []
     with open(log_path, "w") as log:
         for cmd in commands(step.name, out, seconds):
-            left = deadline - time.monotonic()
+            left = deadline - clock.now()
             if left <= 1:
                 status = "timeout"
                 break
@@ -184,7 +189,7 @@ def run_step(step: Step, out: Path, clock: Clock, cuda: bool, runner=subprocess.
             codes.append(done.returncode)
             if done.returncode != 0:
                 status = "failed"
-    record.update(status=status, seconds=round(time.monotonic() - start, 1), returncodes=codes)
+    record.update(status=status, seconds=round(clock.now() - start, 1), returncodes=codes)
     record.update(_summarize(step.name, log_path.read_text(errors="replace")))
     if step.name == "sanitizer" and status == "ok" and record.get("sanitizer_runs") != len(SANITIZER_TOOLS):
         record["status"] = "failed"  # a tool that printed no summary checked nothing
@@ -201,11 +206,27 @@ def run(out: Path, budget_s: float, steps=STEP_NAMES, cuda: bool | None = None, 
     for step in STEPS:
         if step.name not in steps:
             continue
-        record = run_step(step, out, clock, cuda, runner)
+        if step.name == "render":
+            _attach_steps(out / "report" / "results.json", doc["steps"])
+        reserve = RENDER_RESERVE_S if "render" in steps and step.name != "render" else 0.0
+        record = run_step(step, out, clock, cuda, runner, reserve)
         doc["steps"].append(record)
         (out / "gpu_check.json").write_text(json.dumps(doc, indent=1) + "\n")
         print(_line(record), flush=True)
     return doc
+
+
+def _attach_steps(path: Path, steps: list) -> None:
+    """Put the steps so far into the speed step's results, so the rendered report shows them
+    (the sanitizer's verdict among its goals)."""
+    from . import results
+
+    try:
+        doc = results.load(path)
+    except (OSError, ValueError):
+        return  # no results to render: the render step says so
+    doc["environment"]["gpu_check"] = steps
+    results.save(doc, path)
 
 
 def _line(record: dict) -> str:

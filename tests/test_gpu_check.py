@@ -1,0 +1,163 @@
+"""``python -m report gpu-check``: step isolation, the budget, partial results and rendering, on a CPU.
+
+The steps' commands are replaced by a fake runner (no GPU here); what is tested is the orchestration
+that a GPU lease depends on: a failing or slow step never stops the next, each step's outcome is on
+disk as soon as it ends, and the budget decides what still runs.
+"""
+import json
+import subprocess
+import types
+
+import pytest
+
+from report import gpu_check, render, results
+from report.gpu_check import Clock
+
+
+class FakeClock(Clock):
+    def __init__(self, budget_s):
+        self.t = 0.0
+        super().__init__(budget_s, now=lambda: self.t)
+
+
+def fake_runner(behaviour, calls, clock=None, out=None):
+    """A subprocess.run stand-in: ``behaviour[step]`` is (exit code, text, seconds) or "timeout"."""
+
+    def run(cmd, stdout, stderr, timeout, cwd, env):
+        step = _step_of(cmd)
+        calls.append((step, timeout, json.loads((out / "gpu_check.json").read_text()) if out and
+                      (out / "gpu_check.json").exists() else None))
+        what = behaviour.get(step, (0, "", 1.0))
+        if callable(what):
+            what = what(cmd)
+        if what == "timeout":
+            raise subprocess.TimeoutExpired(cmd, timeout)
+        code, text, seconds = what
+        stdout.write(text)
+        if clock is not None:
+            clock.t += seconds
+        return types.SimpleNamespace(returncode=code)
+
+    return run
+
+
+def _step_of(cmd):
+    """The step a command belongs to, from the module it runs (paths may contain any word)."""
+    if "-m" not in cmd:
+        return "sanitizer"  # compute-sanitizer ... python -m report.gpu_check --sanitizer-workload
+    module, rest = cmd[cmd.index("-m") + 1], cmd[cmd.index("-m") + 2:]
+    if module == "report.gpu_check":
+        return "env" if "--environment" in rest else "sanitizer"
+    if module == "report":
+        return "speed" if "--goals" in rest else "render"
+    return {"pytest": "tests", "conformance": "conformance", "report.compile_check": "warm"}[module]
+
+
+@pytest.fixture
+def sanitizer(monkeypatch):
+    monkeypatch.setattr(gpu_check, "find_sanitizer", lambda: "/opt/cuda/bin/compute-sanitizer")
+
+
+def test_without_a_gpu_every_gpu_step_is_skipped_with_its_reason(tmp_path, capsys):
+    assert gpu_check.main(["--out", str(tmp_path), "--budget", "60"]) == 0
+    doc = json.loads((tmp_path / "gpu_check.json").read_text())
+    status = {r["step"]: r for r in doc["steps"]}
+    assert status["env"]["status"] == "ok" and (tmp_path / "environment.json").exists()
+    for name in ("tests", "conformance", "sanitizer", "warm", "speed"):
+        assert status[name]["status"] == "skipped" and "no CUDA device" in status[name]["reason"]
+    assert "no results.json" in status["render"]["reason"]
+    assert "7 of 7 steps ok or skipped" in capsys.readouterr().out
+
+
+def test_a_failing_or_hanging_step_does_not_stop_the_next(tmp_path, sanitizer):
+    calls = []
+    clock = FakeClock(480)
+    behaviour = {"tests": (1, "1 failed, 3 passed", 5.0), "conformance": "timeout"}
+    doc = gpu_check.run(tmp_path, 480, cuda=True, clock=clock,
+                        runner=fake_runner(behaviour, calls, clock, tmp_path))
+    status = {r["step"]: r["status"] for r in doc["steps"]}
+    assert status["tests"] == "failed" and status["conformance"] == "timeout"
+    assert status["warm"] == "ok" and status["speed"] == "ok"
+    assert [c[0] for c in calls][:3] == ["env", "tests", "conformance"]
+    assert "1 failed, 3 passed" in next(r for r in doc["steps"] if r["step"] == "tests")["summary"]
+    # each step's outcome was on disk before the next one started
+    before_speed = next(c[2] for c in calls if c[0] == "speed")
+    assert [r["step"] for r in before_speed["steps"]] == ["env", "tests", "conformance", "sanitizer", "warm"]
+
+
+def test_the_budget_caps_each_step_and_skips_what_no_longer_fits(tmp_path, sanitizer):
+    calls = []
+    clock = FakeClock(200)
+    behaviour = {"tests": (0, "4 passed", 100.0), "conformance": (0, "", 40.0)}
+    doc = gpu_check.run(tmp_path, 200, cuda=True, clock=clock, runner=fake_runner(behaviour, calls, clock))
+    timeouts = {step: t for step, t, _ in calls}
+    assert timeouts["tests"] == pytest.approx(100)  # its cap, not the whole budget
+    status = {r["step"]: r for r in doc["steps"]}
+    # 200 - 1 (env) - 100 - 40 leaves 59 s, less the render reserve 34 s: too little for the
+    # sanitizer's runs, enough for the warm-up (1 s), then too little for the speed step
+    assert status["sanitizer"]["status"] == "skipped" and "34 s of the budget left" in status["sanitizer"]["reason"]
+    assert status["warm"]["status"] == "ok"
+    assert status["speed"]["status"] == "skipped" and "33 s of the budget left" in status["speed"]["reason"]
+    assert status["render"]["status"] == "skipped"
+
+
+def test_sanitizer_errors_are_counted_and_fail_the_step(tmp_path, sanitizer):
+    tool_output = {  # as the two tools end their reports
+        "memcheck": (3, "========= Invalid __global__ read of size 2 bytes\n========= ERROR SUMMARY: 2 errors\n"),
+        "racecheck": (3, "========= RACECHECK SUMMARY: 1 hazard displayed (1 error, 0 warnings)\n"),
+    }
+
+    def sanitized(cmd):
+        tool = next((t for t in gpu_check.SANITIZER_TOOLS if t in cmd), None)
+        code, text = tool_output[tool] if tool else (0, "sanitizer workload: done\n")
+        return code, text, 1.0
+
+    doc = gpu_check.run(tmp_path, 480, steps=("sanitizer",), cuda=True,
+                        runner=fake_runner({"sanitizer": sanitized}, []))
+    (record,) = doc["steps"]
+    assert record["status"] == "failed" and record["sanitizer_errors"] == 3 and record["sanitizer_runs"] == 2
+    # a run of the tools that printed no summary checked nothing: not a pass
+    doc = gpu_check.run(tmp_path, 480, steps=("sanitizer",), cuda=True,
+                        runner=fake_runner({"sanitizer": (0, "", 1.0)}, []))
+    assert doc["steps"][0]["status"] == "failed" and doc["steps"][0]["sanitizer_errors"] is None
+
+
+def test_the_sanitizer_step_says_when_the_tool_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setattr(gpu_check, "find_sanitizer", lambda: None)
+    doc = gpu_check.run(tmp_path, 480, steps=("sanitizer",), cuda=True, runner=fake_runner({}, []))
+    assert doc["steps"][0]["status"] == "skipped" and "compute-sanitizer is not on this machine" in \
+        doc["steps"][0]["reason"]
+
+
+def test_render_shows_the_steps_and_the_sanitizer_goal(tmp_path, sanitizer):
+    # the speed step's results (a test fixture here) gain the steps before rendering
+    sample = results.load("tests/data/report_sample_results.json")
+    (tmp_path / "report").mkdir()
+    results.save(sample, tmp_path / "report" / "results.json")
+    clean = "========= ERROR SUMMARY: 0 errors\n========= RACECHECK SUMMARY: 0 hazards displayed (0 errors, 0 warnings)\n"
+    gpu_check.run(tmp_path, 480, steps=("sanitizer", "render"), cuda=True,
+                  runner=fake_runner({"sanitizer": (0, clean, 1.0)}, []))
+    doc = results.load(tmp_path / "report" / "results.json")
+    assert [r["step"] for r in doc["environment"]["gpu_check"]] == ["sanitizer"]
+    goals = {r[1]: r for r in render.targets(doc)}
+    sanitizer_goal = next(r for name, r in goals.items() if name.startswith("compute-sanitizer"))
+    assert sanitizer_goal[2] == "0" and sanitizer_goal[4] == "yes"
+    assert "### python -m report gpu-check" in render.render(doc, {})
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--budget", "60"], "--out: required"),
+    (["--out", "x", "--budget", "0"], "--budget: expected a positive"),
+    (["--out", "x", "--steps", "tests,bogus"], "--steps: expected some of"),
+])
+def test_bad_arguments_are_one_line_errors(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        gpu_check.main(argv)
+    assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_the_report_cli_dispatches_gpu_check(tmp_path):
+    import report.__main__ as cli
+
+    assert cli.main(["gpu-check", "--out", str(tmp_path), "--steps", "env", "--budget", "30"]) == 0
+    assert (tmp_path / "environment.json").exists()
