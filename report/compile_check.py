@@ -171,20 +171,24 @@ def _cross_entropy_scenarios(quick):
         dtypes, lengths = dtypes[2:], [10, 2048, 16384, 32000]
     n_rows = 4096
     jobs = {}
-    with _recording(ce, ["_cross_entropy_kernel", "_scale_kernel"], jobs):
+    with _recording(ce, ["_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel"], jobs):
         for dtype, n_cols, weighted, smoothing, reduction in itertools.product(
                 dtypes, lengths, (False, True), (0.0, 0.1), ("mean", "none")):
             logits = torch.empty((n_rows, n_cols), dtype=dtype, requires_grad=True)
             target = torch.zeros((n_rows,), dtype=torch.int64)
             weight = torch.ones((n_cols,), dtype=torch.float32) if weighted else None
             loss, _ = ce._CrossEntropy.apply(logits, target, weight, -100, reduction, smoothing, 0.1, False,
-                                             ce._MAX_BLOCK_V)
-            # A grad_output other than 1 makes the "mean" backward rescale (its kernel is launched
-            # either way; it returns early when the scale is 1).
+                                             ce._MAX_BLOCK_V, False)
+            # The backward kernel (one variant whatever grad_output is: its programs return at
+            # once when it is 1), then the in-place mode's rescaling variant.
             loss.backward(torch.full_like(loss, 0.5))
+            if reduction == "mean":
+                h = torch.empty((n_rows, n_cols), dtype=dtype, requires_grad=True)
+                ce._CrossEntropy.apply(h * 1, target, weight, -100, reduction, smoothing, 0.1, True,
+                                       ce._MAX_BLOCK_V, False)[0].backward()
         logits = torch.empty((n_rows, 1000), dtype=torch.bfloat16, requires_grad=True)
         ce._CrossEntropy.apply(logits, torch.zeros(n_rows, dtype=torch.int32), None, -100, "mean", 0.0, 0.0,
-                               False, ce._MAX_BLOCK_V)[0].backward()  # int32 targets
+                               False, ce._MAX_BLOCK_V, False)[0].backward()  # int32 targets
     return jobs
 
 

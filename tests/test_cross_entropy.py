@@ -5,6 +5,7 @@ Runs under TRITON_INTERPRET=1 on CPU (tests/conftest.py) with small shapes; the 
 ``block_v`` is forced small so the online-softmax path runs with small V. Every output buffer the
 module allocates is poisoned with NaN, so an element the kernels forget to write fails a test.
 """
+import contextlib
 import importlib
 import math
 
@@ -289,12 +290,34 @@ def test_grad_output_rescales(reduction, block_v):
           label_smoothing=0.05)
 
 
-def test_backward_twice_raises():
-    leaf = make_logits(3, 5, torch.float32, 9).requires_grad_()
-    loss = cross_entropy(leaf, make_target(3, 5, 9, ignored=0))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_backward_twice_accumulates(reduction):
+    """backward(retain_graph=True) then backward again adds the same gradient again, as in torch
+    (the second one recomputes it from the saved logits and lse)."""
+    x, target = make_logits(9, 20, torch.bfloat16, 9), make_target(9, 20, 9)
+    go = torch.randn(9, generator=torch.Generator().manual_seed(9)).to(DEVICE) if reduction == "none" else None
+    leaf = x.detach().clone().requires_grad_()
+    loss = cross_entropy(leaf, target, reduction=reduction, label_smoothing=0.1)
+    loss.backward(go, retain_graph=True)
+    once = leaf.grad.clone()
+    loss.backward(go)
+    torch.testing.assert_close(leaf.grad, once + once, rtol=2**-7, atol=0)  # within a bf16 rounding
+
+
+def test_inplace_backward_twice_raises():
+    h = make_logits(3, 5, torch.float32, 9).requires_grad_()
+    loss = cross_entropy(h * 2, make_target(3, 5, 9, ignored=0), inplace_backward=True)
     loss.backward(retain_graph=True)
     with pytest.raises(RuntimeError, match="twice"):
         loss.backward()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_double_backward_raises_clearly(reduction):
+    leaf = make_logits(3, 5, torch.float32, 9).requires_grad_()
+    loss = cross_entropy(leaf, make_target(3, 5, 9, ignored=0), reduction=reduction).sum()
+    with pytest.raises(RuntimeError, match="not twice differentiable"):
+        torch.autograd.grad(loss, leaf, create_graph=True)
 
 
 def test_noncontiguous_inputs():
@@ -421,10 +444,12 @@ def _bad_calls():
         (TypeError, "target must be an int64", dict(target=t.float())),
         (ValueError, r"target must have shape \(4,\)", dict(target=t[:3])),
         (ValueError, "target is on meta", dict(target=t.to("meta"))),
-        (ValueError, r"target\[1\] = 6 is outside", dict(target=torch.tensor([0, 6, 1, 2], device=DEVICE))),
-        (ValueError, r"target\[2\] = -1 is outside", dict(target=torch.tensor([0, 1, -1, 2], device=DEVICE))),
+        (ValueError, r"target\[1\] = 6 is outside", dict(target=torch.tensor([0, 6, 1, 2], device=DEVICE),
+                                                        check_target=True)),
+        (ValueError, r"target\[2\] = -1 is outside", dict(target=torch.tensor([0, 1, -1, 2], device=DEVICE),
+                                                         check_target=True)),
         (ValueError, r"target\[0\] = -100 is outside", dict(target=torch.full((4,), -100, device=DEVICE),
-                                                          ignore_index=-1)),
+                                                          ignore_index=-1, check_target=True)),
         (TypeError, "weight must be a floating-point", dict(weight=torch.ones(6, dtype=torch.long, device=DEVICE))),
         (ValueError, r"weight must have shape \(6,\)", dict(weight=w[:5])),
         (ValueError, "weight is on meta", dict(weight=w.to("meta"))),
@@ -444,8 +469,8 @@ def test_bad_input_raises_before_any_launch(monkeypatch):
         def __getitem__(self, grid):
             raise AssertionError("a kernel was launched")
 
-    monkeypatch.setattr(ce, "_cross_entropy_kernel", NoLaunch())
-    monkeypatch.setattr(ce, "_scale_kernel", NoLaunch())
+    for kernel in ("_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel"):
+        monkeypatch.setattr(ce, kernel, NoLaunch())
     calls, x, t = _bad_calls()
     for error, message, change in calls:
         args = dict(logits=x, target=t)
@@ -494,3 +519,122 @@ def test_more_than_2_pow_31_elements():
     want_loss, want_grad = oracle(tail, target[last], reduction="sum")
     _, grad_b = bounds(tail, target[last], want_loss, want_grad, reduction="sum")
     assert_within("grad", x.grad[last], want_grad, grad_b)
+
+
+def test_loss_scale_16bit_is_exact():
+    """(loss * 2^16).backward() with fp16 logits: the scaled gradient is formed in float32 and
+    rounded once (not the stored p / D, underflowed in fp16, rescaled afterwards)."""
+    n, v = 512, 2048
+    x, target = make_logits(n, v, torch.float16, 22), make_target(n, v, 22, ignored=0.1)
+    leaf = x.detach().clone().requires_grad_()
+    (cross_entropy(leaf, target) * 65536).backward()
+    x64, keep = x.double().cpu(), (target != -100).cpu()
+    want = torch.softmax(x64, 1)
+    want[torch.arange(n)[keep], target.cpu()[keep]] -= 1.0
+    want = torch.where(keep[:, None], want * 65536 / keep.sum(), 0.0)
+    _, grad_b = bounds(x, target, torch.zeros(()), want, grad_output=65536.0)
+    assert_within("grad", leaf.grad, want, grad_b)
+    assert (leaf.grad[keep] != 0).float().mean() > 0.99  # no flushing to zero
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_one_launch_without_host_work(reduction, monkeypatch):
+    """The default call: a tiny prologue ("mean"/"sum") and one main launch, no other torch work
+    on the targets (no check, no denominator), and a backward for grad_output = 1 of at most a
+    few programs that each load one scalar."""
+    launches = []
+    for name in ("_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel"):
+        kernel = getattr(ce, name)
+        monkeypatch.setattr(ce, name, _Recorder(kernel, name, launches))
+    x, target = make_logits(300, 10, torch.float16, 23), make_target(300, 10, 23)
+    leaf = x.detach().clone().requires_grad_()
+    loss = cross_entropy(leaf, target, reduction=reduction)
+    names = [name for name, _ in launches]
+    assert names == (["_cross_entropy_kernel"] if reduction == "none" else ["_prologue_kernel", "_cross_entropy_kernel"])
+    loss.backward(torch.ones_like(loss))
+    name, grid = launches[-1]
+    assert name == "_backward_kernel" and grid[0] <= 3  # a persistent grid (one program per SM on a GPU)
+
+
+class _Recorder:
+    def __init__(self, kernel, name, launches):
+        self.kernel, self.name, self.launches = kernel, name, launches
+
+    def __getitem__(self, grid):
+        self.launches.append((self.name, grid))
+        return self.kernel[grid]
+
+
+def test_out_of_range_target_by_default_is_nan_not_an_error():
+    x = make_logits(4, 6, torch.float32, 17)
+    loss, grad = run(x, torch.tensor([1, 6, 2, 3], device=DEVICE))
+    assert loss.isnan() and grad.isnan().all()  # "mean": D is NaN, so every gradient is
+
+
+def test_launches_on_the_logits_device(monkeypatch):
+    """Every launch runs inside _on_device(logits) (torch.cuda.device on a GPU)."""
+    entered = []
+
+    @contextlib.contextmanager
+    def on_device(t):
+        entered.append(t.device)
+        yield
+
+    monkeypatch.setattr(ce, "_on_device", on_device)
+    x, target = make_logits(5, 7, torch.float32, 24), make_target(5, 7, 24)
+    cross_entropy(x.requires_grad_(), target, reduction="none").sum().backward()
+    assert entered == [x.device, x.device]
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_logits_on_a_device_other_than_the_current_one():
+    x = torch.randn(64, 1000, device="cuda:1", requires_grad=True)
+    target = torch.randint(0, 1000, (64,), device="cuda:1")
+    with torch.cuda.device(0):
+        loss = cross_entropy(x, target, label_smoothing=0.1)
+        loss.backward(torch.tensor(2.0, device="cuda:1"))
+    want = x.detach().clone().requires_grad_()
+    (2 * torch.nn.functional.cross_entropy(want, target, label_smoothing=0.1)).backward()
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(x.detach(), target, label_smoothing=0.1))
+    torch.testing.assert_close(x.grad, want.grad)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("v", [10, 1000, 40000])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_no_host_sync_and_cuda_graph_capture(v, reduction):
+    """The default call and its backward never wait for the GPU, so a CUDA graph can capture them;
+    the graph's replay gives the eager results."""
+    n = 256
+    x = torch.randn(n, v, device="cuda", dtype=torch.bfloat16, requires_grad=True)
+    target = torch.randint(0, v, (n,), device="cuda")
+    target[::7] = -100
+    go = torch.rand(n, device="cuda") if reduction == "none" else torch.tensor(3.0, device="cuda")
+
+    def step():
+        x.grad = None
+        loss = cross_entropy(x, target, reduction=reduction, label_smoothing=0.1)
+        loss.backward(go)
+        return loss.detach(), x.grad
+
+    step()  # compile outside the checks
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        want_loss, want_grad = [t.clone() for t in step()]
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.stream(stream):
+        x.grad = None
+        with torch.cuda.graph(graph, stream=stream):
+            loss = cross_entropy(x, target, reduction=reduction, label_smoothing=0.1)
+            loss.backward(go)
+    torch.cuda.current_stream().wait_stream(stream)
+    graph.replay()
+    torch.cuda.synchronize()
+    assert torch.equal(loss.detach(), want_loss) and torch.equal(x.grad, want_grad)  # deterministic

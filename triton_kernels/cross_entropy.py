@@ -10,42 +10,60 @@ weights, W = Σ_c w_c), label smoothing ε and z-loss coefficient z (PaLM):
 
 Rows whose target equals ``ignore_index`` have loss 0 and gradient 0. Reductions follow
 ``torch.nn.functional.cross_entropy``: "none" returns the per-row losses, "sum" their sum and
-"mean" their sum divided by D = Σ_{i not ignored} w_{y_i} (the z-loss term included). When D = 0
-(every target ignored, or only zero-weight classes) "mean" returns 0 with a zero gradient, where
-torch returns NaN. The loss and the optional per-row lse are float32 whatever the logits' dtype;
-the gradient has the logits' dtype.
+"mean" their sum divided by D = Σ_{i not ignored} w_{y_i} (the z-loss term included; negative
+weights give a negative D, as in torch). When D = 0 (every target ignored, or weights summing to
+0) "mean" returns 0 with a zero gradient, where torch returns NaN. The loss and the optional
+per-row lse are float32 whatever the logits' dtype; the gradient has the logits' dtype.
 
-Speed (written for an H100, where the floor is memory bandwidth). When the logits need a gradient
-and the reduction is "mean" or "sum", the forward kernel writes the final gradient (assuming
-grad_output = 1) beside the loss, so that the backward is a kernel that reads grad_output and
-returns at once when it is 1 (``loss.backward()``), or rescales the gradient otherwise. Bytes moved
-for N rows of V logits of b bytes each:
+Launches and host work. The call never waits for the GPU (no device-to-host sync: CUDA graphs
+capture it, torch.compile need not break its graph around it). "mean" and "sum" launch a tiny
+prologue (it zeroes a ticket counter and, for "mean", sums D over the targets: N x 8 bytes read
+by at most 128 programs) and then the main kernel, which writes the loss, the lse when it is
+needed and, when the logits need a gradient, the gradient for grad_output = 1. Each main program
+stores the sum of its rows' losses; the program that takes the last ticket of an atomic counter
+adds these partials up in program order, so the loss is deterministic. "none" is the main kernel
+alone. Out-of-range targets are not checked on the host by default (that check is a sync): such
+a row gets a NaN loss and gradient and nothing is read out of bounds; for "mean" D is NaN too, so
+the loss and every gradient are NaN. ``check_target=True`` raises ValueError instead, at the cost
+of one sync.
 
-    forward + backward, fused:  N V b read + N V b written  (+ N x 16 for targets, loss and lse)
-    forward only:               N V b read
-    backward, grad_output = 1:  one scalar per program; grad_output != 1: 2 N V b more
-    "none" reduction:           the forward only reads (N V b); the backward, which needs the
-                                per-row grad_output, reads the logits again and writes the gradient.
+Backward. For "mean"/"sum" the gradient buffer of the forward is final when grad_output = 1
+(``loss.backward()``): the backward is a persistent grid of at most one program per SM, each
+loading grad_output once and returning. For another grad_output (e.g. a loss scale) it recomputes
+the gradient from the logits and the saved lse, times grad_output / D in float32, rounded once, so
+a 16-bit gradient does not underflow before the scale is applied: one more read of the logits and
+write of the gradient, and the logits are kept alive (not copied) from forward to backward. "none"
+does the same with the per-row grad_output. A second backward through the same graph recomputes
+and is accumulated by autograd, as in torch; double backward raises (not twice differentiable).
+Bytes moved for N rows of V logits of b bytes each:
 
-A row of up to ``block_v`` (default 16384) logits is held in registers, so it is read once;
-programs take several rows at a time when V is small (V = 10 must not cost one program per row).
-Longer rows are streamed in chunks of ``block_v`` with an online softmax (running max and rescaled
-sum), and the gradient pass reads them a second time, mostly from L2. Row offsets are computed in
-int64 (N V may exceed 2^31); ε and z are runtime arguments, so new values do not recompile.
+    forward + backward, grad_output = 1:  N V b read + N V b written  (+ N x 8 targets, x 4 lse)
+    grad_output != 1 ("mean"/"sum"):      2 N V b more (the recompute)
+    forward only:                         N V b read
+    "none":                               forward N V b read; backward N V b read + N V b written
+
+A row of up to ``block_v`` (default 16384) logits is held in registers, so it is read once and
+exponentiated once; programs take several rows at a time when V is small (V = 10 must not cost
+one program per row). Longer rows are streamed in chunks of ``block_v`` with an online softmax
+(running max and rescaled sum), with pipelined loads that ask L2 to keep the chunks; the gradient
+pass reads them a second time, mostly from L2, and streams the gradient out. Row offsets are
+computed in int64 (N V may exceed 2^31); class indices are compared in int32 after the range
+check; ε and z are runtime arguments, so new values do not recompile.
 
 Memory: with ``inplace_backward=True`` the gradient is written into the logits' own buffer, so
-forward + backward need no second N x V tensor. The logits' version counter is bumped, so any
-other autograd node that saved them for its backward raises instead of using the overwritten
-values; but the logits read after the forward ("mean"/"sum") or the backward ("none") hold the
-gradient, so read what you need (accuracy, argmax) before. Logits that are leaves requiring grad
-(or views of one) are refused, since their own storage would become their gradient.
+forward + backward need no second N x V tensor and the logits need not be kept. The logits'
+version counter is bumped, so any other autograd node that saved them for its backward raises
+instead of using the overwritten values; but the logits read after the forward ("mean"/"sum") or
+the backward ("none") hold the gradient, so read what you need (accuracy, argmax) before. Logits
+that are leaves requiring grad (or views of one) are refused, since their own storage would become
+their gradient. In this mode a grad_output other than 1 rescales the stored gradient in place (two
+roundings, and 16-bit values below the subnormal range are lost before the scale: use the default
+mode with fp16 loss scaling), and a second backward through the same loss raises.
 
 Special values: a -inf logit contributes p_c = 0 (a -inf target logit gives loss +inf, as does any
 -inf logit when ε > 0, since log p_c = -inf); a row of only -inf logits, a +inf logit or a NaN
 anywhere in a row makes that row's loss and gradient NaN; logits of magnitude 1e4 neither
-overflow nor cancel, since every exponent is taken after subtracting the row maximum. Out-of-range targets raise
-ValueError before any launch (one device-to-host sync); with ``check_target=False`` the sync is
-skipped and such rows give a NaN loss and gradient, never an out-of-bounds access.
+overflow nor cancel, since every exponent is taken after subtracting the row maximum.
 
 Tolerance model (tests/test_cross_entropy.py enforces it against the float64 oracle). Logits are
 taken as exact (the oracle gets the same rounded values); all arithmetic is float32 with unit
@@ -58,15 +76,16 @@ approximations of a few ulp on the GPU; sums of V terms lose up to V u in the wo
     |Δloss_i| <= A+ δ + c u ((1-ε) w_y |lse - x_y| + ε (W |lse - x_y| + Σ_c w_c |x_c - x_y|) + z lse²)
     |Δg_c|    <= s [ p_c (A+ (δ + c u |x_c - m|) + 2 z δ) + c u (p_c A+ + B_c) ] + u_out |g_c| + η
 
-with s the gradient's scale (1/D, 1 or the row's grad_output) and η half the spacing of the output
-dtype's subnormals (2^-25 for fp16, where gradients below 6e-5 are subnormal). A grad_output other
-than 1 for "mean"/"sum" rescales the stored gradient: one more u_out |g_c| + η. The reductions
-add c u N Σ_i |loss_i|. Confident predictions (p_y ~ 0.999) are covered: the true-class gradient p_y - 1 is
+with s the gradient's scale (grad_output / D, grad_output, or the row's grad_output) and η half
+the spacing of the output dtype's subnormals (2^-25 for fp16, where gradients below 6e-5 are
+subnormal): any grad_output is applied in float32 before the one rounding. Only in-place mode's
+rescale adds one more u_out |g_c| + η, after the rounding. The reductions add c u N Σ_i |loss_i|. Confident predictions (p_y ~ 0.999) are covered: the true-class gradient p_y - 1 is
 formed in float32 and rounded once, so in bf16 it is as accurate as bf16 allows (torch's bf16
 path rounds the log-probabilities to bf16 before its backward forms the gradient from them).
 """
 from __future__ import annotations
 
+import contextlib
 import os
 
 import torch
@@ -83,6 +102,12 @@ _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 _TILE = 2048  # logits per program when several short rows share a program
 _MAX_BLOCK_V = 16384  # longest row kept in registers; longer rows are streamed in chunks this long
 _PER_THREAD = 16  # logits per thread
+# The mean's denominator D is summed by at most _MAX_PARTS programs of the prologue (one partial
+# each), which every main program then adds up in the same order: deterministic, and at most
+# 512 bytes of L2 reads per main program.
+_MAX_PARTS = 128
+_PART_ROWS = 4096  # targets per prologue program below _MAX_PARTS programs
+_BLOCK = 1024  # elements per step of the small reductions
 
 
 # ----------------------------------------------------------------------------------------------
@@ -108,10 +133,9 @@ def _round_to_bf16(x):
 
 
 @triton.jit
-def _grad_tile(x, cols, y, shift, log_s, coef_p, coef_y, smooth_w, scale, active, in_range,
-               ROUND_BF16: tl.constexpr):
-    """∂loss/∂x for a tile: p A - (1 - ε) w_y [c = y] - (ε / V) w_c, times the row's scale."""
-    p = tl.exp((x - shift[:, None]) - log_s[:, None])
+def _grad_tile(p, cols, y, coef_p, coef_y, smooth_w, scale, active, in_range, ROUND_BF16: tl.constexpr):
+    """∂loss/∂x for a tile from its softmax p: p A - (1 - ε) w_y [c = y] - (ε / V) w_c, times the
+    row's scale; NaN for a target outside [0, V), 0 for an ignored row. y is int32 (range-checked)."""
     g = p * coef_p[:, None] - tl.where(cols[None, :] == y[:, None], coef_y[:, None], 0.0) - smooth_w
     g = tl.where(in_range[:, None], g * scale[:, None], float("nan"))
     g = tl.where(active[:, None], g, 0.0)
@@ -121,27 +145,63 @@ def _grad_tile(x, cols, y, shift, log_s, coef_p, coef_y, smooth_w, scale, active
 
 
 @triton.jit
-def _cross_entropy_kernel(
-    logits_ptr, logits_stride, target_ptr, weight_ptr,
-    grad_ptr, grad_stride, scale_ptr, scale_stride, loss_ptr, lse_ptr,
-    n_rows, n_cols, ignore_index, label_smoothing, z_loss,
-    HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, STORE_LOSS: tl.constexpr,
-    COMPUTE_GRAD: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr, SINGLE_TILE: tl.constexpr,
-    ROUND_BF16: tl.constexpr,
-):
-    """ROWS rows per program. Loss and lse per row (STORE_LOSS), gradient times the row's scale
-    (COMPUTE_GRAD; scale_ptr + row * scale_stride, stride 0 for one scale for all rows).
-    SINGLE_TILE: the row fits in BLOCK_V and stays in registers between the two uses, so the logits
-    are read once and the gradient written once (chunked rows: read twice, the second mostly from L2).
-    ROUND_BF16: round a bfloat16 gradient explicitly (interpreter only, see _round_to_bf16)."""
-    rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
+def _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index, ROWS: tl.constexpr):
+    """Rows of a block, their int64 indices, masks, and the targets: the range check in int64,
+    then int32 (clamped to 0 when out of range, so that no load goes out of bounds)."""
+    rows = block * ROWS + tl.arange(0, ROWS)
     row_mask = rows < n_rows
     rows64 = rows.to(tl.int64)  # row * stride can pass 2^31
-    x_row = logits_ptr + rows64 * logits_stride
     y = tl.load(target_ptr + rows64, mask=row_mask, other=ignore_index)
     active = row_mask & (y != ignore_index)
     in_range = (y >= 0) & (y < n_cols)
-    y = tl.where(in_range, y, 0)
+    y = tl.where(in_range, y, 0).to(tl.int32)
+    return row_mask, rows64, y, active, in_range
+
+
+@triton.jit
+def _prologue_kernel(target_ptr, weight_ptr, parts_ptr, count_ptr, n_rows, n_cols, ignore_index, rows_per_part,
+                     HAS_WEIGHT: tl.constexpr, MEAN: tl.constexpr, BLOCK: tl.constexpr):
+    """Zero the main kernel's ticket counter; for "mean", program p writes its partial sum of
+    D = Σ_{i not ignored} w_{y_i} (NaN for a target outside [0, V)) to parts[p]."""
+    pid = tl.program_id(0)
+    if pid == 0:
+        tl.store(count_ptr, 0)
+    if MEAN:
+        acc = tl.zeros([BLOCK], tl.float32)
+        for start in range(0, rows_per_part, BLOCK):
+            rows = pid * rows_per_part + start + tl.arange(0, BLOCK)
+            mask = rows < n_rows
+            y = tl.load(target_ptr + rows, mask=mask, other=ignore_index)
+            keep = y != ignore_index
+            in_range = (y >= 0) & (y < n_cols)
+            if HAS_WEIGHT:
+                w = tl.load(weight_ptr + tl.where(in_range, y, 0), mask=keep & in_range, other=0.0)
+            else:
+                w = 1.0
+            acc += tl.where(keep, tl.where(in_range, w, float("nan")), 0.0)
+        tl.store(parts_ptr + pid, tl.sum(acc))
+
+
+@triton.jit
+def _cross_entropy_kernel(
+    logits_ptr, logits_stride, target_ptr, weight_ptr, grad_ptr, grad_stride,
+    loss_ptr, lse_ptr, consts_ptr, parts_ptr, n_parts, partial_ptr, count_ptr,
+    n_rows, n_cols, ignore_index, label_smoothing, z_loss,
+    HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, REDUCTION: tl.constexpr, STORE_LSE: tl.constexpr,
+    COMPUTE_GRAD: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr, SINGLE_TILE: tl.constexpr,
+    NUM_STAGES: tl.constexpr, PARTS: tl.constexpr, BLOCK: tl.constexpr, ROUND_BF16: tl.constexpr,
+):
+    """ROWS rows per program: the loss, the lse (STORE_LSE) and the gradient (COMPUTE_GRAD) times
+    1/D ("mean") or 1 ("sum"). REDUCTION 0 ("none") stores each row's loss; 1 ("mean") and 2 ("sum")
+    store one partial sum per program, and the program that finishes last (an atomic ticket) adds
+    them up in program order, so the result is deterministic, and writes the loss.
+    consts (by program 0, for the backward): [1/D, W = Σ_c w_c].
+    SINGLE_TILE: the row fits in BLOCK_V and stays in registers between the two uses, so the logits
+    are read once and the gradient written once (chunked rows: read twice, the second mostly from L2).
+    ROUND_BF16: round a bfloat16 gradient explicitly (interpreter only, see _round_to_bf16)."""
+    pid = tl.program_id(0)
+    row_mask, rows64, y, active, in_range = _rows_and_targets(pid, target_ptr, n_rows, n_cols, ignore_index, ROWS)
+    x_row = logits_ptr + rows64 * logits_stride
     x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
     if HAS_WEIGHT:
         w_y = tl.load(weight_ptr + y, mask=active & in_range, other=0.0)
@@ -159,7 +219,9 @@ def _cross_entropy_kernel(
     if SINGLE_TILE:
         mask = row_mask[:, None] & (cols < n_cols)[None, :]
         x = tl.load(x_row[:, None] + cols[None, :], mask=mask, other=float("-inf")).to(tl.float32)
-        m, s = _online_update(x, m, s)
+        m = tl.max(x, axis=1)
+        e = tl.exp(x - tl.where(m == float("-inf"), 0.0, m)[:, None])  # kept: the gradient's only exp
+        s = tl.sum(e, axis=1)
         if HAS_SMOOTHING:
             if HAS_WEIGHT:
                 w = tl.load(weight_ptr + cols, mask=cols < n_cols, other=0.0)[None, :]
@@ -169,10 +231,12 @@ def _cross_entropy_kernel(
                 w_sum += n_cols
             wd_sum += tl.sum(tl.where(mask, w * (x - r[:, None]), 0.0), axis=1)
     else:
-        for start in range(0, n_cols, BLOCK_V):
+        # Pipelined loads; keep the chunks in L2 for pass 2's re-read.
+        for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
             c = start + cols
             mask = row_mask[:, None] & (c < n_cols)[None, :]
-            x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf")).to(tl.float32)
+            x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf"),
+                        eviction_policy="evict_last").to(tl.float32)
             m, s = _online_update(x, m, s)
             if HAS_SMOOTHING:
                 if HAS_WEIGHT:
@@ -194,50 +258,123 @@ def _cross_entropy_kernel(
         eps_v = label_smoothing / n_cols
         loss += eps_v * (w_sum * ((shift - r) + log_s) - wd_sum)
         coef_p += eps_v * w_sum
-    if STORE_LOSS:
-        loss = tl.where(in_range, loss, float("nan"))
-        tl.store(loss_ptr + rows64, tl.where(active, loss, 0.0), mask=row_mask)
+    loss = tl.where(active, tl.where(in_range, loss, float("nan")), 0.0)
+    if REDUCTION == 0:
+        tl.store(loss_ptr + rows64, loss, mask=row_mask)
+    if STORE_LSE:
         tl.store(lse_ptr + rows64, lse, mask=row_mask)
+
+    inv_d = 1.0
+    if REDUCTION == 1:  # 1/D from the prologue's partials, the same sum in every program
+        d = tl.sum(tl.load(parts_ptr + tl.arange(0, PARTS), mask=tl.arange(0, PARTS) < n_parts, other=0.0))
+        inv_d = tl.where(d != 0.0, 1.0 / d, 0.0)
+    if pid == 0:
+        if REDUCTION == 1:
+            tl.store(consts_ptr, inv_d)
+        if HAS_WEIGHT and HAS_SMOOTHING:
+            tl.store(consts_ptr + 1, tl.max(w_sum, axis=0))  # W, the same in every row
 
     # Pass 2: the gradient, from the registers (single tile) or re-reading the chunks.
     if COMPUTE_GRAD:
-        scale = tl.load(scale_ptr + rows64 * scale_stride, mask=row_mask, other=0.0).to(tl.float32)
+        scale = tl.full([ROWS], 1.0, tl.float32) * inv_d
         g_row = grad_ptr + rows64 * grad_stride
         if SINGLE_TILE:
             smooth_w = 0.0
             if HAS_SMOOTHING:
                 smooth_w = eps_v * w
-            g = _grad_tile(x, cols, y, shift, log_s, coef_p, coef_y, smooth_w, scale, active, in_range, ROUND_BF16)
+            g = _grad_tile(e * (1.0 / s)[:, None], cols, y, coef_p, coef_y, smooth_w, scale, active, in_range,
+                           ROUND_BF16)
             tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
         else:
-            for start in range(0, n_cols, BLOCK_V):
+            for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
                 c = start + cols
                 mask = row_mask[:, None] & (c < n_cols)[None, :]
-                x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf")).to(tl.float32)
+                x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf"),
+                            eviction_policy="evict_first").to(tl.float32)
                 smooth_w = 0.0
                 if HAS_SMOOTHING:
                     if HAS_WEIGHT:
                         smooth_w = eps_v * tl.load(weight_ptr + c, mask=c < n_cols, other=0.0)[None, :]
                     else:
                         smooth_w = eps_v
-                g = _grad_tile(x, c, y, shift, log_s, coef_p, coef_y, smooth_w, scale, active, in_range, ROUND_BF16)
-                tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+                p = tl.exp((x - shift[:, None]) - log_s[:, None])
+                g = _grad_tile(p, c, y, coef_p, coef_y, smooth_w, scale, active, in_range, ROUND_BF16)
+                tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
+                         eviction_policy="evict_first")
+
+    if REDUCTION != 0:
+        tl.store(partial_ptr + pid, tl.sum(loss, axis=0))
+        # acq_rel: our partial is visible before the ticket; the last program sees every partial.
+        ticket = tl.atomic_add(count_ptr, 1, sem="acq_rel")
+        n_programs = tl.num_programs(0)
+        if ticket == n_programs - 1:
+            acc = tl.zeros([BLOCK], tl.float32)
+            for start in range(0, n_programs, BLOCK):
+                i = start + tl.arange(0, BLOCK)
+                acc += tl.load(partial_ptr + i, mask=i < n_programs, other=0.0, cache_modifier=".cg")
+            tl.store(loss_ptr, tl.sum(acc, axis=0) * inv_d)
 
 
 @triton.jit
-def _scale_kernel(grad_ptr, grad_stride, g_ptr, n_rows, n_cols, ROWS: tl.constexpr, BLOCK_V: tl.constexpr,
-                  ROUND_BF16: tl.constexpr):
-    """grad *= g in place for a [ROWS, BLOCK_V] tile; nothing is read or written when g == 1."""
-    g = tl.load(g_ptr).to(tl.float32)
-    if g != 1.0:
-        rows = tl.program_id(0) * ROWS + tl.arange(0, ROWS)
-        cols = tl.program_id(1) * BLOCK_V + tl.arange(0, BLOCK_V)
-        mask = (rows < n_rows)[:, None] & (cols < n_cols)[None, :]
-        ptrs = grad_ptr + rows.to(tl.int64)[:, None] * grad_stride + cols[None, :]
-        v = tl.load(ptrs, mask=mask).to(tl.float32) * g
-        if ROUND_BF16:
-            v = _round_to_bf16(v)
-        tl.store(ptrs, v.to(grad_ptr.dtype.element_ty), mask=mask)
+def _backward_kernel(
+    src_ptr, src_stride, target_ptr, weight_ptr, lse_ptr, consts_ptr, grad_ptr, grad_stride,
+    go_ptr, go_stride, n_rows, n_cols, ignore_index, label_smoothing, z_loss,
+    HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, MEAN: tl.constexpr, RESCALE: tl.constexpr,
+    SKIP_IF_ONE: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr, ROUND_BF16: tl.constexpr,
+):
+    """The gradient times grad_output (go_ptr + row * go_stride; stride 0 for one value), and 1/D
+    for "mean" (consts[0]). A persistent grid: each program takes every num_programs-th block of
+    ROWS rows. RESCALE: src is a gradient already written (in place), multiply it by grad_output.
+    Otherwise src holds the logits: g from p = exp(x - lse) with the forward's lse, one read and
+    one write. SKIP_IF_ONE: grad_output = 1 means the forward's gradient is already final; then
+    every program returns after one scalar load."""
+    pid = tl.program_id(0)
+    go0 = tl.load(go_ptr).to(tl.float32)
+    n_blocks = tl.cdiv(n_rows, ROWS)
+    if SKIP_IF_ONE:
+        n_blocks = tl.where(go0 == 1.0, 0, n_blocks)
+    cols = tl.arange(0, BLOCK_V)
+    for block in range(pid, n_blocks, tl.num_programs(0)):
+        row_mask, rows64, y, active, in_range = _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index,
+                                                                  ROWS)
+        scale = tl.load(go_ptr + rows64 * go_stride, mask=row_mask, other=0.0).to(tl.float32)
+        src_row = src_ptr + rows64 * src_stride
+        g_row = grad_ptr + rows64 * grad_stride
+        if not RESCALE:
+            if MEAN:
+                scale *= tl.load(consts_ptr)
+            lse = tl.load(lse_ptr + rows64, mask=row_mask, other=0.0)
+            if HAS_WEIGHT:
+                w_y = tl.load(weight_ptr + y, mask=active & in_range, other=0.0)
+            else:
+                w_y = tl.full([ROWS], 1.0, tl.float32)
+            coef_y = (1.0 - label_smoothing) * w_y
+            coef_p = coef_y + 2.0 * z_loss * lse
+            if HAS_SMOOTHING:
+                eps_v = label_smoothing / n_cols
+                if HAS_WEIGHT:
+                    coef_p += eps_v * tl.load(consts_ptr + 1)
+                else:
+                    coef_p += label_smoothing
+        for start in range(0, n_cols, BLOCK_V):
+            c = start + cols
+            mask = row_mask[:, None] & (c < n_cols)[None, :]
+            v = tl.load(src_row[:, None] + c[None, :], mask=mask, other=0.0, eviction_policy="evict_first")
+            if RESCALE:
+                g = v.to(tl.float32) * scale[:, None]
+                if ROUND_BF16:
+                    g = _round_to_bf16(g)
+            else:
+                smooth_w = 0.0
+                if HAS_SMOOTHING:
+                    if HAS_WEIGHT:
+                        smooth_w = eps_v * tl.load(weight_ptr + c, mask=c < n_cols, other=0.0)[None, :]
+                    else:
+                        smooth_w = eps_v
+                p = tl.exp(v.to(tl.float32) - lse[:, None])
+                g = _grad_tile(p, c, y, coef_p, coef_y, smooth_w, scale, active, in_range, ROUND_BF16)
+            tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
+                     eviction_policy="evict_first")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -306,7 +443,7 @@ def _check_tensors(logits, target, weight, ignore_index, inplace_backward, check
                              f"got strides {logits.stride()}")
     if check_target and n_rows:
         bad = (target != ignore_index) & ((target < 0) | (target >= n_cols))
-        if bad.any():  # the one device-to-host sync; check_target=False skips it
+        if bad.any():  # a device-to-host sync, only when asked for (check_target=True)
             first = int(bad.nonzero()[0, 0])
             raise ValueError(f"target[{first}] = {int(target[first])} is outside [0, {n_cols}) "
                              f"and is not ignore_index={ignore_index}")
@@ -324,103 +461,135 @@ def _launch_config(n_rows: int, n_cols: int, block_v: int):
     return block, rows, warps, n_cols <= block
 
 
-def _launch(logits, target, weight, ignore_index, label_smoothing, z_loss, block_v, *,
-            loss=None, lse=None, grad=None, scale=None):
-    """One pass over the logits: per-row loss and lse into ``loss`` and ``lse`` (if given), the
-    gradient into ``grad`` (if given) times ``scale`` (a 0-d tensor, or one value per row).
-    Absent buffers are replaced by ``logits`` as a placeholder pointer the kernel never touches."""
+def _on_device(t):
+    """Launch on t's GPU (Triton launches on the current device), or nowhere in particular on CPU."""
+    return torch.cuda.device(t.device) if t.is_cuda else contextlib.nullcontext()
+
+
+def _persistent_programs(device, n_blocks: int) -> int:
+    """Grid of the backward: one program per SM at most (a few under the interpreter, enough to
+    exercise the grid-stride loop), since for grad_output = 1 each program only loads one scalar."""
+    sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 3
+    return max(1, min(n_blocks, sms))
+
+
+def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z_loss, block_v, *,
+             grad, store_lse):
+    """One pass over the logits (plus, for "mean"/"sum", the prologue: a tiny kernel that zeroes the
+    ticket counter and sums D). Returns (loss, lse or None, consts); the gradient, if ``grad`` is
+    given, is written into it times 1/D ("mean") or 1 ("sum")."""
     n_rows, n_cols = logits.shape
+    device = logits.device
     block, rows, warps, single = _launch_config(n_rows, n_cols, block_v)
-    _cross_entropy_kernel[(triton.cdiv(n_rows, rows),)](
-        logits, logits.stride(0), target, logits if weight is None else weight,
-        logits if grad is None else grad, 0 if grad is None else grad.stride(0),
-        logits if scale is None else scale, scale.stride(0) if scale is not None and scale.dim() else 0,
-        logits if loss is None else loss, logits if lse is None else lse,
+    n_programs = triton.cdiv(n_rows, rows)
+    # consts [1/D, W], D's partials, then one loss partial per program.
+    ws = _alloc((2 + _MAX_PARTS + n_programs,), torch.float32, device)
+    consts, parts, partials = ws[:2], ws[2:2 + _MAX_PARTS], ws[2 + _MAX_PARTS:]
+    lse = _alloc((n_rows,), torch.float32, device) if store_lse else None
+    if reduction == "none":
+        loss, count = _alloc((n_rows,), torch.float32, device), None
+    else:
+        loss = _alloc((), torch.float32, device)
+        count = torch.empty((1,), dtype=torch.int32, device=device)
+    if n_rows == 0:
+        return (loss if reduction == "none" else loss.fill_(0.0)), lse, consts
+    mean = reduction == "mean"
+    n_parts = min(_MAX_PARTS, triton.cdiv(n_rows, _PART_ROWS)) if mean else 1
+    if count is not None:
+        _prologue_kernel[(n_parts,)](
+            target, ws if weight is None else weight, parts, count, n_rows, n_cols, ignore_index,
+            triton.cdiv(triton.cdiv(n_rows, n_parts), _BLOCK) * _BLOCK,
+            HAS_WEIGHT=weight is not None, MEAN=mean, BLOCK=_BLOCK, num_warps=4)
+    _cross_entropy_kernel[(n_programs,)](
+        logits, logits.stride(0), target, ws if weight is None else weight,
+        ws if grad is None else grad, 0 if grad is None else grad.stride(0),
+        loss, ws if lse is None else lse, consts, parts, n_parts, partials, ws if count is None else count,
         n_rows, n_cols, ignore_index, label_smoothing, z_loss,
-        HAS_WEIGHT=weight is not None, HAS_SMOOTHING=label_smoothing > 0, STORE_LOSS=loss is not None,
-        COMPUTE_GRAD=grad is not None, ROWS=rows, BLOCK_V=block, SINGLE_TILE=single,
-        ROUND_BF16=_round_bf16(grad), num_warps=warps,
+        HAS_WEIGHT=weight is not None, HAS_SMOOTHING=label_smoothing > 0, REDUCTION=_REDUCTIONS.index(reduction),
+        STORE_LSE=store_lse, COMPUTE_GRAD=grad is not None, ROWS=rows, BLOCK_V=block, SINGLE_TILE=single,
+        NUM_STAGES=2, PARTS=_MAX_PARTS, BLOCK=_BLOCK, ROUND_BF16=_round_bf16(grad), num_warps=warps,
+    )
+    return loss, lse, consts
+
+
+def _backward(src, target, weight, lse, consts, grad, grad_output, options, *, rescale, skip_if_one):
+    """Launch _backward_kernel (see there) on a persistent grid."""
+    reduction, ignore_index, label_smoothing, z_loss, _, block_v = options
+    n_rows, n_cols = grad.shape
+    if n_rows == 0:
+        return
+    block, rows, warps, _ = _launch_config(n_rows, n_cols, block_v)
+    grid = (_persistent_programs(grad.device, triton.cdiv(n_rows, rows)),)
+    go = grad_output.float()
+    _backward_kernel[grid](
+        src, src.stride(0), target, consts if weight is None else weight, consts if lse is None else lse, consts,
+        grad, grad.stride(0), go, go.stride(0) if go.dim() else 0,
+        n_rows, n_cols, ignore_index, label_smoothing, z_loss,
+        HAS_WEIGHT=weight is not None, HAS_SMOOTHING=label_smoothing > 0, MEAN=reduction == "mean",
+        RESCALE=rescale, SKIP_IF_ONE=skip_if_one, ROWS=rows, BLOCK_V=block, ROUND_BF16=_round_bf16(grad),
+        num_warps=warps,
     )
 
 
-def _mean_scale(target, weight, ignore_index, n_cols):
-    """1 / D with D = Σ over non-ignored rows of w[target] (their count without weights); 0 if D = 0."""
-    keep = target != ignore_index
-    if weight is None:
-        denom = keep.sum(dtype=torch.float32)
-    else:
-        denom = torch.where(keep, weight[target.clamp(0, n_cols - 1)], 0.0).sum()
-    return torch.where(denom > 0, 1.0 / denom, 0.0)
-
-
 class _CrossEntropy(torch.autograd.Function):
+    """Forward: one pass that also writes the gradient for grad_output = 1 when the logits need one
+    ("mean"/"sum"). Backward: nothing to do for grad_output = 1; otherwise the gradient is recomputed
+    from the logits and the saved lse (exact for any loss scale), or, when the logits' buffer holds
+    the gradient (inplace_backward), rescaled in place."""
+
     @staticmethod
     def forward(ctx, logits, target, weight, ignore_index, reduction, label_smoothing, z_loss,
-                inplace_backward, block_v):
-        n_rows, n_cols = logits.shape
-        device = logits.device
-        loss_rows = _alloc((n_rows,), torch.float32, device)
-        lse = _alloc((n_rows,), torch.float32, device)
-        fused = ctx.needs_input_grad[0] and reduction != "none"
-        scale = None  # the gradient's scale, 1/D for "mean"
-        if reduction == "mean":
-            scale = _mean_scale(target, weight, ignore_index, n_cols)
-        elif fused:
-            scale = torch.ones((), dtype=torch.float32, device=device)
+                inplace_backward, block_v, return_lse):
+        needs_grad = ctx.needs_input_grad[0]
+        fused = needs_grad and reduction != "none"
+        # The backward recomputes from the logits unless their buffer becomes the gradient.
+        recompute = needs_grad and not (fused and inplace_backward)
         grad = None
         if fused:
-            grad = logits.detach() if inplace_backward else _alloc(logits.shape, logits.dtype, device)
-        if n_rows:
-            _launch(logits, target, weight, ignore_index, label_smoothing, z_loss, block_v,
-                    loss=loss_rows, lse=lse, grad=grad, scale=scale if fused else None)
+            grad = logits.detach() if inplace_backward else _alloc(logits.shape, logits.dtype, logits.device)
+        with _on_device(logits):
+            loss, lse, consts = _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z_loss,
+                                         block_v, grad=grad, store_lse=return_lse or recompute)
         if fused and inplace_backward:
             # The logits now hold their gradient: nodes that saved them must fail, not read it.
             torch.autograd.graph.increment_version(logits)
-        if reduction == "none":
-            loss = loss_rows
-            if ctx.needs_input_grad[0]:
-                ctx.save_for_backward(logits, target, weight)
-        elif reduction == "sum":
-            loss = loss_rows.sum()
-        else:
-            loss = loss_rows.sum() * scale
+        if needs_grad:
+            ctx.save_for_backward(logits if recompute else None, target, weight, lse, consts)
         ctx.grad = grad
         ctx.options = (reduction, ignore_index, label_smoothing, z_loss, inplace_backward, block_v)
+        if lse is None:
+            lse = loss.new_empty((0,))
         ctx.mark_non_differentiable(lse)
         return loss, lse
 
     @staticmethod
-    @torch.autograd.function.once_differentiable
     def backward(ctx, grad_loss, _grad_lse):
-        reduction, ignore_index, label_smoothing, z_loss, inplace_backward, block_v = ctx.options
-        if reduction == "none":
-            logits, target, weight = ctx.saved_tensors
-            n_rows, n_cols = logits.shape
-            grad = logits.detach() if inplace_backward else _alloc(logits.shape, logits.dtype, logits.device)
-            if n_rows:
-                _launch(logits, target, weight, ignore_index, label_smoothing, z_loss, block_v,
-                        grad=grad, scale=grad_loss.float())
-            if inplace_backward:
-                torch.autograd.graph.increment_version(logits)
-        else:
-            grad, ctx.grad = ctx.grad, None  # drop our reference: autograd may accumulate into it
-            if grad is None:
-                raise RuntimeError("cross_entropy: backward through the same loss twice is not supported "
-                                   "(its gradient buffer was handed to autograd the first time)")
-            n_rows, n_cols = grad.shape
-            if n_rows:
-                block, rows, warps, _ = _launch_config(n_rows, n_cols, _MAX_BLOCK_V)
-                grid = (triton.cdiv(n_rows, rows), triton.cdiv(n_cols, block))
-                _scale_kernel[grid](grad, grad.stride(0), grad_loss.float(), n_rows, n_cols,
-                                    ROWS=rows, BLOCK_V=block, ROUND_BF16=_round_bf16(grad), num_warps=warps)
-        return grad, None, None, None, None, None, None, None, None
+        if torch.is_grad_enabled():
+            raise RuntimeError("cross_entropy is not twice differentiable: its backward is a Triton kernel "
+                               "(call backward / autograd.grad without create_graph=True)")
+        logits, target, weight, lse, consts = ctx.saved_tensors
+        grad, ctx.grad = ctx.grad, None  # drop our reference, so that autograd may take the buffer as .grad
+        first = grad is not None
+        inplace = ctx.options[4]
+        if grad is None:
+            if logits is None:
+                raise RuntimeError("cross_entropy: with inplace_backward=True, backward through the same loss "
+                                   "twice is not supported (the logits' buffer was handed to autograd as the "
+                                   "gradient the first time)")
+            grad = logits.detach() if inplace else _alloc(logits.shape, logits.dtype, logits.device)
+        with _on_device(grad):
+            _backward(grad if logits is None else logits, target, weight, lse, consts, grad, grad_loss, ctx.options,
+                      rescale=logits is None, skip_if_one=first)
+        if inplace and logits is not None:  # "none": the gradient overwrote the logits
+            torch.autograd.graph.increment_version(logits)
+        return grad, None, None, None, None, None, None, None, None, None
 
 
 # ----------------------------------------------------------------------------------------------
 # Public API
 # ----------------------------------------------------------------------------------------------
 def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-                  z_loss=0.0, return_lse=False, inplace_backward=False, check_target=True, block_v=None):
+                  z_loss=0.0, return_lse=False, inplace_backward=False, check_target=False, block_v=None):
     """Softmax cross-entropy of ``logits`` [N, V] against class indices ``target`` [N].
 
     loss_i = (1 - ε) w_y (lse_i - x_iy) + (ε / V) Σ_c w_c (lse_i - x_ic) + z lse_i²,
@@ -439,7 +608,9 @@ def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="
         return_lse: also return the per-row lse [N] (float32, not differentiable).
         inplace_backward: write the gradient into the logits' buffer (see the module docstring:
             the logits hold the gradient afterwards).
-        check_target: raise ValueError on targets outside [0, V) before launching (one sync).
+        check_target: raise ValueError on targets outside [0, V) before launching. This waits for
+            the GPU (a device-to-host sync), so it is off by default: such a target then gives
+            its row a NaN loss and gradient (and "mean" a NaN loss and gradient everywhere).
         block_v: longest row chunk held in registers, a power of two (rows longer than it are
             streamed with an online softmax); a tuning and testing knob.
 
@@ -455,7 +626,8 @@ def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="
     if not _unit_class_stride(logits):
         logits = logits.contiguous()
     loss, lse = _CrossEntropy.apply(logits, target.contiguous(), weight, ignore_index, reduction,
-                                    float(label_smoothing), float(z_loss), bool(inplace_backward), block_v)
+                                    float(label_smoothing), float(z_loss), bool(inplace_backward), block_v,
+                                    bool(return_lse))
     return (loss, lse) if return_lse else loss
 
 
