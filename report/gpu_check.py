@@ -1,18 +1,21 @@
-"""``python -m report gpu-check``: everything this project needs a GPU for, in one command and one budget.
+"""python -m report gpu-check: everything this project needs a GPU for, in one command and one budget.
 
     python -m report gpu-check --out DIR                    the default budget, 480 s
     python -m report gpu-check --out DIR --budget 300 --steps env,tests,speed,render
 
-GPU time comes in short leases, so the steps run in order of value, each in its own process with a
-time limit taken from what is left of the budget; a step that fails or times out does not stop the
-next. Each step's output goes to ``DIR/<step>.log`` as it runs and its outcome into
-``DIR/gpu_check.json`` as soon as it ends, so a run killed from outside still leaves what it finished.
+GPU time comes in short leases, so the steps run in order of value, each in its own processes with
+a time limit taken from what is left of the budget; a step that fails or times out does not stop the
+next. The correctness checks (tests, conformance, sanitizer) and the warm-up share a stage and run at
+the same time; the speed step runs alone, then the render. Each step's output goes to
+DIR/<step>.log as it runs and its outcome into DIR/gpu_check.json as soon as it ends, so a
+run killed from outside still leaves what it finished.
 
     env          device, driver, CUDA, torch, triton, SMs, L2, clocks   -> environment.json
     tests        pytest -m gpu: more than 2^31 elements, the autotuned Hopper tiles
-    conformance  python -m conformance --backend triton --profile gpu    -> conformance/
+    conformance  python -m conformance --backend triton --profile gpu, one process per dtype
+                                                                          -> conformance/<dtype>/
     sanitizer    compute-sanitizer memcheck, then racecheck, over a few small calls of every
-                 kernel family (see :func:`sanitizer_workload`), when the tool is on the machine
+                 kernel family (report.gpu_check.sanitizer_workload), when the tool is on the machine
     warm         every benchmarked kernel variant compiled in parallel into Triton's cache, so
                  that the speed step's autotuning times kernels instead of waiting for compilers
     speed        python -m report --goals: ceilings, cross-entropy and linear + activation against
@@ -32,7 +35,9 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,23 +51,30 @@ SANITIZER_TOOLS = ("memcheck", "racecheck")
 
 @dataclass(frozen=True)
 class Step:
-    """One step: ``cap_s`` is the most of the budget it may take, ``min_s`` the least worth starting."""
+    """One step: ``cap_s`` is the most of the budget it may take, ``min_s`` the least worth starting.
+
+    Steps of one ``stage`` run at the same time (the correctness checks share the GPU and its 16
+    host cores; what they measure does not depend on timing); the speed step has a stage to itself.
+    """
 
     name: str
+    stage: int
     cap_s: float
     min_s: float
     needs_cuda: bool = True
 
 
 STEPS = (
-    Step("env", 30, 5, needs_cuda=False),
-    Step("tests", 100, 30),
-    Step("conformance", 90, 30),
-    Step("sanitizer", 120, 40),
-    Step("warm", 90, 20),
-    Step("speed", float("inf"), 60),
-    Step("render", RENDER_RESERVE_S, 5, needs_cuda=False),
+    Step("env", 0, 30, 5, needs_cuda=False),
+    Step("tests", 1, 150, 30),
+    Step("conformance", 1, 150, 30),
+    Step("sanitizer", 1, 150, 40),
+    Step("warm", 1, 90, 20),
+    Step("speed", 2, float("inf"), 60),
+    Step("render", 3, RENDER_RESERVE_S, 5, needs_cuda=False),
 )
+# The conformance suite runs one process per dtype: its float64 oracle is pure Python, one core each.
+CONFORMANCE_DTYPES = ("fp32", "fp16", "bf16")
 STEP_NAMES = tuple(s.name for s in STEPS)
 
 
@@ -92,31 +104,36 @@ def find_sanitizer() -> str | None:
     return None
 
 
-def commands(step: str, out: Path, seconds: float) -> list:
-    """The commands of ``step`` (run one after another), given ``seconds`` of budget for it."""
+def commands(step: str, out: Path, seconds: float) -> dict:
+    """The commands of ``step``, given ``seconds`` of budget for it, as {log file name: [command, ...]}:
+    the lists run at the same time, the commands of one list one after another."""
     if step == "env":
-        return [_python("-m", "report.gpu_check", "--environment", str(out / "environment.json"))]
+        return {"env.log": [_python("-m", "report.gpu_check", "--environment", str(out / "environment.json"))]}
     if step == "tests":
         # Autotuning compiles every tile of each test's kernels: spread the tests over processes.
         parallel = ["-n", str(min(8, os.cpu_count() or 1))] if importlib.util.find_spec("xdist") else []
-        return [_python("-m", "pytest", "-m", "gpu", "-q", "-rfEs", *parallel, "tests")]
+        return {"tests.log": [_python("-m", "pytest", "-m", "gpu", "-q", "-rfEs", *parallel, "tests")]}
     if step == "conformance":
-        return [_python("-m", "conformance", "--backend", "triton", "--profile", "gpu",
-                        "--report-dir", str(out / "conformance"))]
+        return {f"conformance-{d}.log": [_python("-m", "conformance", "--backend", "triton", "--profile", "gpu",
+                                                 "--dtypes", d, "--out", str(out / "conformance" / d))]
+                for d in CONFORMANCE_DTYPES}
     if step == "sanitizer":
         tool = find_sanitizer()
         workload = _python("-m", "report.gpu_check", "--sanitizer-workload")
         # First without the tool: it compiles the kernels into Triton's cache, outside the slow runs.
         # racecheck only sees shared memory, which the matmul kernels use; it is slower: smaller calls.
-        return [workload] + [[tool, "--tool", t, "--error-exitcode", "3", "--print-limit", "20", *workload,
-                              *(["--small"] if t == "racecheck" else [])] for t in SANITIZER_TOOLS]
+        return {"sanitizer.log": [workload] + [
+            [tool, "--tool", t, "--error-exitcode", "3", "--print-limit", "20", *workload,
+             *(["--small"] if t == "racecheck" else [])] for t in SANITIZER_TOOLS]}
     if step == "warm":
-        return [_python("-m", "report.compile_check", "--warm", "--goals", "--jobs", str(os.cpu_count() or 1))]
+        return {"warm.log": [_python("-m", "report.compile_check", "--warm", "--goals",
+                                     "--jobs", str(os.cpu_count() or 1))]}
     if step == "speed":
-        return [_python("-m", "report", "--goals", "--budget", f"{max(seconds - 30, 1):.0f}",
-                        "--out", str(out / "report"))]
+        return {"speed.log": [_python("-m", "report", "--goals", "--budget", f"{max(seconds - 30, 1):.0f}",
+                                      "--out", str(out / "report"))]}
     if step == "render":
-        return [_python("-m", "report", "--from", str(out / "report" / "results.json"), "--out", str(out / "report"))]
+        return {"render.log": [_python("-m", "report", "--from", str(out / "report" / "results.json"),
+                                       "--out", str(out / "report"))]}
     raise ValueError(f"step must be one of {STEP_NAMES}, got {step!r}")
 
 
@@ -134,19 +151,44 @@ def skip_reason(step: Step, cuda: bool, out: Path) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # Running the steps
 # ---------------------------------------------------------------------------------------------
-def _summarize(step: str, log: str) -> dict:
-    """The numbers a reader wants from a step's log: test counts, sanitizer errors."""
+def _summarize(step: str, logs: list) -> dict:
+    """The numbers a reader wants from a step's logs: test counts, sanitizer errors."""
     out = {}
     if step in ("tests", "conformance"):
-        tail = log.strip().splitlines()[-3:]
-        out["summary"] = " / ".join(line.strip() for line in tail)
+        tails = [" / ".join(line.strip() for line in log.strip().splitlines()[-2:]) for log in logs]
+        out["summary"] = " | ".join(tails)
     if step == "sanitizer":
         # memcheck ends with "ERROR SUMMARY: n errors", racecheck with "RACECHECK SUMMARY: ... (n errors, ...)"
-        errors = [int(n) for n in re.findall(r"ERROR SUMMARY: (\d+) error|RACECHECK SUMMARY: .*\((\d+) error", log)
+        errors = [int(n) for log in logs
+                  for n in re.findall(r"ERROR SUMMARY: (\d+) error|RACECHECK SUMMARY: .*\((\d+) error", log)
                   for n in n if n]
         out["sanitizer_errors"] = sum(errors) if errors else None
         out["sanitizer_runs"] = len(errors)
     return out
+
+
+def _run_lane(cmds: list, log_path: Path, deadline: float, clock: Clock, env: dict, runner) -> tuple:
+    """Run ``cmds`` one after another into ``log_path`` until ``deadline``; (status, exit codes)."""
+    status, codes = "ok", []
+    with open(log_path, "w") as log:
+        for cmd in cmds:
+            left = deadline - clock.now()
+            if left <= 1:
+                return "timeout", codes
+            log.write(f"$ {' '.join(map(str, cmd))}\n")
+            log.flush()
+            try:
+                done = runner(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=left, cwd=REPO, env=env)
+            except subprocess.TimeoutExpired:
+                log.write(f"\n[gpu-check: stopped after {left:.0f} s, the step's share of the budget]\n")
+                return "timeout", codes
+            except OSError as exc:
+                log.write(f"\n[gpu-check: could not start: {exc}]\n")
+                return "failed", codes
+            codes.append(done.returncode)
+            if done.returncode != 0:
+                status = "failed"
+    return status, codes
 
 
 def run_step(step: Step, out: Path, clock: Clock, cuda: bool, runner=subprocess.run, reserve: float = 0.0) -> dict:
@@ -160,60 +202,62 @@ def run_step(step: Step, out: Path, clock: Clock, cuda: bool, runner=subprocess.
     if reason is not None:
         record["reason"] = reason
         return record
-    log_path = out / f"{step.name}.log"
-    record["log"] = log_path.name
     start = clock.now()
-    deadline = start + seconds
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     if step.name == "sanitizer":
         env["PYTORCH_NO_CUDA_MEMORY_CACHING"] = "1"  # every tensor its own allocation: exact bounds
-    status, codes = "ok", []
-    with open(log_path, "w") as log:
-        for cmd in commands(step.name, out, seconds):
-            left = deadline - clock.now()
-            if left <= 1:
-                status = "timeout"
-                break
-            log.write(f"$ {' '.join(map(str, cmd))}\n")
-            log.flush()
-            try:
-                done = runner(cmd, stdout=log, stderr=subprocess.STDOUT, timeout=left, cwd=REPO, env=env)
-            except subprocess.TimeoutExpired:
-                status = "timeout"
-                log.write(f"\n[gpu-check: stopped after {left:.0f} s, the step's share of the budget]\n")
-                break
-            except OSError as exc:
-                status = "failed"
-                log.write(f"\n[gpu-check: could not start: {exc}]\n")
-                break
-            codes.append(done.returncode)
-            if done.returncode != 0:
-                status = "failed"
-    record.update(status=status, seconds=round(clock.now() - start, 1), returncodes=codes)
-    record.update(_summarize(step.name, log_path.read_text(errors="replace")))
+    lanes = commands(step.name, out, seconds)
+    with ThreadPoolExecutor(len(lanes)) as pool:
+        done = list(pool.map(lambda lane: _run_lane(lane[1], out / lane[0], start + seconds, clock, env, runner),
+                             lanes.items()))
+    statuses = {status for status, _ in done}
+    status = next(s for s in ("timeout", "failed", "ok") if s in statuses)
+    record.update(status=status, seconds=round(clock.now() - start, 1), logs=list(lanes),
+                  returncodes=[c for _, codes in done for c in codes])
+    record.update(_summarize(step.name, [(out / name).read_text(errors="replace") for name in lanes]))
     if step.name == "sanitizer" and status == "ok" and record.get("sanitizer_runs") != len(SANITIZER_TOOLS):
         record["status"] = "failed"  # a tool that printed no summary checked nothing
+    record["triton_cache_entries"] = _triton_cache_entries()
     return record
 
 
 def run(out: Path, budget_s: float, steps=STEP_NAMES, cuda: bool | None = None, clock: Clock | None = None,
         runner=subprocess.run) -> dict:
-    """Run ``steps`` in order within ``budget_s``; write and return the gpu_check.json document."""
+    """Run ``steps`` stage by stage within ``budget_s``; write and return the gpu_check.json document."""
     out.mkdir(parents=True, exist_ok=True)
     cuda = _cuda_available() if cuda is None else cuda
     clock = clock or Clock(budget_s)
     doc = {"budget_s": budget_s, "cuda": cuda, "steps": []}
-    for step in STEPS:
-        if step.name not in steps:
-            continue
-        if step.name == "render":
-            _attach_steps(out / "report" / "results.json", doc["steps"])
+    lock = threading.Lock()
+
+    def one(step):
         reserve = RENDER_RESERVE_S if "render" in steps and step.name != "render" else 0.0
         record = run_step(step, out, clock, cuda, runner, reserve)
-        doc["steps"].append(record)
-        (out / "gpu_check.json").write_text(json.dumps(doc, indent=1) + "\n")
-        print(_line(record), flush=True)
+        with lock:  # on disk as soon as it ends, whatever the other steps of its stage are doing
+            doc["steps"].append(record)
+            _write_atomically(out / "gpu_check.json", json.dumps(doc, indent=1) + "\n")
+            print(_line(record), flush=True)
+
+    for stage in sorted({s.stage for s in STEPS}):
+        chosen = [s for s in STEPS if s.stage == stage and s.name in steps]
+        if any(s.name == "render" for s in chosen):
+            _attach_steps(out / "report" / "results.json", doc["steps"])
+        with ThreadPoolExecutor(max(len(chosen), 1)) as pool:
+            list(pool.map(one, chosen))
     return doc
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` in one step: a run killed while writing leaves the previous version whole."""
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _triton_cache_entries() -> int | None:
+    """Kernels in Triton's cache (a step that compiled what the warm step should have shows here)."""
+    path = Path(os.environ.get("TRITON_CACHE_DIR") or Path.home() / ".triton" / "cache")
+    return sum(1 for _ in path.iterdir()) if path.is_dir() else None
 
 
 def _attach_steps(path: Path, steps: list) -> None:
@@ -323,9 +367,8 @@ def sanitizer_workload(small: bool = False) -> None:
 # Command line
 # ---------------------------------------------------------------------------------------------
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m report gpu-check", description=__doc__.split(":", 1)[1].split("\n")[0].strip(),
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="\n".join(__doc__.split("\n")[5:]))
+    p = argparse.ArgumentParser(prog="python -m report gpu-check", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", type=Path, help="directory for the logs, gpu_check.json and the report (required)")
     p.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S, metavar="SECONDS",
                    help=f"wall-clock budget for all steps (default: {DEFAULT_BUDGET_S:.0f})")

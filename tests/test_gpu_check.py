@@ -6,6 +6,7 @@ disk as soon as it ends, and the budget decides what still runs.
 """
 import json
 import subprocess
+import threading
 import types
 
 import pytest
@@ -53,6 +54,18 @@ def _step_of(cmd):
     return {"pytest": "tests", "conformance": "conformance", "report.compile_check": "warm"}[module]
 
 
+def sanitizer_says(errors):
+    """The sanitizer step's fake output: the workload, then each tool's summary."""
+    def run(cmd):
+        tool = next((t for t in gpu_check.SANITIZER_TOOLS if t in cmd), None)
+        if tool == "memcheck":
+            return (3 if errors else 0), f"========= ERROR SUMMARY: {errors} errors\n", 1.0
+        if tool == "racecheck":
+            return 0, "========= RACECHECK SUMMARY: 0 hazards displayed (0 errors, 0 warnings)\n", 1.0
+        return 0, "sanitizer workload: done\n", 1.0
+    return run
+
+
 @pytest.fixture
 def sanitizer(monkeypatch):
     monkeypatch.setattr(gpu_check, "find_sanitizer", lambda: "/opt/cuda/bin/compute-sanitizer")
@@ -71,33 +84,49 @@ def test_without_a_gpu_every_gpu_step_is_skipped_with_its_reason(tmp_path, capsy
 
 def test_a_failing_or_hanging_step_does_not_stop_the_next(tmp_path, sanitizer):
     calls = []
-    clock = FakeClock(480)
-    behaviour = {"tests": (1, "1 failed, 3 passed", 5.0), "conformance": "timeout"}
-    doc = gpu_check.run(tmp_path, 480, cuda=True, clock=clock,
-                        runner=fake_runner(behaviour, calls, clock, tmp_path))
+    behaviour = {"tests": (1, "1 failed, 3 passed", 5.0), "conformance": "timeout", "sanitizer": sanitizer_says(0)}
+    doc = gpu_check.run(tmp_path, 480, cuda=True, runner=fake_runner(behaviour, calls, None, tmp_path))
     status = {r["step"]: r["status"] for r in doc["steps"]}
     assert status["tests"] == "failed" and status["conformance"] == "timeout"
-    assert status["warm"] == "ok" and status["speed"] == "ok"
-    assert [c[0] for c in calls][:3] == ["env", "tests", "conformance"]
+    assert status["sanitizer"] == status["warm"] == status["speed"] == "ok"
     assert "1 failed, 3 passed" in next(r for r in doc["steps"] if r["step"] == "tests")["summary"]
-    # each step's outcome was on disk before the next one started
+    order = [c[0] for c in calls]
+    assert order[0] == "env" and set(order[1:-2]) == {"tests", "conformance", "sanitizer", "warm"}
+    assert order[-1] == "speed"  # render has no results.json from this fake speed step: skipped
+    # every step's outcome was on disk before the speed step started
     before_speed = next(c[2] for c in calls if c[0] == "speed")
-    assert [r["step"] for r in before_speed["steps"]] == ["env", "tests", "conformance", "sanitizer", "warm"]
+    assert {r["step"] for r in before_speed["steps"]} == {"env", "tests", "conformance", "sanitizer", "warm"}
 
 
-def test_the_budget_caps_each_step_and_skips_what_no_longer_fits(tmp_path, sanitizer):
+def test_the_correctness_checks_run_at_the_same_time(tmp_path, sanitizer):
+    # tests, three conformance processes (one per dtype), the sanitizer and the warm-up: if any of
+    # them waited for another, the barrier would time out and the run would show it
+    barrier = threading.Barrier(6, timeout=10)
+
+    def together(cmd):
+        if "-m" in cmd[:2]:  # each lane's first command (the sanitizer's tool runs come after it)
+            barrier.wait()
+        return sanitizer_says(0)(cmd)
+
+    behaviour = dict.fromkeys(("tests", "conformance", "sanitizer", "warm"), together)
+    doc = gpu_check.run(tmp_path, 480, steps=("tests", "conformance", "sanitizer", "warm"), cuda=True,
+                        runner=fake_runner(behaviour, []))
+    assert all(r["status"] == "ok" for r in doc["steps"]) and len(doc["steps"]) == 4
+    assert not barrier.broken
+    conformance = next(r for r in doc["steps"] if r["step"] == "conformance")
+    assert conformance["logs"] == [f"conformance-{d}.log" for d in gpu_check.CONFORMANCE_DTYPES]
+
+
+def test_the_budget_caps_each_step_and_skips_what_no_longer_fits(tmp_path):
     calls = []
     clock = FakeClock(200)
-    behaviour = {"tests": (0, "4 passed", 100.0), "conformance": (0, "", 40.0)}
-    doc = gpu_check.run(tmp_path, 200, cuda=True, clock=clock, runner=fake_runner(behaviour, calls, clock))
-    timeouts = {step: t for step, t, _ in calls}
-    assert timeouts["tests"] == pytest.approx(100)  # its cap, not the whole budget
+    behaviour = {"tests": (0, "4 passed", 150.0)}
+    doc = gpu_check.run(tmp_path, 200, steps=("tests", "speed", "render"), cuda=True, clock=clock,
+                        runner=fake_runner(behaviour, calls, clock))
+    assert calls[0][:2] == ("tests", pytest.approx(150))  # its cap, not the whole budget less the reserve
     status = {r["step"]: r for r in doc["steps"]}
-    # 200 - 1 (env) - 100 - 40 leaves 59 s, less the render reserve 34 s: too little for the
-    # sanitizer's runs, enough for the warm-up (1 s), then too little for the speed step
-    assert status["sanitizer"]["status"] == "skipped" and "34 s of the budget left" in status["sanitizer"]["reason"]
-    assert status["warm"]["status"] == "ok"
-    assert status["speed"]["status"] == "skipped" and "33 s of the budget left" in status["speed"]["reason"]
+    # 200 - 150 leaves 50 s, less the render reserve: too little for the speed step's minimum
+    assert status["speed"]["status"] == "skipped" and "25 s of the budget left" in status["speed"]["reason"]
     assert status["render"]["status"] == "skipped"
 
 
@@ -134,9 +163,8 @@ def test_render_shows_the_steps_and_the_sanitizer_goal(tmp_path, sanitizer):
     sample = results.load("tests/data/report_sample_results.json")
     (tmp_path / "report").mkdir()
     results.save(sample, tmp_path / "report" / "results.json")
-    clean = "========= ERROR SUMMARY: 0 errors\n========= RACECHECK SUMMARY: 0 hazards displayed (0 errors, 0 warnings)\n"
     gpu_check.run(tmp_path, 480, steps=("sanitizer", "render"), cuda=True,
-                  runner=fake_runner({"sanitizer": (0, clean, 1.0)}, []))
+                  runner=fake_runner({"sanitizer": sanitizer_says(0)}, []))
     doc = results.load(tmp_path / "report" / "results.json")
     assert [r["step"] for r in doc["environment"]["gpu_check"]] == ["sanitizer"]
     goals = {r[1]: r for r in render.targets(doc)}
