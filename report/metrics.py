@@ -34,6 +34,16 @@ CE_MODES = ("fwd", "bwd", "fwd+bwd", "fwd_nograd")
 LINEAR_MODES = ("fwd", "bwd", "fwd+bwd")
 
 
+def torch_dtype(dtype: str):
+    """The torch storage dtype of a benchmark dtype, by either name (tf32 is float32 storage)."""
+    import torch
+
+    from conformance.dtypes import long_name
+
+    name = long_name(dtype)
+    return torch.float32 if name == "tf32" else getattr(torch, name)
+
+
 def _check_dtype(dtype: str) -> int:
     if dtype not in DTYPE_BYTES:
         raise ValueError(f"dtype must be one of {sorted(DTYPE_BYTES)}, got {dtype!r}")

@@ -119,8 +119,8 @@ def time_cell(row: dict | None, notes: Footnotes) -> str:
         return "—"
     if "ms" in row:
         return fmt(row["ms"])
-    if row["error"].startswith("skipped: "):
-        return "in fwd" if row["error"] == "skipped: " + FUSED_NOTE else "—"
+    if "skipped" in row:
+        return "in fwd" if row["skipped"] == FUSED_NOTE else "—"
     return "fail " + notes.ref(row["error"])
 
 

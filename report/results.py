@@ -9,8 +9,8 @@ Layout (``SCHEMA`` names the version)::
                          "notes": [str, ...],          # why something was skipped, peers missing, ...
                          "rows": [ROW, ...]}}}
 
-A row is one measurement. Every row has ``impl`` and either ``ms`` or ``error`` (why it has no
-time). On a GPU ``ms`` is the median milliseconds, with ``ms_p20``/``ms_p80`` for the spread; on the
+A row is one measurement. Every row has ``impl`` and exactly one of ``ms`` (a time), ``error``
+(the case raised) and ``skipped`` (why it was not run). On a GPU ``ms`` is the median milliseconds, with ``ms_p20``/``ms_p80`` for the spread; on the
 CPU it is the minimum over ``rounds``, with ``ms_median``/``ms_max`` for the spread. Kernel rows carry
 ``rel_err``, the relative error of what was timed against float64 (None if it could not be
 computed, "nan" or "inf" if it is not finite), and forward+backward rows ``peak_extra_bytes``
@@ -75,6 +75,11 @@ def section(status: str, notes=(), rows=()) -> dict:
     return {"status": status, "notes": list(notes), "rows": list(rows)}
 
 
+def section_status(rows: list) -> str:
+    """"ok" when no row failed ("skipped" rows are not failures), else "partial"."""
+    return "partial" if any("error" in r for r in rows) else "ok"
+
+
 def _fail(where: str, what: str):
     raise ValueError(f"invalid results file: {where}: {what}")
 
@@ -116,12 +121,16 @@ def validate(doc) -> dict:
             for key in ("impl",) + ROW_KEYS[name]:
                 if key not in row:
                     _fail(rwhere, f"missing key {key!r}")
+            outcomes = [k for k in ("ms", "error", "skipped") if k in row]
+            if len(outcomes) != 1:
+                _fail(rwhere, f"expected exactly one of 'ms' (a time), 'error' (the case failed) or 'skipped' "
+                              f"(why it was not run), got {outcomes or 'none'}")
             if "ms" in row:
                 _check_number(row["ms"], f"{rwhere}.ms")
                 if row["ms"] <= 0:
                     _fail(f"{rwhere}.ms", f"expected a positive time, got {row['ms']!r}")
-            elif not isinstance(row.get("error"), str):
-                _fail(rwhere, "expected 'ms' (a time) or 'error' (why there is none)")
+            elif not isinstance(row.get("error", row.get("skipped")), str):
+                _fail(rwhere, f"expected the reason for '{outcomes[0]}' as a string")
             for key in ("ms_p20", "ms_p80", "ms_median", "ms_max", "bytes", "flops", "peak_extra_bytes",
                         "inputs_bytes"):
                 if key in row:

@@ -81,7 +81,7 @@ def skipped(progress, label: str, row: dict, reason: str) -> dict:
     """A row that was not measured, with the reason in place of a time."""
     progress.start_case(label)
     progress.end_case("skipped: " + reason)
-    return dict(row, error="skipped: " + reason)
+    return dict(row, skipped=reason)
 
 
 @contextlib.contextmanager

@@ -54,7 +54,10 @@ def _broken(sample, edit):
     (lambda d: d["sections"]["cross_entropy"]["rows"][0].update(ms=-1.0), "positive time"),
     (lambda d: d["sections"]["cross_entropy"]["rows"][0].update(ms=float("nan")), "finite number"),
     (lambda d: d["sections"]["cross_entropy"]["rows"][0].update(ms=True), "finite number"),
-    (lambda d: d["sections"]["linear_act"]["rows"][0].pop("ms"), "expected 'ms'"),
+    (lambda d: d["sections"]["linear_act"]["rows"][0].pop("ms"), "expected exactly one of 'ms'"),
+    (lambda d: d["sections"]["linear_act"]["rows"][0].update(skipped="not selected"), "got \\['ms', 'skipped'\\]"),
+    (lambda d: d["sections"]["linear_act"]["rows"][0].update(ms=None, skipped=None) or
+     d["sections"]["linear_act"]["rows"][0].pop("ms"), "reason for 'skipped'"),
     (lambda d: d["sections"]["linear_act"]["rows"][0].update(rel_err="big"), "rel_err"),
     (lambda d: d["sections"]["mlp_step"].update(notes=[1]), "notes"),
 ])

@@ -3,7 +3,7 @@ timing) so a GPU session does not discover their bugs on its limited device time
 here mean nothing; the row structure, error capture and bookkeeping are what is tested."""
 import pytest
 
-from report import ce_bench, ceilings, linear_bench, results, runner
+from report import ce_bench, ceilings, linear_bench, results, runner, suite
 from report.timing import Device, Progress
 
 torch = pytest.importorskip("torch")
@@ -32,8 +32,8 @@ def test_cross_entropy_suite(cpu):
     assert {("ours", m) for m in ("fwd", "fwd+bwd", "fwd_nograd")} <= timed
     assert ("ours_inplace", "fwd+bwd") in timed and ("eager", "bwd") in timed
     fused = [r for r in rows if (r["impl"], r["mode"]) == ("ours", "bwd")]
-    assert len(fused) == 4 and all(ce_bench.FUSED_NOTE in r["error"] for r in fused)
-    assert all(r["error"] == "skipped: not selected" for r in rows if r["impl"] == "compile")
+    assert len(fused) == 4 and all(r["skipped"] == ce_bench.FUSED_NOTE for r in fused)
+    assert all(r["skipped"] == "not selected" for r in rows if r["impl"] == "compile")
     # what was timed was also checked against float64
     for r in rows:
         if r["impl"] in ("ours", "ours_inplace", "eager") and "ms" in r:
@@ -48,7 +48,7 @@ def test_unselected_implementations_keep_the_table_shape(cpu):
     rows = _check_section("cross_entropy", ce_bench.run(cpu, cfgs, progress, impls=("eager",)), progress)
     assert len(rows) == ce_bench.count_cases(cfgs)
     assert {r["impl"] for r in rows if "ms" in r} == {"eager"}
-    assert all(r["error"] == "skipped: not selected" for r in rows if r["impl"] != "eager")
+    assert all(r["skipped"] == "not selected" for r in rows if r["impl"] != "eager")
 
 
 def test_linear_suite(cpu):
@@ -59,7 +59,7 @@ def test_linear_suite(cpu):
     assert sec["status"] == "ok"
     for r in rows:
         if r["impl"] == "compile":
-            assert r["error"] == "skipped: not selected"
+            assert r["skipped"] == "not selected"
             continue
         assert r["ms"] > 0 and r["flops"] == linear_bench.linear_flops(9, 16, 5, r["mode"])
         assert r["activation"] == ("none" if r["impl"] == "matmul" else "gelu_tanh")
@@ -70,7 +70,7 @@ def test_a_failing_peer_is_recorded_not_fatal(cpu, monkeypatch):
     def broken_compile(fn):
         raise RuntimeError("no compiler here")
 
-    monkeypatch.setattr(linear_bench, "fresh_compile", broken_compile)
+    monkeypatch.setattr(suite, "fresh_compile", broken_compile)
     cfgs = linear_bench.configs(False, shapes=((4, 8, 3),), dtypes=("fp32",), activations=("relu",))
     progress = Progress(linear_bench.count_cases(cfgs))
     sec = linear_bench.run(cpu, cfgs, progress, impls=("eager", "compile"))
