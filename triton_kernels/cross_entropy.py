@@ -45,8 +45,9 @@ Bytes moved for N rows of V logits of b bytes each:
 A row of up to ``block_v`` (default 16384) logits is held in registers, so it is read once and
 exponentiated once; programs take several rows at a time when V is small (V = 10 must not cost
 one program per row). Longer rows are streamed in chunks of ``block_v`` with an online softmax
-(running max and rescaled sum), with pipelined loads that ask L2 to keep the chunks; the gradient
-pass reads them a second time, mostly from L2, and streams the gradient out. Row offsets are
+(running max and rescaled sum), loads asking L2 to keep the chunks (``_NUM_STAGES`` pipelines
+them; 2 stages measured slower); the gradient pass reads them a second time, mostly from L2, and
+streams the gradient out. Row offsets are
 computed in int64 (N V may exceed 2^31); class indices are compared in int32 after the range
 check; ε and z are runtime arguments, so new values do not recompile.
 
@@ -232,7 +233,7 @@ def _cross_entropy_kernel(
                 w_sum += n_cols
             wd_sum += tl.sum(tl.where(mask, w * (x - r[:, None]), 0.0), axis=1)
     else:
-        # Pipelined loads; keep the chunks in L2 for pass 2's re-read.
+        # Keep the chunks in L2 for pass 2's re-read.
         for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
             c = start + cols
             mask = row_mask[:, None] & (c < n_cols)[None, :]
