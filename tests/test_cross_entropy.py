@@ -78,7 +78,10 @@ def bounds(x, target, ref_loss, ref_grad, *, weight=None, ignore_index=-100, red
     terms = (1 - eps) * w_y * (lse - x_y).abs() + z * lse**2
     if eps:
         terms = terms + eps * (w.sum() * (lse - x_y).abs() + (w * (x64 - x_y[:, None]).abs()).sum(1))
-    row_b = torch.where(keep, a_plus * delta + C * U32 * terms, 0.0)
+    # The loss is formed from x - m and log Σ exp(x - m), never from lse itself, so its error scales
+    # with |lse - x_y| and V, not with |m|; only the z-loss term sees lse's own error δ.
+    row_b = torch.where(keep, ((1 - eps) * w_y.abs() + eps * w.abs().sum() / v) * C * U32 * v
+                        + 2 * z * lse.abs() * delta + C * U32 * terms, 0.0)
 
     if reduction == "mean":
         denom = keep.sum().double() if weight is None else torch.where(keep, w_y, 0.0).sum()
@@ -239,11 +242,17 @@ def test_row_of_only_neg_inf_is_nan(block_v):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("block_v", [None, 8])
-def test_logits_of_magnitude_1e4(dtype, block_v):
-    """exp(1e4) overflows: every exponent must be taken relative to the row maximum."""
-    x = make_logits(8, 30, dtype, 4, scale=20.0).float()
+@pytest.mark.parametrize("scale, opts", [(20.0, dict(z_loss=1e-4, label_smoothing=0.1)), (1.0, dict()),
+                                         (1.0, dict(label_smoothing=0.5))], ids=["z", "plain", "smoothing"])
+def test_logits_of_magnitude_1e4(dtype, block_v, scale, opts):
+    """exp(1e4) overflows: every exponent must be taken relative to the row maximum. Without
+    z-loss the bound is u (|lse - x_y| + V), so forming lse - x_y or W lse - Σ w_c x_c from lse
+    itself (an error of u |lse| ~ 6e-4) fails."""
+    x = make_logits(8, 30, dtype, 4, scale=scale).float()
     x = (x + 1e4 * torch.tensor([1, -1] * 4, device=DEVICE)[:, None]).to(dtype)
-    check(x, make_target(8, 30, 4), block_v=block_v, z_loss=1e-4, label_smoothing=0.1)
+    for reduction in ("none", "sum"):
+        check(x, make_target(8, 30, 4), torch.ones(8, device=DEVICE) if reduction == "none" else None,
+              block_v=block_v, reduction=reduction, **opts)
 
 
 @pytest.mark.parametrize("block_v", [None, 8])
