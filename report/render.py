@@ -481,6 +481,7 @@ def render(doc: dict, plots: dict, results_name: str = "results.json") -> str:
             "python -m report --out report/    # everything this machine can run, into report/ "
             "(without --out: out/report/, git-ignored)",
             "python -m report --quick --out /tmp/r    # a fast sanity run (fewer shapes, shorter timing)",
+            "python -m report gpu-check --out /tmp/gc  # on a GPU: tests, sanitizer, the goals' benchmarks, this report",
             f"python -m report --from report/{results_name} --out /tmp/r   # re-render saved results",
             "python -m pytest report/benchmarks --benchmark-enable   # the CPU benchmarks alone",
             "```", ""]
