@@ -450,8 +450,8 @@ def render(doc: dict, plots: dict, results_name: str = "results.json") -> str:
     if not gpu_ran:
         out += ["> **GPU measurements pending.** This run had no CUDA device, so the GPU sections "
                 "(ceilings, cross-entropy, linear + activation, and the GPU rows of the teaching figure) "
-                "were skipped; only the CPU numbers below are measurements. Run `python -m report` on a "
-                "machine with an NVIDIA GPU to fill them in.", ""]
+                "were skipped; only the CPU numbers below are measurements. On a machine with an NVIDIA "
+                "GPU, `python -m report gpu-check --out DIR` measures them (and checks the kernels there).", ""]
     lines = headline(doc)
     if lines:
         out += ["## Headline numbers", ""] + lines + [""]
