@@ -18,12 +18,12 @@ is hidden behind the tensor cores.
 Backward. δ is formed once, by a memory-bound pass that reads dy (any strides) and the saved y or
 g and writes δ contiguous in the input dtype: 3 M N elements (2 M N when δ = dy needs only db:
 identity, or recompute mode). The same pass sums db from the float32 δ into float32 partials per
-program, [P, N] with P <= M / 32 on the GPU, summed by torch (deterministic: no atomics, a fixed
-order). The two matmuls then run on cuBLAS, which a Triton matmul with δ formed in its prologue
-could not keep pace with (that prologue re-reads dy and y or g once per column tile, converts the
-operand's layout and transposes it for dW inside every K step). Each skips when its gradient is
-not needed: a frozen weight (no dW), no bias or a frozen one (no db), an input that needs no
-gradient (no dx); δ is not written when neither matmul needs it.
+program, [P, N] with P <= M / 16 on the GPU (under 1% of the bytes at large M), summed by torch
+(deterministic: no atomics, a fixed order). The two matmuls then run on cuBLAS, which a Triton
+matmul with δ formed in its prologue could not keep pace with (that prologue re-reads dy and y or
+g once per column tile, converts the operand's layout and transposes it for dW in every K step).
+Each skips when its gradient is not needed: a frozen weight (no dW), no bias or a frozen one (no
+db), an input that needs no gradient (no dx); δ is not written when neither matmul needs it.
 
 What the backward reads (``recompute=False``, the default) depends on σ:
 - identity: nothing (δ = dy);
@@ -81,9 +81,9 @@ _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 # ---------------------------------------------------------------------------------------------
 # Block configurations
 # ---------------------------------------------------------------------------------------------
-# Forward tiles for Hopper (H100), as (output rows, output columns, reduction, stages, warps). Under the CPU interpreter autotuning would run
-# every candidate in Python, so a single small config is used there (its 16-wide blocks also let
-# small test shapes cover several tiles and partial tiles).
+# Forward tiles for Hopper (H100), as (output rows, output columns, reduction, stages, warps).
+# Under the CPU interpreter autotuning would run every candidate in Python, so a single small config
+# is used there (its 16-wide blocks also let small test shapes cover several tiles and partial tiles).
 _HOPPER_TILES = (
     (128, 256, 64, 3, 8),
     (256, 128, 64, 3, 8),
@@ -99,11 +99,12 @@ _SMEM_BYTES = 220 * 1024  # Hopper: 227 KB of shared memory per block, less some
 # Problems under this many multiply-adds finish in a few microseconds with any tile: they are
 # launch-bound, so take the smallest tile (most programs) and skip benchmarking altogether.
 _SMALL_PROBLEM = 1 << 27
-# The δ kernel is a memory-bound elementwise pass: (BLOCK_M, BLOCK_N, warps) with 16 bytes per load
-# along contiguous rows, 32 elements per thread; about _DELTA_PROGRAMS programs (several per SM),
-# each walking down at most _DELTA_MAX_STEPS tiles. Under the interpreter, small tiles and few
+# The δ kernel is a memory-bound elementwise pass: (BLOCK_M, BLOCK_N, warps) with 16 elements per
+# thread (two 16-byte loads a tensor in 16-bit), few enough registers (float32 δ and its db sum)
+# for several programs per SM; about _DELTA_PROGRAMS programs, each walking down at most
+# _DELTA_MAX_STEPS tiles. Under the interpreter, small tiles and few
 # programs so that the test shapes cover partial tiles and several steps per program.
-_DELTA_TILE = (8, 16, 4) if _INTERPRET else (32, 256, 8)
+_DELTA_TILE = (8, 16, 4) if _INTERPRET else (16, 256, 8)
 _DELTA_PROGRAMS = 2 if _INTERPRET else 1024
 _DELTA_MAX_STEPS = 4 if _INTERPRET else 8
 
@@ -447,7 +448,7 @@ def _mm(a, b, precision):
     accumulation the Triton kernels use: float32 operands in TF32 exactly when precision is
     "tf32", IEEE otherwise, and 16-bit operands without cuBLAS's reduced-precision (16-bit)
     split-K reductions. torch keeps these as process-wide settings: set for the call, restored."""
-    if not a.is_cuda:  # CPU float32 matmuls are IEEE, 16-bit ones accumulate in float32
+    if not a.is_cuda:  # by default CPU float32 matmuls are IEEE, 16-bit ones sum in float32
         return torch.mm(a, b)
     matmul = torch.backends.cuda.matmul
     if a.dtype == torch.float32:
