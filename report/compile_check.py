@@ -84,6 +84,21 @@ def _recording(module, names, jobs):
             setattr(module, r.name, r.kernel)
 
 
+@contextlib.contextmanager
+def _linear_recording(la, jobs):
+    """Record the linear_act kernels; the backward's torch matmuls (cuBLAS on the GPU, nothing to
+    compile) return empty results of their shapes instead of running on the CPU."""
+    import torch
+
+    mm = la._mm
+    la._mm = lambda a, b, precision: torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
+    try:
+        with _recording(la, ["_linear_act_fwd_kernel", "_linear_act_delta_kernel"], jobs):
+            yield
+    finally:
+        la._mm = mm
+
+
 def _linear_scenarios(quick):
     """Launch every linear_act kernel variant: each activation, dtype (fp32 IEEE and TF32, fp16,
     bf16), bias or not, each backward source of δ (dy, y, g, recompute), frozen weight."""
@@ -99,8 +114,7 @@ def _linear_scenarios(quick):
     if quick:  # TF32 and bf16; the cheapest epilogues and the one with the most registers
         precisions, activations = [precisions[1], precisions[3]], ("identity", "relu", "leaky_relu", "gelu_tanh")
     jobs = {}
-    names = ["_linear_act_fwd_kernel", "_linear_act_dx_kernel", "_linear_act_dw_kernel"]
-    with _recording(la, names, jobs):
+    with _linear_recording(la, jobs):
         for (dtype, precision), (m, n, k), activation, has_bias, slope, recompute in itertools.product(
                 precisions, shapes, activations, (True, False), (0.01, -0.5), (False, True)):
             if (slope < 0 and activation != "leaky_relu") or (recompute and activation == "identity"):
@@ -135,8 +149,7 @@ def _linear_goal_scenarios():
 
     dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "tf32": torch.float32, "fp32": torch.float32}
     jobs = {}
-    names = ["_linear_act_fwd_kernel", "_linear_act_dx_kernel", "_linear_act_dw_kernel"]
-    with _recording(la, names, jobs):
+    with _linear_recording(la, jobs):
         for cfg in configs(False, goals=True):
             dtype, precision = dtypes[cfg["dtype"]], "ieee" if cfg["dtype"] == "fp32" else "tf32"
             x = torch.empty((cfg["m"], cfg["k"]), dtype=dtype)

@@ -291,6 +291,25 @@ def test_transposed_x_and_broadcast_gradient():
     _check(got, o, _bounds(x, w, b, ones, o, "sigmoid", 0.0, torch.float32, False), "transposed")
 
 
+@pytest.mark.parametrize("layout", ["broadcast", "transposed", "sliced"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float16, torch.bfloat16], ids=["fp32", "fp16", "bf16"])
+@pytest.mark.parametrize("activation,slope,recompute", [
+    ("identity", 0.01, False), ("relu", 0.0, False), ("leaky_relu", -0.5, False), ("gelu", 0.0, False),
+    ("gelu", 0.0, True), ("relu", 0.0, True),
+], ids=["dy", "y", "g-negative-slope", "g", "recompute-gelu", "recompute-relu"])
+def test_every_saved_tensor_mode_with_non_contiguous_dy(activation, slope, recompute, dtype, layout):
+    # The δ pass reads dy through its strides: (0, 0) as from y.sum(), column-major, every other column.
+    x, w, b, _ = _inputs(19, 21, 18, dtype, seed=15)
+    gen = torch.Generator(device=DEVICE).manual_seed(16)
+    dy = {"broadcast": lambda: torch.ones((), device=DEVICE, dtype=dtype).expand(19, 18),
+          "transposed": lambda: torch.randn(18, 19, generator=gen, device=DEVICE).to(dtype).t(),
+          "sliced": lambda: torch.randn(19, 40, generator=gen, device=DEVICE).to(dtype)[:, 1:37:2]}[layout]()
+    assert not dy.is_contiguous()
+    got = _run(x, w, b, dy, activation, negative_slope=slope, recompute=recompute)
+    o = _oracle(x, w, b, dy, activation, slope)
+    _check(got, o, _bounds(x, w, b, dy, o, activation, slope, dtype, False), f"{activation} {layout} dy")
+
+
 @pytest.mark.parametrize("needs", [(True, False, True), (False, True, False), (False, False, True)],
                          ids=["x+b", "w", "b-only"])
 def test_only_requested_gradients(needs):

@@ -3,19 +3,27 @@
 Shapes follow ``nn.Linear``: x is [..., K] (flattened to M rows), the weight W is [N, K], the bias b
 is [N], and y is [..., N]. With ξ = x W^T + b (the inner potential) and δ = dy ⊙ σ'(ξ):
 
-    forward    y  = σ(ξ)                 one matmul, bias and σ in its epilogue
-    backward   dx = δ W                  [M, K], reduction over N
-               dW = δ^T x                [N, K], reduction over M; the same kernel sums db = Σ_m δ
-               δ is formed from dy as the tiles are loaded (the prologue of both matmuls)
+    forward    y  = σ(ξ)                 one Triton matmul, bias and σ in its epilogue
+    backward   δ, db = Σ_m δ             one elementwise Triton pass over dy (and y or g, below)
+               dx = δ W                  [M, K], reduction over N   } torch.mm (cuBLAS), input
+               dW = δ^T x                [N, K], reduction over M   } dtype, float32 accumulation
 
-Tiling. Each program owns one output tile and loops over the reduction dimension, accumulating
-``tl.dot`` products in float32 registers. Programs are numbered in groups of GROUP row tiles so that
-consecutive programs share column tiles of the second operand in L2. Minimum HBM traffic, in
-elements: forward M K + N K + M N (read x and W, write y) plus M N when it also writes g; dx
-M N (dy) + N K + M K, dW M N (dy) + M K + N K (+ N for db), each plus M N where δ also needs y or g.
-Inside a kernel x (or δ) is re-read from L2 once per column tile and W (or x) once per row tile.
-Each matmul is 2 M N K flops, so at the benchmark shapes the kernels are compute-bound and the
-epilogue (bias, σ, σ') and prologue (δ) work is hidden behind the tensor cores.
+Forward tiling. Each program owns one output tile and loops over the reduction dimension,
+accumulating ``tl.dot`` products in float32 registers. Programs are numbered in groups of GROUP row
+tiles so that consecutive programs share column tiles of the second operand in L2. Minimum HBM
+traffic, in elements: M K + N K + M N (read x and W, write y), plus M N when it also writes g. It
+is 2 M N K flops, so at the benchmark shapes it is compute-bound and the epilogue (bias, σ, σ')
+is hidden behind the tensor cores.
+
+Backward. δ is formed once, by a memory-bound pass that reads dy (any strides) and the saved y or
+g and writes δ contiguous in the input dtype: 3 M N elements (2 M N when δ = dy needs only db:
+identity, or recompute mode). The same pass sums db from the float32 δ into float32 partials per
+program, [P, N] with P <= M / 16 on the GPU (under 1% of the bytes at large M), summed by torch
+(deterministic: no atomics, a fixed order). The two matmuls then run on cuBLAS, which a Triton
+matmul with δ formed in its prologue could not keep pace with (that prologue re-reads dy and y or
+g once per column tile, converts the operand's layout and transposes it for dW in every K step).
+Each skips when its gradient is not needed: a frozen weight (no dW), no bias or a frozen one (no
+db), an input that needs no gradient (no dx); δ is not written when neither matmul needs it.
 
 What the backward reads (``recompute=False``, the default) depends on σ:
 - identity: nothing (δ = dy);
@@ -24,9 +32,9 @@ What the backward reads (``recompute=False``, the default) depends on σ:
 - the smooth activations (and leaky_relu with a negative slope): g = σ'(ξ), written by the forward
   epilogue next to y. That is one more [M, N] tensor kept until the backward (the same memory as
   saving ξ, which is what eager PyTorch keeps for gelu/silu) and one more [M, N] write. Saving σ'(ξ)
-  rather than ξ makes the backward prologue a single multiply instead of an erf/exp per element and
-  per matmul, and it rounds g itself (relative error u) rather than ξ, whose rounding σ' would
-  amplify where σ' is small and steep.
+  rather than ξ makes the δ pass a single multiply instead of an erf/exp per element, and it
+  rounds g itself (relative error u) rather than ξ, whose rounding σ' would amplify where σ' is
+  small and steep.
 ``recompute=True`` keeps nothing of size [M, N]: the backward re-runs the forward matmul with an
 epilogue that writes δ = dy ⊙ σ'(ξ) directly, then the two gradient matmuls read δ. That trades
 2 M N K extra flops (a third more work for forward + backward) for M N elements of activation
@@ -35,10 +43,11 @@ memory per layer, worthwhile only for the smooth activations under memory pressu
 Precision. Inputs and outputs are float32, float16 or bfloat16; products accumulate in float32.
 float32 operands use IEEE products unless TF32 is allowed (``allow_tf32=True``, or left as None
 to follow torch's cuBLAS setting: ``torch.backends.cuda.matmul.fp32_precision``, or ``allow_tf32``
-before torch 2.9). Error model, checked against the float64 oracle ``reference.linear`` in
-tests/test_linear_act.py, with u_acc = 2^-24 (float32
-accumulation), u_dot = 2^-11 for TF32 operands and 0 otherwise, u_io the unit roundoff of the
-storage dtype (2^-24, 2^-11, 2^-8), L1 = sup|σ'| and L2 = sup|σ''|:
+before torch 2.9); the backward's cuBLAS matmuls run under that same choice (set for the call and
+restored), and 16-bit ones without cuBLAS's reduced-precision split-K reductions. Error model,
+checked against the float64 oracle ``reference.linear`` in tests/test_linear_act.py, with
+u_acc = 2^-24 (float32 accumulation), u_dot = 2^-11 for TF32 operands and 0 otherwise, u_io the
+unit roundoff of the storage dtype (2^-24, 2^-11, 2^-8), L1 = sup|σ'| and L2 = sup|σ''|:
 
     ξ:   E_ξ  = ((K + 2) u_acc + 2 u_dot) (|x| |W|^T) + u_acc |b|
     y:   |Δy| <= L1 E_ξ + E_σ + u_io |y|                  E_σ: float32 evaluation of σ
@@ -48,8 +57,12 @@ storage dtype (2^-24, 2^-11, 2^-8), L1 = sup|σ'| and L2 = sup|σ''|:
     dW:  |ΔdW| <= |Δδ|^T |x| + ((M + 2) u_acc + 2 u_dot) (|δ|^T |x|) + u_io |dW|
     db:  |Δdb| <= Σ_m |Δδ| + (M + 2) u_acc Σ_m |δ| + u_io |db|
 
-each stored value also carrying an underflow floor. The worst-case accumulation terms grow with K
-(or N, M); blocked float32 sums land far inside them, while a 16-bit y uses most of its u_io |y|.
+each stored value also carrying an underflow floor. The 2 u_io |δ| of δ is its float32 product
+(u_acc <= u_io) and its rounding to the input dtype before the matmuls (u_io, one rounding per
+element whichever path, as any 16-bit matmul of δ would round it); db sums the unrounded float32
+δ. The accumulation terms are worst cases for float32 sums in any order, so they hold for cuBLAS's
+blocked or split-K float32 sums as for the Triton kernel's; in practice they land far inside them,
+while a 16-bit y uses most of its u_io |y|.
 """
 import contextlib
 import os
@@ -68,10 +81,9 @@ _DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 # ---------------------------------------------------------------------------------------------
 # Block configurations
 # ---------------------------------------------------------------------------------------------
-# Tiles for Hopper (H100), as (output rows, output columns, reduction, stages, warps). Each kernel
-# maps the three roles onto its own block names. Under the CPU interpreter autotuning would run
-# every candidate in Python, so a single small config is used there (its 16-wide blocks also let
-# small test shapes cover several tiles and partial tiles).
+# Forward tiles for Hopper (H100), as (output rows, output columns, reduction, stages, warps).
+# Under the CPU interpreter autotuning would run every candidate in Python, so a single small config
+# is used there (its 16-wide blocks also let small test shapes cover several tiles and partial tiles).
 _HOPPER_TILES = (
     (128, 256, 64, 3, 8),
     (256, 128, 64, 3, 8),
@@ -87,6 +99,14 @@ _SMEM_BYTES = 220 * 1024  # Hopper: 227 KB of shared memory per block, less some
 # Problems under this many multiply-adds finish in a few microseconds with any tile: they are
 # launch-bound, so take the smallest tile (most programs) and skip benchmarking altogether.
 _SMALL_PROBLEM = 1 << 27
+# The δ kernel is a memory-bound elementwise pass: (BLOCK_M, BLOCK_N, warps) with 16 elements per
+# thread (two 16-byte loads a tensor in 16-bit), few enough registers (float32 δ and its db sum)
+# for several programs per SM; about _DELTA_PROGRAMS programs, each walking down at most
+# _DELTA_MAX_STEPS tiles. Under the interpreter, small tiles and few
+# programs so that the test shapes cover partial tiles and several steps per program.
+_DELTA_TILE = (8, 16, 4) if _INTERPRET else (16, 256, 8)
+_DELTA_PROGRAMS = 2 if _INTERPRET else 1024
+_DELTA_MAX_STEPS = 4 if _INTERPRET else 8
 
 
 def _configs(rows, cols, red, tiles=_INTERPRETER_TILES if _INTERPRET else _HOPPER_TILES):
@@ -257,95 +277,40 @@ def _linear_act_fwd_kernel(
             tl.store(aux_ptr + out, _narrow(g, INTERPRET_BF16).to(aux_ptr.dtype.element_ty), mask=in_bounds)
 
 
-@_autotune("BLOCK_M", "BLOCK_K", "BLOCK_N", "M", "K", "N", "w_ptr", ("DELTA_FROM", "INPUT_PRECISION"))
 @triton.jit
-def _linear_act_dx_kernel(
-    dy_ptr, aux_ptr, w_ptr, dx_ptr,
-    M, N, K, M_BUCKET,
-    stride_dym, stride_dyn, stride_wn, stride_wk,
+def _linear_act_delta_kernel(
+    dy_ptr, aux_ptr, delta_ptr, partial_ptr,
+    M, N, STEPS,
+    stride_dym, stride_dyn,
     negative_slope,
-    DELTA_FROM: tl.constexpr, INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP: tl.constexpr,
+    DELTA_FROM: tl.constexpr, STORE_DELTA: tl.constexpr, COMPUTE_DB: tl.constexpr,
+    INTERPRET_BF16: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
 ):
-    """One [BLOCK_M, BLOCK_K] tile of dx = δ W, reducing over N; δ is formed from dy (and aux,
-    contiguous [M, N]) as each [BLOCK_M, BLOCK_N] tile is loaded. dx is contiguous [M, K]."""
-    pid_m, pid_k = _tile_coords(tl.program_id(0), M, K, BLOCK_M, BLOCK_K, GROUP)
-    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
-    cols = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
-    ns = tl.arange(0, BLOCK_N)
-    rows_w = (rows % M).to(tl.int64)
-    dy_ptrs = dy_ptr + rows_w[:, None] * stride_dym + ns[None, :] * stride_dyn
-    aux_ptrs = aux_ptr + rows_w[:, None] * N + ns[None, :]
-    w_ptrs = w_ptr + ns[:, None] * stride_wn + (cols % K).to(tl.int64)[None, :] * stride_wk
-    acc = tl.zeros((BLOCK_M, BLOCK_K), dtype=tl.float32)
-    for n in range(0, tl.cdiv(N, BLOCK_N)):
-        n_ok = ns < N - n * BLOCK_N
-        delta = _load_delta(dy_ptrs, aux_ptrs, n_ok[None, :], DELTA_FROM, negative_slope, INTERPRET_BF16)
-        w = tl.load(w_ptrs, mask=n_ok[:, None], other=0.0)
-        # δ is rounded to the operand dtype, as any bf16/fp16 matmul of it would be.
-        delta = _narrow(delta, INTERPRET_BF16).to(w.dtype)
-        acc = tl.dot(_mma_operand(delta, INTERPRET_BF16), _mma_operand(w, INTERPRET_BF16), acc,
-                     input_precision=INPUT_PRECISION)
-        dy_ptrs += BLOCK_N * stride_dyn
-        aux_ptrs += BLOCK_N
-        w_ptrs += BLOCK_N * stride_wn
-
-    out = rows.to(tl.int64)[:, None] * K + cols[None, :]
-    in_bounds = (rows < M)[:, None] & (cols < K)[None, :]
-    tl.store(dx_ptr + out, _narrow(acc, INTERPRET_BF16).to(dx_ptr.dtype.element_ty), mask=in_bounds)
-
-
-@_autotune("BLOCK_N", "BLOCK_K", "BLOCK_M", "N", "K", "M", "x_ptr",
-           ("DELTA_FROM", "COMPUTE_DW", "COMPUTE_DB", "INPUT_PRECISION"))
-@triton.jit
-def _linear_act_dw_kernel(
-    dy_ptr, aux_ptr, x_ptr, dw_ptr, db_ptr,
-    M, N, K, M_BUCKET,
-    stride_dym, stride_dyn, stride_xm, stride_xk,
-    negative_slope,
-    DELTA_FROM: tl.constexpr, COMPUTE_DW: tl.constexpr, COMPUTE_DB: tl.constexpr,
-    INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr,
-    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP: tl.constexpr,
-):
-    """One [BLOCK_N, BLOCK_K] tile of dW = δ^T x, reducing over M; the programs of the first column
-    tile also sum db = Σ_m δ from the float32 δ they already hold (no second pass over dy). Without
-    COMPUTE_DW (frozen weight, trainable bias) only that column of programs runs and no dot is done.
-    dW is contiguous [N, K]."""
-    if COMPUTE_DW:
-        pid_n, pid_k = _tile_coords(tl.program_id(0), N, K, BLOCK_N, BLOCK_K, GROUP)
-    else:
-        pid_n = tl.program_id(0)
-        pid_k = 0
-    ns = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
-    cols = pid_k * BLOCK_K + tl.arange(0, BLOCK_K)
-    ms = tl.arange(0, BLOCK_M)
-    ns_w = (ns % N).to(tl.int64)
-    dy_ptrs = dy_ptr + ms[:, None] * stride_dym + ns_w[None, :] * stride_dyn
-    aux_ptrs = aux_ptr + ms[:, None] * N + ns_w[None, :]
-    x_ptrs = x_ptr + ms[:, None] * stride_xm + (cols % K).to(tl.int64)[None, :] * stride_xk
-    acc = tl.zeros((BLOCK_N, BLOCK_K), dtype=tl.float32)
-    db = tl.zeros((BLOCK_N,), dtype=tl.float32)
-    for m in range(0, tl.cdiv(M, BLOCK_M)):
-        m_ok = ms < M - m * BLOCK_M
-        delta = _load_delta(dy_ptrs, aux_ptrs, m_ok[:, None], DELTA_FROM, negative_slope, INTERPRET_BF16)
+    """δ = dy ⊙ σ'(ξ) for STEPS consecutive [BLOCK_M, BLOCK_N] tiles down one column block:
+    STORE_DELTA writes δ (contiguous [M, N], rounded to the storage dtype) and COMPUTE_DB writes
+    partial[p, n] = Σ_{m in the program's rows} δ[m, n] from the float32 δ (partial is float32
+    [programs along M, N]). Adjacent programs take adjacent column blocks of the same rows.
+    dy may have any strides; aux (y or g) is contiguous [M, N]."""
+    tiles_n = tl.cdiv(N, BLOCK_N)
+    pid_m = tl.program_id(0) // tiles_n
+    cols = (tl.program_id(0) % tiles_n) * BLOCK_N + tl.arange(0, BLOCK_N)
+    col_ok = cols < N
+    cols64 = cols.to(tl.int64)
+    db = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)  # one reduction across threads, at the end
+    for step in range(0, STEPS):
+        rows = (pid_m * STEPS + step) * BLOCK_M + tl.arange(0, BLOCK_M)
+        rows64 = rows.to(tl.int64)  # M N may exceed 2^31
+        mask = (rows < M)[:, None] & col_ok[None, :]
+        dy_ptrs = dy_ptr + rows64[:, None] * stride_dym + cols64[None, :] * stride_dyn
+        delta = _load_delta(dy_ptrs, aux_ptr + rows64[:, None] * N + cols64[None, :], mask, DELTA_FROM,
+                            negative_slope, INTERPRET_BF16)
+        if STORE_DELTA:
+            tl.store(delta_ptr + rows64[:, None] * N + cols64[None, :],
+                     _narrow(delta, INTERPRET_BF16).to(delta_ptr.dtype.element_ty), mask=mask)
         if COMPUTE_DB:
-            if pid_k == 0:
-                db += tl.sum(delta, axis=0)
-        if COMPUTE_DW:
-            x = tl.load(x_ptrs, mask=m_ok[:, None], other=0.0)
-            delta_t = tl.trans(_mma_operand(_narrow(delta, INTERPRET_BF16).to(x.dtype), INTERPRET_BF16))
-            acc = tl.dot(delta_t, _mma_operand(x, INTERPRET_BF16), acc, input_precision=INPUT_PRECISION)
-            x_ptrs += BLOCK_M * stride_xm
-        dy_ptrs += BLOCK_M * stride_dym
-        aux_ptrs += BLOCK_M * N
-
-    if COMPUTE_DW:
-        out = ns.to(tl.int64)[:, None] * K + cols[None, :]
-        in_bounds = (ns < N)[:, None] & (cols < K)[None, :]
-        tl.store(dw_ptr + out, _narrow(acc, INTERPRET_BF16).to(dw_ptr.dtype.element_ty), mask=in_bounds)
+            db += delta
     if COMPUTE_DB:
-        if pid_k == 0:
-            tl.store(db_ptr + ns, _narrow(db, INTERPRET_BF16).to(db_ptr.dtype.element_ty), mask=ns < N)
+        tl.store(partial_ptr + pid_m.to(tl.int64) * N + cols64, tl.sum(db, axis=0), mask=col_ok)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,43 +412,61 @@ def _forward(x, weight, bias, activation, slope, precision, epilogue, dy=None):
     return y, aux
 
 
-def _backward_dx(dy, aux, weight, m, slope, precision, delta_from):
-    n, k = weight.shape
-    dx = torch.empty((m, k), device=weight.device, dtype=weight.dtype)
-    if m == 0:
-        return dx
-    grid = lambda meta: (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(k, meta["BLOCK_K"]),)
-    _linear_act_dx_kernel[grid](
-        dy, aux if aux is not None else dy, weight, dx,
-        m, n, k, triton.next_power_of_2(m),
-        dy.stride(0), dy.stride(1), weight.stride(0), weight.stride(1),
-        slope,
-        DELTA_FROM=delta_from, INPUT_PRECISION=precision, **_launch_args(weight),
-    )
-    return dx
+def _delta_and_db(dy, aux, slope, source, need_delta, need_db):
+    """δ (for the matmuls, when need_delta) and db = Σ_m δ (when need_db) in one pass over dy and
+    aux; returns (δ or None, db or None). δ = dy itself when source is "dy" (nothing to write).
+
+    db is deterministic: float32 partial sums per program (fixed rows each), then torch.sum over
+    the [programs along M, N] partials, whose order does not depend on scheduling either.
+    """
+    m, n = dy.shape
+    store = need_delta and source != "dy"
+    delta = torch.empty((m, n), device=dy.device, dtype=dy.dtype) if store else (dy if need_delta else None)
+    if not (store or need_db):
+        return delta, None
+    block_m, block_n, warps = _DELTA_TILE
+    tiles_m, tiles_n = triton.cdiv(m, block_m), triton.cdiv(n, block_n)
+    # Once there are enough programs to fill the GPU, each walks down more tiles instead: fewer
+    # float32 partial rows to write and sum (STEPS is a runtime argument: no recompilation).
+    steps = max(1, min(_DELTA_MAX_STEPS, tiles_m * tiles_n // _DELTA_PROGRAMS))
+    programs_m = triton.cdiv(tiles_m, steps)
+    partial = torch.empty((programs_m, n), device=dy.device, dtype=torch.float32) if need_db else None
+    if m > 0:
+        # Unused pointer arguments get any tensor; their constexpr flags keep them untouched.
+        _linear_act_delta_kernel[(programs_m * tiles_n,)](
+            dy, aux if aux is not None else dy, delta if store else dy, partial if need_db else dy,
+            m, n, steps, dy.stride(0), dy.stride(1), slope,
+            DELTA_FROM=source, STORE_DELTA=store, COMPUTE_DB=need_db,
+            BLOCK_M=block_m, BLOCK_N=block_n, num_warps=warps, **_launch_args(dy),
+        )
+    db = partial.sum(0).to(dy.dtype) if need_db else None  # an empty batch: zeros
+    return delta, db
 
 
-def _backward_dw_db(dy, aux, x, weight, bias, slope, precision, delta_from, need_dw, need_db):
-    m, k = x.shape
-    n = weight.shape[0]
-    dw = torch.empty_like(weight, memory_format=torch.contiguous_format) if need_dw else None
-    db = torch.empty_like(bias, memory_format=torch.contiguous_format) if need_db else None
-    if m == 0:  # an empty batch contributes nothing
-        return (dw.zero_() if need_dw else None), (db.zero_() if need_db else None)
-
-    def grid(meta):
-        tiles_k = triton.cdiv(k, meta["BLOCK_K"]) if need_dw else 1
-        return (triton.cdiv(n, meta["BLOCK_N"]) * tiles_k,)
-
-    _linear_act_dw_kernel[grid](
-        dy, aux if aux is not None else dy, x, dw if need_dw else x, db if need_db else x,
-        m, n, k, triton.next_power_of_2(m),
-        dy.stride(0), dy.stride(1), x.stride(0), x.stride(1),
-        slope,
-        DELTA_FROM=delta_from, COMPUTE_DW=need_dw, COMPUTE_DB=need_db,
-        INPUT_PRECISION=precision, **_launch_args(x),
-    )
-    return dw, db
+def _mm(a, b, precision):
+    """a @ b by torch (cuBLAS; the CPU BLAS under the interpreter) with the products and float32
+    accumulation the Triton kernels use: float32 operands in TF32 exactly when precision is
+    "tf32", IEEE otherwise, and 16-bit operands without cuBLAS's reduced-precision (16-bit)
+    split-K reductions. torch keeps these as process-wide settings: set for the call, restored."""
+    if not a.is_cuda:  # by default CPU float32 matmuls are IEEE, 16-bit ones sum in float32
+        return torch.mm(a, b)
+    matmul = torch.backends.cuda.matmul
+    if a.dtype == torch.float32:
+        try:  # torch >= 2.9; the legacy allow_tf32 must not be mixed with it (see _torch_allows_tf32)
+            matmul.fp32_precision
+            name, value = "fp32_precision", precision
+        except AttributeError:
+            name, value = "allow_tf32", precision == "tf32"
+    else:
+        name = "allow_bf16_reduced_precision_reduction" if a.dtype == torch.bfloat16 else \
+            "allow_fp16_reduced_precision_reduction"
+        value = False
+    saved = getattr(matmul, name)
+    setattr(matmul, name, value)
+    try:
+        return torch.mm(a, b)
+    finally:
+        setattr(matmul, name, saved)
 
 
 class _LinearActFunction(torch.autograd.Function):
@@ -507,10 +490,9 @@ class _LinearActFunction(torch.autograd.Function):
             if source == "recompute":
                 _, aux = _forward(x, weight, bias, activation, slope, precision, "delta", dy=dy)
                 dy, source = aux, "dy"
-            dx = _backward_dx(dy, aux, weight, x.shape[0], slope, precision, source) if need_dx else None
-            dw, db = (None, None)
-            if need_dw or need_db:
-                dw, db = _backward_dw_db(dy, aux, x, weight, bias, slope, precision, source, need_dw, need_db)
+            delta, db = _delta_and_db(dy, aux, slope, source, need_dx or need_dw, need_db)
+            dx = _mm(delta, weight, precision) if need_dx else None
+            dw = _mm(delta.t(), x, precision) if need_dw else None
         return dx, dw, db, None, None, None, None
 
 
