@@ -181,6 +181,48 @@ def test_matches_oracle(dtype, shape, options):
     check(x, target, grad_output, **opts)
 
 
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("shape", [(3, 5, 4), (2, 7, 3, 2), (2, 5, 1), (1, 6, 1, 1)], ids=str)
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_class_dimension_second(dtype, shape, layout, reduction):
+    """[N, V, d1, ...] with target [N, d1, ...], as torch takes them: the loss and gradient of the
+    rows [N d1 ..., V]; channels-last logits are viewed, not copied."""
+    n, v, *ds = shape
+    rows = n * math.prod(ds)
+    flat, flat_target = make_logits(rows, v, dtype, rows + v), make_target(rows, v, rows + v)
+    x = flat.reshape(n, *ds, v).movedim(-1, 1)  # classes last in memory: channels-last
+    if layout == "contiguous":
+        x = x.contiguous()
+    target = flat_target.reshape(n, *ds)
+    assert (ce._classes_last(x).data_ptr() == x.data_ptr()) == (layout == "channels_last" or x.dim() == 2
+                                                                 or math.prod(ds) == 1)
+    go = None
+    if reduction == "none":
+        go = torch.randn(rows, generator=torch.Generator().manual_seed(rows)).to(DEVICE)
+    opts = dict(reduction=reduction, label_smoothing=0.1)
+    loss, grad = run(x, target, None if go is None else go.reshape(n, *ds), **opts)
+    assert loss.shape == (target.shape if reduction == "none" else ()) and grad.shape == x.shape
+    want_loss, want_grad = oracle(flat, flat_target, grad_output=1.0 if go is None else go, **opts)
+    loss_b, grad_b = bounds(flat, flat_target, want_loss, want_grad, grad_output=1.0 if go is None else go, **opts)
+    assert_within("loss", loss.reshape(want_loss.shape), want_loss, loss_b)
+    assert_within("grad", grad.movedim(1, -1).reshape(rows, v), want_grad, grad_b)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_one_row_of_classes(reduction):
+    """logits [V] with a 0-d target, as torch takes them."""
+    x, target = make_logits(1, 9, torch.float32, 25), torch.tensor([4], device=DEVICE)
+    loss, grad = run(x[0], target[0], None if reduction == "mean" else torch.tensor(1.5, device=DEVICE),
+                     reduction=reduction, return_lse=False)
+    want_loss, want_grad = oracle(x, target, grad_output=1.0 if reduction == "mean" else [1.5], reduction=reduction)
+    assert loss.shape == () and grad.shape == (9,)
+    torch.testing.assert_close(loss.double().cpu(), want_loss.reshape(()), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grad.double().cpu(), want_grad[0], rtol=1e-6, atol=1e-7)
+    _, lse = cross_entropy(x[0], target[0], return_lse=True)
+    assert lse.shape == ()
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_empty_batch(reduction):
     x, target = make_logits(0, 5, torch.float32, 0), torch.zeros(0, dtype=torch.long, device=DEVICE)
@@ -447,9 +489,11 @@ def _bad_calls():
         (TypeError, "logits must be a float32", dict(logits=x.double())),
         (TypeError, "logits must be a float32", dict(logits=x.long())),
         (TypeError, "logits must be a float32", dict(logits=x.tolist())),
-        (ValueError, "2-D", dict(logits=x[0])),
-        (ValueError, "2-D", dict(logits=x[None])),
-        (ValueError, "V >= 1", dict(logits=x[:, :0])),
+        (ValueError, r"logits must be \[C\]", dict(logits=x[0, 0])),
+        (ValueError, r"target must have shape \(\)", dict(logits=x[0])),
+        (ValueError, r"target must have shape \(1, 6\)", dict(logits=x[None])),
+        (ValueError, "C >= 1", dict(logits=x[:, :0])),
+        (ValueError, "C >= 1", dict(logits=x[:, :0, None], target=t[:, None])),
         (TypeError, "target must be an int64", dict(target=t.float())),
         (ValueError, r"target must have shape \(4,\)", dict(target=t[:3])),
         (ValueError, "target is on meta", dict(target=t.to("meta"))),

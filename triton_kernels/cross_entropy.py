@@ -15,6 +15,13 @@ weights give a negative D, as in torch). When D = 0 (every target ignored, or we
 0) "mean" returns 0 with a zero gradient, where torch returns NaN. The loss and the optional
 per-row lse are float32 whatever the logits' dtype; the gradient has the logits' dtype.
 
+Layouts: logits [N, V] (any row stride), [V] (one row, 0-d target) or [N, V, d1, ...] with
+target [N, d1, ...], as in torch; rows are then the N d1 ... positions, and the class dimension is
+moved last. That is a view when the classes have stride 1 and the other dimensions merge into one
+row stride (e.g. channels-last, or all d_k = 1); otherwise (e.g. a contiguous [N, V, d]) it is a
+copy: N' V b bytes read and N' V b written, N' = N d1 ..., and autograd hands the gradient back
+as a permuted view, which accumulating into a leaf's .grad copies again (another 2 N' V b).
+
 Launches and host work. The call never waits for the GPU (no device-to-host sync: CUDA graphs
 capture it, torch.compile need not break its graph around it). "mean" and "sum" launch a tiny
 prologue (it zeroes a ticket counter and, for "mean", sums D over the targets: N x 8 bytes read
@@ -407,21 +414,24 @@ def _check_options(ignore_index, reduction, label_smoothing, z_loss, block_v) ->
         raise ValueError(f"block_v must be a power of two >= 2, got {block_v!r}")
 
 
-def _check_tensors(logits, target, weight, ignore_index, inplace_backward, check_target):
+def _check_tensors(logits, target, weight, ignore_index):
+    """Types, shapes and devices of torch's layouts: logits [C], [N, C] or [N, C, d1, ...] with
+    class-index targets [], [N] or [N, d1, ...]."""
     if not isinstance(logits, torch.Tensor) or logits.dtype not in _DTYPES:
         got = getattr(logits, "dtype", type(logits))
         raise TypeError(f"logits must be a float32, float16 or bfloat16 tensor, got {got}")
-    if logits.dim() != 2 or logits.shape[1] < 1:
-        raise ValueError(f"logits must be 2-D [N, V] with V >= 1 (flatten batch dims first), "
+    if logits.dim() == 0 or logits.shape[logits.dim() > 1] < 1:
+        raise ValueError(f"logits must be [C], [N, C] or [N, C, d1, ...] with C >= 1 classes, "
                          f"got shape {tuple(logits.shape)}")
     if logits.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"logits must be on a CUDA device (or set TRITON_INTERPRET=1), got {logits.device}")
-    n_rows, n_cols = logits.shape
+    n_cols = logits.shape[logits.dim() > 1]
     if not isinstance(target, torch.Tensor) or target.dtype not in (torch.int64, torch.int32):
         got = getattr(target, "dtype", type(target))
         raise TypeError(f"target must be an int64 or int32 tensor of class indices, got {got}")
-    if target.shape != (n_rows,):
-        raise ValueError(f"target must have shape ({n_rows},) to match logits {tuple(logits.shape)}, "
+    want = logits.shape[:1] + logits.shape[2:] if logits.dim() > 1 else ()
+    if target.shape != want:
+        raise ValueError(f"target must have shape {tuple(want)} to match logits {tuple(logits.shape)}, "
                          f"got {tuple(target.shape)}")
     if target.device != logits.device:
         raise ValueError(f"target is on {target.device} but logits are on {logits.device}")
@@ -435,6 +445,11 @@ def _check_tensors(logits, target, weight, ignore_index, inplace_backward, check
             raise ValueError(f"weight is on {weight.device} but logits are on {logits.device}")
         if weight.requires_grad and torch.is_grad_enabled():
             raise ValueError("weight must not require grad: class weights are constants (no gradient, as in torch)")
+
+
+def _check_rows(logits, target, ignore_index, inplace_backward, check_target):
+    """The checks on the [rows, V] form the kernels see."""
+    n_rows, n_cols = logits.shape
     if inplace_backward and logits.requires_grad and torch.is_grad_enabled():
         base = logits if logits._base is None else logits._base
         if base.is_leaf:
@@ -449,6 +464,17 @@ def _check_tensors(logits, target, weight, ignore_index, inplace_backward, check
             first = int(bad.nonzero()[0, 0])
             raise ValueError(f"target[{first}] = {int(target[first])} is outside [0, {n_cols}) "
                              f"and is not ignore_index={ignore_index}")
+
+
+def _classes_last(t):
+    """[C] -> [1, C]; [N, C, d1, ...] -> [N d1 ..., C], a view when the layout allows (the class
+    stride is 1 and the other dimensions merge into one row stride, e.g. channels-last), else a
+    copy; a class stride other than 1 is copied to one too (see the module docstring's bytes)."""
+    if t.dim() == 1:
+        t = t[None]
+    elif t.dim() > 2:
+        t = t.movedim(1, -1).reshape(-1, t.shape[1])
+    return t if _unit_class_stride(t) else t.contiguous()
 
 
 def _round_bf16(grad) -> bool:
@@ -595,22 +621,25 @@ class _CrossEntropy(torch.autograd.Function):
 # ----------------------------------------------------------------------------------------------
 def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
                   z_loss=0.0, return_lse=False, inplace_backward=False, check_target=False, block_v=None):
-    """Softmax cross-entropy of ``logits`` [N, V] against class indices ``target`` [N].
+    """Softmax cross-entropy of ``logits`` [N, V] against class indices ``target`` [N], in any
+    layout ``torch.nn.functional.cross_entropy`` takes ([V] with a 0-d target; [N, V, d1, ...]
+    with target [N, d1, ...]: rows are then the N d1 ... positions).
 
     loss_i = (1 - ε) w_y (lse_i - x_iy) + (ε / V) Σ_c w_c (lse_i - x_ic) + z lse_i²,
     lse_i = log Σ_c exp(x_ic), reduced as ``torch.nn.functional.cross_entropy`` does (see the
     module docstring for the gradient, the special values and the error bounds).
 
     Args:
-        logits: float32, float16 or bfloat16 tensor [N, V]; any row stride (a class stride other
-            than 1 costs a copy).
-        target: int64 or int32 tensor [N] of class indices in [0, V), or ``ignore_index``.
+        logits: float32, float16 or bfloat16 tensor [V], [N, V] or [N, V, d1, ...]; any row
+            stride (a class stride other than 1 costs a copy: see the module docstring).
+        target: int64 or int32 tensor [], [N] or [N, d1, ...] of class indices in [0, V), or
+            ``ignore_index``.
         weight: optional per-class weights [V] (constants: no gradient flows to them).
         ignore_index: target value whose rows contribute neither loss nor gradient.
         reduction: "mean" (divided by the summed weight of the non-ignored targets), "sum" or "none".
         label_smoothing: ε in [0, 1].
         z_loss: z >= 0, coefficient of lse² added to every non-ignored row.
-        return_lse: also return the per-row lse [N] (float32, not differentiable).
+        return_lse: also return the per-row lse (float32, the target's shape, not differentiable).
         inplace_backward: write the gradient into the logits' buffer (see the module docstring:
             the logits hold the gradient afterwards).
         check_target: raise ValueError on targets outside [0, V) before launching. This waits for
@@ -620,20 +649,23 @@ def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="
             streamed with an online softmax); a tuning and testing knob.
 
     Returns:
-        the float32 loss (0-d, or [N] for "none"), and the lse when ``return_lse``.
+        the float32 loss (0-d, or the target's shape for "none"), and the lse when ``return_lse``.
 
     """
     block_v = _MAX_BLOCK_V if block_v is None else block_v
     _check_options(ignore_index, reduction, label_smoothing, z_loss, block_v)
-    _check_tensors(logits, target, weight, ignore_index, inplace_backward, check_target)
+    _check_tensors(logits, target, weight, ignore_index)
+    batch_shape = target.shape  # of the per-row results ("none", lse)
+    logits, target = _classes_last(logits), target.reshape(-1).contiguous()
+    _check_rows(logits, target, ignore_index, inplace_backward, check_target)
     if weight is not None:
         weight = weight.detach().to(torch.float32).contiguous()
-    if not _unit_class_stride(logits):
-        logits = logits.contiguous()
-    loss, lse = _CrossEntropy.apply(logits, target.contiguous(), weight, ignore_index, reduction,
+    loss, lse = _CrossEntropy.apply(logits, target, weight, ignore_index, reduction,
                                     float(label_smoothing), float(z_loss), bool(inplace_backward), block_v,
                                     bool(return_lse))
-    return (loss, lse) if return_lse else loss
+    if reduction == "none":
+        loss = loss.reshape(batch_shape)
+    return (loss, lse.reshape(batch_shape)) if return_lse else loss
 
 
 class CrossEntropyLoss(torch.nn.Module):
