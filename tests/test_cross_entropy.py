@@ -849,3 +849,56 @@ def test_soft_targets_inplace_and_lse(reduction):
         assert torch.equal(a, b)
     torch.testing.assert_close(results[0][1], torch.logsumexp(h @ w.t(), 1))
 
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch's own OpInfo sample inputs for nn.functional.cross_entropy (layouts, soft targets,
+# weights, ignore_index), against torch in float64 within the tolerance model's bounds.
+# ----------------------------------------------------------------------------------------------
+def _opinfo_samples(dtype):
+    pytest.importorskip("expecttest")  # torch.testing._internal needs it
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    op = next(o for o in op_db if o.name == "nn.functional.cross_entropy" and not o.variant_test_name)
+    torch.manual_seed(0)  # make_tensor draws from the global generator
+    return list(op.sample_inputs("cpu", dtype, requires_grad=True))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_torch_opinfo_samples(dtype):
+    """Every sample runs (none refused): class indices and probabilities, [N, V, d1, ...] layouts,
+    weights (negative ones too, with torch's negative "mean" denominator), ignore_index."""
+    samples = _opinfo_samples(dtype)
+    assert len(samples) >= 21  # every one must run: none is refused
+    for i, sample in enumerate(samples):
+        x, target, kw = sample.input.detach().to(DEVICE), sample.args[0].detach().to(DEVICE), dict(sample.kwargs)
+        soft = target.is_floating_point()
+        weight = kw.get("weight")
+        reduction = kw.get("reduction", "mean")
+        where = f"sample {i}: logits {tuple(x.shape)}, target {tuple(target.shape)} {target.dtype}, {kw}"
+
+        # ours
+        xl, tl_ = x.clone().requires_grad_(), target.clone().requires_grad_(soft)
+        loss = cross_entropy(xl, tl_, **kw)
+        go = torch.randn(loss.shape, generator=torch.Generator().manual_seed(i)).to(DEVICE)
+        loss.backward(go)
+        # torch in float64
+        x64, t64 = x.double().cpu().requires_grad_(), (target.double() if soft else target).cpu().requires_grad_(soft)
+        kw64 = dict(kw, weight=None if weight is None else weight.double().cpu())
+        want = torch.nn.functional.cross_entropy(x64, t64, **kw64)
+        want.backward(go.double().cpu())
+        assert loss.shape == want.shape and xl.grad.shape == x.shape, where
+
+        # the bounds, on the [rows, V] form the kernel sees
+        x2, gx2 = ce._classes_last(x), ce._classes_last(x64.grad)
+        opts = dict(weight=weight, reduction=reduction, grad_output=go.reshape(-1) if reduction == "none" else go.item())
+        if soft:
+            q2, gq2 = ce._classes_last(target), ce._classes_last(t64.grad)
+            loss_b, gx_b, gq_b = soft_bounds(x2, q2, gx2, gq2, **opts)
+            assert_within(f"{where}: grad of q", ce._classes_last(tl_.grad), gq2, gq_b)
+        else:
+            t2 = target.reshape(-1)
+            loss_b, gx_b = bounds(x2, t2, want.detach().reshape(-1 if reduction == "none" else ()), gx2,
+                                  ignore_index=kw.get("ignore_index", -100), **opts)
+        assert_within(f"{where}: loss", loss.detach().reshape(-1 if reduction == "none" else ()),
+                      want.detach().reshape(-1 if reduction == "none" else ()), loss_b)
+        assert_within(f"{where}: grad", ce._classes_last(xl.grad), gx2, gx_b)
