@@ -54,4 +54,4 @@ def test_fitted_classifier_predicts_the_same():
                         validation_fraction=0.5, n_iter_no_change=3).fit(X * 3, y * 3)
     copy = round_trip(clf)
     assert copy.predict_proba(X) == clf.predict_proba(X) and copy.predict(X) == clf.predict(X)
-    assert copy.loss_curve_ == clf.loss_curve_ and copy.classes_ == clf.classes_
+    assert copy.get_params() == clf.get_params() and copy.loss_curve_ == clf.loss_curve_
