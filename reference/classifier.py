@@ -102,7 +102,8 @@ def _as_float(value, where: str, name: str) -> float:
     if math.isnan(v):
         raise ValueError(f"Input {name} contains NaN ({where}).")
     if math.isinf(v):
-        raise ValueError(f"Input {name} contains infinity or a value too large for dtype('float64') ({where} = {value}).")
+        raise ValueError(f"Input {name} contains infinity or a value too large for dtype('float64') "
+                         f"({where} = {value}).")
     return v
 
 
@@ -121,7 +122,8 @@ def _check_X(X, estimator: str, *, n_features: int | None = None, min_samples: i
                 raise ValueError("Expected 2D array, got 1D array instead. Reshape your data either using "
                                  "array.reshape(-1, 1) if your data has a single feature or array.reshape(1, -1) "
                                  "if it contains a single sample.")
-            raise ValueError(f"X must be rectangular: X[0] has {len(rows[0])} entries, X[{i}] is a {type(row).__name__}")
+            raise ValueError(f"X must be rectangular: X[0] has {len(rows[0])} entries, X[{i}] is a "
+                             f"{type(row).__name__}")
         if rows and len(row) != len(rows[0]):
             raise ValueError(f"X must be rectangular: X[0] has {len(rows[0])} entries, X[{i}] has {len(row)}")
         if i == 0 and len(row) and _is_sequence(next(iter(row))):  # deeper in, float() names the entry

@@ -136,8 +136,9 @@ def test_bad_input_is_rejected(kwargs, X, y, error, message):
     ([[0.0], [1.0]], [0, 1 + 1j], ValueError, "^Complex data not supported"),
     ([[0.0], [{"a": 1}]], [0, 1], TypeError, r"^float\(\) argument must be a string or a real number, not 'dict'"),
     ([[0.0], ["1.5"]], [0, 1], ValueError, "^X\\[1\\]\\[0\\] is the string '1.5': convert your data to numeric"),
-    ([], [], ValueError, r"^Found array with 0 sample\(s\) \(shape=\(0,\)\) while a minimum of 2 is required by MLPClassifier\.$"),
-    ([[], []], [0, 1], ValueError, r"^Found array with 0 feature\(s\) \(shape=\(2, 0\)\) while a minimum of 1 is required"),
+    ([], [], ValueError, r"^Found array with 0 sample\(s\) \(shape=\(0,\)\) while a minimum of 2 is required by "
+     r"MLPClassifier\.$"),
+    ([[], []], [0, 1], ValueError, r"^Found array with 0 feature\(s\) \(shape=\(2, 0\)\) while a minimum of 1"),
     ([[0.0, 1.0]], [0], ValueError, r"^Found array with 1 sample\(s\) \(shape=\(1, 2\)\) while a minimum of 2"),
     ([0.0, 1.0], [0, 1], ValueError, r"^Expected 2D array, got 1D array instead\. Reshape your data"),
     ([[[0.0]], [[1.0]]], [0, 1], ValueError, r"^Found array with dim 3\. MLPClassifier expected <= 2\.$"),
@@ -161,7 +162,7 @@ class Sparse:
 
 
 def test_sparse_input_is_not_supported():
-    with pytest.raises(TypeError, match="^Sparse data was passed for X, but dense data is required: sparse input is not supported"):
+    with pytest.raises(TypeError, match="^Sparse data was passed for X, but dense data is required: sparse input is not"):
         MLPClassifier().fit(Sparse(), [0, 1])
     with pytest.raises(TypeError, match="^Sparse data was passed for y"):
         MLPClassifier().fit([[0.0], [1.0]], Sparse())
