@@ -20,6 +20,7 @@ from importlib import import_module
 _EXPORTS = {
     "MLP": "mlp",
     "MLPClassifier": "classifier",
+    "NotFittedError": "classifier",
     "load_digits": "datasets",
     "xor": "datasets",
     "train_test_split": "datasets",
