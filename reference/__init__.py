@@ -6,7 +6,7 @@ Submodules (import what you need; ``import reference`` itself loads nothing else
 * ``vector``, ``activations``, ``linear``, ``losses``, ``gradcheck`` – the numerical building blocks;
 * ``mlp`` – the multilayer perceptron with back-propagation;
 * ``initialization``, ``optimizers``, ``regularization``, ``training`` – learning;
-* ``classifier`` – ``MLPClassifier``, a scikit-learn-like facade; ``datasets`` – XOR and the digits;
+* ``classifier`` – ``MLPClassifier``, a scikit-learn-like facade; ``datasets`` – XOR, the patients and the digits;
 * ``python -m reference.train digits`` – train on the real handwritten digits from the command line.
 
 The names below are re-exported here and imported on first use.
@@ -21,6 +21,7 @@ _EXPORTS = {
     "MLP": "mlp",
     "MLPClassifier": "classifier",
     "load_digits": "datasets",
+    "load_patients": "datasets",
     "xor": "datasets",
     "train_test_split": "datasets",
     "fit": "training",
