@@ -88,3 +88,51 @@ def test_every_example_has_cells():
     folder = pathlib.Path(importlib.import_module("reference.course").__file__).parent
     for name in EXAMPLES:
         assert (folder / f"{name}.py").read_text(encoding="utf-8").startswith("# %% [markdown]"), name
+
+
+def test_cross_entropy_slide_values_in_bits():
+    m = example("cross_entropy")
+    assert round(m.cce_bits_before, 4) == 0.3677 and round(m.cce_bits_after, 4) == 0.0923
+    assert round(m.printed_before, 4) == 0.4055 and round(m.printed_after, 3) == 3.414  # the misprints
+    assert m.bce_confident_wrong == pytest.approx(math.log(10)) and abs(m.two_class_gap) < 1e-15
+
+
+def test_softmax():
+    m = example("softmax")
+    assert m.shift_invariance < 1e-15 and m.naive_overflows and m.gradient_gap < 1e-15
+    assert m.confident == pytest.approx(math.exp(-40), rel=1e-12)
+
+
+def test_optimizers_on_the_surface():
+    m = example("optimizers")
+    gd, sgd, momentum, adam = (m.final[k][0] for k in m.paths)
+    assert max(momentum, adam) < 0.2 < 1.0 < min(gd, sgd)
+    assert all(len(p) == 61 for p in m.paths.values())
+
+
+def test_learning_rate():
+    m = example("learning_rate")
+    assert abs(m.quadratic[0.25][1]) == 0.0 and abs(m.quadratic[0.55][-1]) > 10 > abs(m.quadratic[0.45][-1])
+    assert m.sweep[0.01][-1] > m.sweep[0.1][-1] > m.sweep[1.0][-1]
+    assert max(m.sweep[10.0]) > 10 and m.sweep[100.0][-1] > 10
+
+
+def test_regularization():
+    m = example("regularization")
+    plain_train, plain_val = m.curves["plain"]
+    assert plain_train[-1] < 0.2 and plain_val[-1] > 2 * min(plain_val)  # overfitting
+    for key in ("l2", "dropout"):
+        assert m.curves[key][1][-1] < 0.6 * plain_val[-1]
+    assert m.early.stopped_early and m.early.best_epoch == m.best_plain_epoch
+    assert m.early_val_loss == pytest.approx(min(plain_val))
+
+
+def test_mnist_recipe():
+    m = example("mnist_recipe")
+    assert m.train_accuracy_small > 0.8 and m.test_accuracy_small > 0.85
+
+
+def test_frameworks():
+    m = example("frameworks")
+    assert m.sklearn_predictions == [1, 0, 1, 1] and m.clf.learning_rate == "constant"
+    assert m.torch_keras_gap < 1e-3 and m.keras_test_accuracy > 0.9
