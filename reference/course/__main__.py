@@ -3,6 +3,7 @@
     python -m reference.course --list
     python -m reference.course NAME [NAME ...]
     python -m reference.course --all
+    python -m reference.course exercise [NAME [--check FILE.py]]   exercises with checkers
 """
 from __future__ import annotations
 
@@ -20,6 +21,11 @@ def run(name: str) -> dict:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["exercise"]:
+        from .exercises import main as exercise_main
+
+        return exercise_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m reference.course", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("names", nargs="*", metavar="NAME", help="examples to run (see --list)")
