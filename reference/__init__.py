@@ -4,6 +4,7 @@ networks, used as the numerical oracle for the fast kernels and read as teaching
 Submodules (import what you need; ``import reference`` itself loads nothing else):
 
 * ``vector``, ``activations``, ``linear``, ``losses``, ``gradcheck`` – the numerical building blocks;
+* ``core`` – a first read: the MLP's forward pass and back-propagation in ~60 lines;
 * ``mlp`` – the multilayer perceptron with back-propagation;
 * ``initialization``, ``optimizers``, ``regularization``, ``training`` – learning;
 * ``classifier`` – ``MLPClassifier``, a scikit-learn-like facade; ``datasets`` – XOR, the patients and the digits;
