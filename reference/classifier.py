@@ -38,6 +38,7 @@ from .training import fit, predict, predict_proba
 
 _ACTIVATION_ALIASES = {"logistic": "sigmoid"}  # scikit-learn's name of the logistic sigmoid
 SOLVERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+LEARNING_RATES = ("constant", "invscaling", "adaptive")  # scikit-learn's schedules for solver="sgd"
 
 
 # Real parameters: name, lower end, whether it is allowed, upper end (excluded; math.inf also
@@ -183,7 +184,8 @@ class MLPClassifier:
     biases 0 (scikit-learn also draws the biases).
 
     Parameters as scikit-learn's: ``alpha`` is the L2 strength λ (penalty (λ/2)||W||² on the summed
-    batch loss); ``batch_size="auto"`` is min(200, n_samples); ``solver`` "sgd" uses
+    batch loss); ``batch_size="auto"`` is min(200, n_samples); ``learning_rate`` (the schedule of
+    solver "sgd") is "constant" (η = ``learning_rate_init`` throughout); ``solver`` "sgd" uses
     ``momentum``/``nesterovs_momentum`` in scikit-learn's velocity form (η inside the velocity) and
     "adam" scikit-learn's ε placement (before the bias correction), see ``reference.optimizers``;
     "adamw", "rmsprop" and "adagrad" are extra, with torch's defaults. Training stops after
@@ -206,7 +208,7 @@ class MLPClassifier:
     """
 
     def __init__(self, hidden_layer_sizes=(100,), activation: str = "relu", *, solver: str = "adam",
-                 alpha: float = 0.0001, batch_size="auto", learning_rate_init: float = 0.001, max_iter: int = 200,
+                 alpha: float = 0.0001, batch_size="auto", learning_rate: str = "constant", learning_rate_init: float = 0.001, max_iter: int = 200,
                  shuffle: bool = True, random_state=None, tol: float = 1e-4, verbose: bool = False,
                  momentum: float = 0.9, nesterovs_momentum: bool = True, early_stopping: bool = False,
                  validation_fraction: float = 0.1, beta_1: float = 0.9, beta_2: float = 0.999,
@@ -216,6 +218,7 @@ class MLPClassifier:
         self.solver = solver
         self.alpha = alpha
         self.batch_size = batch_size
+        self.learning_rate = learning_rate
         self.learning_rate_init = learning_rate_init
         self.max_iter = max_iter
         self.shuffle = shuffle
@@ -253,6 +256,12 @@ class MLPClassifier:
 
     def _check_parameters(self) -> None:
         """Check the numeric parameters by the names the user gave them (the internals have others)."""
+        # learning_rate: scikit-learn's schedule of η, used only by solver="sgd"; only "constant"
+        # is implemented, the others are refused where they would matter.
+        if self.learning_rate not in LEARNING_RATES:
+            raise ValueError(f"learning_rate must be one of {', '.join(map(repr, LEARNING_RATES))}, got {self.learning_rate!r}")
+        if self.learning_rate != "constant" and self.solver == "sgd":
+            raise NotImplementedError(f"learning_rate={self.learning_rate!r} is not implemented; use 'constant'")
         if self.batch_size != "auto" and not _is_int(self.batch_size, 1):
             raise ValueError(f"batch_size must be 'auto' or an int >= 1, got {self.batch_size!r}")
         for name in ("max_iter", "n_iter_no_change"):

@@ -220,3 +220,14 @@ def test_use_before_fit_and_mismatched_scoring():
         clf.predict([[0.0, 1.0, 2.0]])
     with pytest.raises(ValueError, match="^Found array with 0 sample"):
         clf.predict_proba([])
+
+
+def test_learning_rate_schedule_option():
+    from reference.classifier import MLPClassifier as C
+    X, y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
+    assert C(hidden_layer_sizes=(2,), learning_rate="constant", max_iter=2, random_state=0).fit(X, y).n_iter_ >= 1
+    C(hidden_layer_sizes=(2,), learning_rate="adaptive", solver="adam", max_iter=1, random_state=0).fit(X, y)  # ignored by adam
+    with pytest.raises(NotImplementedError, match="adaptive"):
+        C(learning_rate="adaptive", solver="sgd").fit(X, y)
+    with pytest.raises(ValueError, match="learning_rate"):
+        C(learning_rate="fast").fit(X, y)
