@@ -167,3 +167,10 @@ def test_long_reproducers_go_to_their_own_file(tmp_path):
     assert script in paths and script.read_text() == long.reproducer
     md = (tmp_path / "big.md").read_text()
     assert "`big-mlp_backward-float32.py`" in md and "```python\nx = 1\n```" in md
+
+
+@pytest.mark.parametrize("argv", [["--backend", "reference", "--dtypes", "bf16"],
+                                  ["--backend", "test_conformance_cli:PartialBackend", "--ops", "cross_entropy*"]])
+def test_a_run_that_checks_nothing_exits_2(argv, tmp_path, capsys):
+    assert main(argv + ["--out", str(tmp_path)]) == 2
+    assert "error: no" in capsys.readouterr().err
