@@ -16,7 +16,8 @@ Operation ids: ``activation[relu]``, ``activation_grad[relu]``, ``softmax``, ``l
 ``mse_grad``, ``squared_error``, ``squared_error_grad``, ``binary_cross_entropy``,
 ``binary_cross_entropy_grad``, ``categorical_cross_entropy``, ``categorical_cross_entropy_grad``,
 ``linear``, ``linear_act[σ]``, ``linear_act_backward[σ]``, ``mlp_forward``, ``mlp_backward``,
-``optimizer_step[sgd|adam|adamw|rmsprop|adagrad]``. A test id is ``<operation id>@<dtype>``.
+``optimizer_step[sgd|adam|adamw|rmsprop|adagrad]``, and ``bad_input[cross_entropy|linear|linear_act]``
+(inputs a backend must reject). A test id is ``<operation id>@<dtype>``.
 
 >>> OPERATIONS["softmax"].method
 'softmax'
@@ -55,6 +56,7 @@ class Operation:
     integer_arrays: frozenset = field(default_factory=frozenset)
     boundary: Callable | None = None  # (edges, precision) -> the fixed boundary cases (strategies.Edges)
     expect: Callable | None = None  # args -> expected results, where special values need a rule
+    probes: tuple = ()  # for a bad-input operation: (what is wrong, case) pairs the backend must reject
 
 
 def _case(arrays: dict, options: dict | None = None, layout: str = "contiguous", *, tier: str = "worst",
@@ -469,14 +471,17 @@ _EXACT_LAYERS = {("linear", False), ("identity", False), ("relu", False), ("iden
 
 def _layer_boundary(name: str, backward: bool):
     """(M, K, N) = (2, K, 3) for each feature edge K, (M, 2, 3) for each row edge M, (1, 3, N) for
-    each feature edge N: random normal fills (probable tier) and, where the result is exact,
+    each feature edge N up to 1025 (the output width, a reduction only of dx), M·K·N within
+    ``edges.backward_work`` for the backward: random normal fills (probable tier) and, where the result is exact,
     integer fills (exact tier); then saturating values, subnormals and (forward) NaN in a K = 1
     layer. Activation parameters are left out (the defaults)."""
     fills = ("normal", "integers") if (name, backward) in _EXACT_LAYERS else ("normal",)
 
     def boundary(edges, p):
         shapes = [(2, k, 3) for k in edges.features] + [(m, 2, 3) for m in edges.rows]
-        shapes += [(1, 3, n) for n in edges.features]
+        shapes += [(1, 3, n) for n in edges.features if n <= 1025]
+        if backward:
+            shapes = [s for s in shapes if math.prod(s) <= edges.backward_work]
         out = []
         for m, k, n in shapes:
             for fill in fills:
@@ -688,6 +693,58 @@ def _optimizer_ops() -> list[Operation]:
     return [make(name) for name in OPTIMIZERS]
 
 
+# ------------------------------------------------------------------------------------------------
+# Bad input: each probe must raise (any exception); a result is "accepts silently", a failure
+# ------------------------------------------------------------------------------------------------
+_LOGITS = [[0.5, -1.0, 2.0, 0.0, 1.0]] * 3
+_X, _W, _B = [[1.0, 2.0, -1.0]] * 2, [[0.5, -0.5, 1.0]] * 4, [0.0, 0.25, -0.5, 1.0]
+
+
+def _ce_probes():
+    def ce(target=(0, 4, 2), **options):
+        arrays = {k: options.pop(k) for k in ("weight",) if k in options}
+        return _case({"logits": _LOGITS, "target": list(target), **arrays}, options)
+
+    return (("target = V (out of range)", ce(target=(0, 5, 2))),
+            ("target = -2 (negative, not ignore_index)", ce(target=(0, -2, 2))),
+            ("2 targets for 3 rows", ce(target=(0, 1))),
+            ("4 class weights for V = 5", ce(weight=[1.0] * 4)),
+            ("reduction 'avg'", ce(reduction="avg")),
+            ("label_smoothing 1.5", ce(label_smoothing=1.5)),
+            ("label_smoothing -0.1", ce(label_smoothing=-0.1)))
+
+
+def _layer_probes(name: str | None):
+    def layer(x=_X, weight=_W, bias=_B):
+        return _case({"x": x, "weight": weight, "bias": bias})
+
+    probes = (("x with 2 features for weight [4, 3]", layer(x=[[1.0, 2.0]] * 2)),
+              ("bias of 3 for 4 outputs", layer(bias=_B[:3])))
+    if name is not None:
+        probes += (("activation 'swish' (unknown)", _case({"x": _X, "weight": _W, "bias": _B}, {"activation": "swish"})),)
+    return probes
+
+
+def _bad_input_ops() -> list[Operation]:
+    def ce_call(b, a):
+        return {"loss": b.cross_entropy(a["logits"], a["target"], **_ce_kwargs(a))}
+
+    def linear_call(b, a):
+        return {"y": b.linear(a["x"], a["weight"], a["bias"])}
+
+    def linear_act_call(b, a):
+        return {"y": b.linear_act(a["x"], a["weight"], a["bias"], a.get("activation", "relu"))}
+
+    return [
+        Operation("bad_input[cross_entropy]", "cross_entropy", "raises for out-of-range targets, mismatched "
+                  "shapes, invalid options", None, ce_call, None, frozenset({"target"}), probes=_ce_probes()),
+        Operation("bad_input[linear]", "linear", "raises for mismatched shapes", None, linear_call, None,
+                  probes=_layer_probes(None)),
+        Operation("bad_input[linear_act]", "linear_act", "raises for mismatched shapes, an unknown activation",
+                  None, linear_act_call, None, probes=_layer_probes("relu")),
+    ]
+
+
 def _all() -> dict[str, Operation]:
     ops = []
     for name in ACTIVATIONS:
@@ -714,6 +771,7 @@ def _all() -> dict[str, Operation]:
     ops.append(Operation("mlp_backward", "mlp_backward", "back-propagation through an MLP: dx and every dW, db",
                          _mlp_cases(True), _mlp_backward_call, _mlp_bound(True)))
     ops += _optimizer_ops()
+    ops += _bad_input_ops()
     return {op.id: op for op in ops}
 
 

@@ -90,6 +90,7 @@ class Edges:
 
     features: tuple
     rows: tuple
+    backward_work: float = math.inf  # a cap on M·K·N for the layers' backward (its bound is the costly one)
 
 
 def power_edges(limit: int, start: int = 1) -> tuple:
