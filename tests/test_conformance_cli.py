@@ -69,7 +69,7 @@ def test_run_writes_markdown_and_json_reports(tmp_path, capsys):
     assert rows["linear_act[relu]@float64"]["worst_ratio"] == 0.0  # the oracle against itself
     assert set(rows["linear_act[relu]@float64"]["bands"]) == {"<=16", "<=256", "<=4096", ">4096"}
     md = (tmp_path / "reference.md").read_text()
-    assert f"| `softmax` | float64 | pass | {examples} (+1 declined) | 0 |" in md
+    assert f"| `softmax` | float64 | pass | {examples} (+1 declined) | 0 | <=16 0/0, <=256 0/0," in md
 
 
 def test_third_party_backend_failure_exits_1_with_a_reproducer(tmp_path, capsys):
