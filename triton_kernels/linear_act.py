@@ -95,6 +95,10 @@ _HOPPER_TILES = (
 )
 _INTERPRETER_TILES = ((16, 16, 16, 1, 4),)
 _GROUP = 8
+# The epilogues that write a second tile (y and σ'(ξ) when training, δ = dy σ'(ξ) when the backward
+# recomputes) need registers beyond the float32 accumulator: compiled for sm_90, the tiles that hold
+# 128 accumulators a thread spill 2-2.5 KB (y + σ') or 24-128 B (δ) a thread, those with 64 none.
+_TWO_TILE_ACCUMULATORS = 64
 _SMEM_BYTES = 220 * 1024  # Hopper: 227 KB of shared memory per block, less some for the epilogue
 # Problems under this many multiply-adds finish in a few microseconds with any tile: they are
 # launch-bound, so take the smallest tile (most programs) and skip benchmarking altogether.
@@ -119,19 +123,23 @@ def _configs(rows, cols, red, tiles=_INTERPRETER_TILES if _INTERPRET else _HOPPE
 def _pruner(rows, cols, red, rows_arg, cols_arg, red_arg, operand):
     """early_config_prune for a kernel whose output is [rows_arg, cols_arg], reduced over red_arg.
 
-    Drops tiles that would not fit in shared memory or that exceed the (power-of-two rounded)
-    problem, and keeps a single tile for small problems so that a small MLP never autotunes.
+    Drops tiles that would not fit in shared memory, that exceed the (power-of-two rounded)
+    problem, or that would spill in a two-tile epilogue, and keeps a single tile for small
+    problems so that a small MLP never autotunes.
     """
 
     def prune(configs, named_args, **kwargs):
         sizes = {name: max(16, triton.next_power_of_2(named_args[arg]))
                  for name, arg in ((rows, rows_arg), (cols, cols_arg), (red, red_arg))}
         elem = named_args[operand].element_size()
+        two_tiles = kwargs.get("EPILOGUE", "y") != "y"
 
         def usable(cfg):
             kw = cfg.kwargs
             smem = cfg.num_stages * (kw[rows] + kw[cols]) * kw[red] * elem
-            return smem <= _SMEM_BYTES and all(kw[name] <= size for name, size in sizes.items())
+            per_thread = kw[rows] * kw[cols] // (32 * cfg.num_warps)
+            return (smem <= _SMEM_BYTES and all(kw[name] <= size for name, size in sizes.items())
+                    and not (two_tiles and per_thread > _TWO_TILE_ACCUMULATORS))
 
         kept = [cfg for cfg in configs if usable(cfg)] or configs[-1:]
         work = named_args[rows_arg] * named_args[cols_arg] * named_args[red_arg]
