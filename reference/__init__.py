@@ -4,9 +4,10 @@ networks, used as the numerical oracle for the fast kernels and read as teaching
 Submodules (import what you need; ``import reference`` itself loads nothing else):
 
 * ``vector``, ``activations``, ``linear``, ``losses``, ``gradcheck`` – the numerical building blocks;
+* ``core`` – a first read: the MLP's forward pass and back-propagation in ~60 lines;
 * ``mlp`` – the multilayer perceptron with back-propagation;
 * ``initialization``, ``optimizers``, ``regularization``, ``training`` – learning;
-* ``classifier`` – ``MLPClassifier``, a scikit-learn-like facade; ``datasets`` – XOR and the digits;
+* ``classifier`` – ``MLPClassifier``, a scikit-learn-like facade; ``datasets`` – XOR, the patients and the digits;
 * ``python -m reference.train digits`` – train on the real handwritten digits from the command line.
 
 The names below are re-exported here and imported on first use.
@@ -20,7 +21,9 @@ from importlib import import_module
 _EXPORTS = {
     "MLP": "mlp",
     "MLPClassifier": "classifier",
+    "NotFittedError": "classifier",
     "load_digits": "datasets",
+    "load_patients": "datasets",
     "xor": "datasets",
     "train_test_split": "datasets",
     "fit": "training",

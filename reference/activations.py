@@ -125,13 +125,67 @@ def _silu_df(xi: float) -> float:
     return s + xi * s * _logistic(-xi)
 
 
+# Named module-level functions, not lambdas: pickle stores a function by its qualified name, so an
+# Activation, and every model holding one, can be saved and loaded.
+def _identity(xi: float) -> float:
+    return xi
+
+
+def _one(xi: float) -> float:
+    return 1.0
+
+
+def _zero(xi: float) -> float:
+    return 0.0
+
+
+def _relu(xi: float) -> float:
+    return xi if xi > 0.0 else 0.0
+
+
+def _relu_df(xi: float) -> float:
+    return 1.0 if xi > 0.0 else 0.0
+
+
+def _gelu(xi: float) -> float:
+    return xi * _phi(xi)
+
+
+def _gelu_df(xi: float) -> float:
+    return _phi(xi) + xi * _INV_SQRT_2PI * math.exp(-0.5 * xi * xi)
+
+
+def _silu(xi: float) -> float:
+    return xi * _logistic(xi)
+
+
+def _step(xi: float) -> float:
+    return 1.0 if xi >= 0.0 else 0.0
+
+
+def _saturated_linear(xi: float) -> float:
+    return min(max(xi, 0.0), 1.0)
+
+
+def _saturated_linear_df(xi: float) -> float:
+    return 1.0 if 0.0 < xi < 1.0 else 0.0
+
+
+def _bipolar_sigmoid(xi: float) -> float:
+    return math.tanh(0.5 * xi)
+
+
+def _bipolar_sigmoid_df(xi: float) -> float:
+    return 0.5 * _sech2(0.5 * xi)
+
+
 ACTIVATIONS: dict[str, Activation] = {
     a.name: a
     for a in (
-        Activation("identity", "σ(ξ) = ξ;  σ' = 1", lambda xi: xi, lambda xi: 1.0),
+        Activation("identity", "σ(ξ) = ξ;  σ' = 1", _identity, _one),
         Activation(
             "relu", "σ(ξ) = max(0, ξ);  σ' = 1 if ξ > 0 else 0",
-            lambda xi: xi if xi > 0.0 else 0.0, lambda xi: 1.0 if xi > 0.0 else 0.0,
+            _relu, _relu_df,
         ),
         Activation(
             "leaky_relu", "σ(ξ) = ξ if ξ > 0 else a ξ  (a = negative_slope);  σ' = 1 or a",
@@ -144,7 +198,7 @@ ACTIVATIONS: dict[str, Activation] = {
         Activation("tanh", "σ(ξ) = tanh ξ;  σ' = 1 - tanh² ξ", math.tanh, _sech2),
         Activation(
             "gelu", "σ(ξ) = ξ Φ(ξ) = ½ ξ (1 + erf(ξ/√2));  σ' = Φ(ξ) + ξ φ(ξ)",
-            lambda xi: xi * _phi(xi), lambda xi: _phi(xi) + xi * _INV_SQRT_2PI * math.exp(-0.5 * xi * xi),
+            _gelu, _gelu_df,
         ),
         Activation(
             "gelu_tanh", "σ(ξ) = ½ ξ (1 + tanh(√(2/π) (ξ + 0.044715 ξ³)))",
@@ -152,20 +206,20 @@ ACTIVATIONS: dict[str, Activation] = {
         ),
         Activation(
             "silu", "σ(ξ) = ξ / (1 + e^{-ξ});  σ' = s (1 + ξ (1 - s)),  s = 1 / (1 + e^{-ξ})",
-            lambda xi: xi * _logistic(xi), _silu_df,
+            _silu, _silu_df,
         ),
         Activation(
             "step", "σ(ξ) = 1 if ξ >= 0 else 0 (threshold);  σ' = 0 (almost everywhere)",
-            lambda xi: 1.0 if xi >= 0.0 else 0.0, lambda xi: 0.0,
+            _step, _zero,
         ),
         Activation("softplus", "σ(ξ) = log(1 + e^ξ);  σ' = 1 / (1 + e^{-ξ})", _softplus, _logistic),
         Activation(
             "saturated_linear", "σ(ξ) = 0 if ξ < 0, ξ if 0 <= ξ <= 1, 1 if ξ > 1;  σ' = 1 on (0, 1) else 0",
-            lambda xi: min(max(xi, 0.0), 1.0), lambda xi: 1.0 if 0.0 < xi < 1.0 else 0.0,
+            _saturated_linear, _saturated_linear_df,
         ),
         Activation(
             "bipolar_sigmoid", "σ(ξ) = (1 - e^{-ξ}) / (1 + e^{-ξ}) = tanh(ξ/2);  σ' = (1 - σ²) / 2",
-            lambda xi: math.tanh(0.5 * xi), lambda xi: 0.5 * _sech2(0.5 * xi),
+            _bipolar_sigmoid, _bipolar_sigmoid_df,
         ),
     )
 }

@@ -1,6 +1,8 @@
 """Small data sets as plain lists, and the data handling around training: splits and scaling.
 
 * :func:`xor` – the four points of XOR, the classic set no single neuron can separate.
+* :func:`load_patients` – the 15 patients (age, blood pressure) -> disease of the "Introduction to
+  Neural Networks" deck, with its 4 unlabelled test patients.
 * :func:`load_digits` – 1797 real 8x8 images of handwritten digits (UCI "optdigits", the copy
   that scikit-learn ships), vendored in ``reference/data/`` with its licence and attribution.
 
@@ -28,6 +30,26 @@ def xor():
     """(X, y): the inputs {0,1}² and their XOR, y = x_1 ⊕ x_2."""
     X = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
     return X, [int(a) ^ int(b) for a, b in X]
+
+
+def load_patients():
+    """(X_train, y_train, X_test): the patient data of the "Introduction to Neural Networks" deck.
+
+    X_train holds 15 rows [age in years, blood pressure], y_train their labels (1: has the disease,
+    0: does not), X_test the 4 new patients the deck asks the trained network about. Fresh lists
+    on every call, so a caller may scale them in place.
+
+    >>> X, y, X_new = load_patients()
+    >>> len(X), sum(y), X[0], X_new[0]
+    (15, 9, [25.0, 120.0], [40.0, 145.0])
+    """
+    rows = [(25, 120, 0), (45, 140, 1), (35, 130, 0), (50, 160, 1), (60, 170, 1),
+            (30, 115, 0), (55, 155, 1), (40, 135, 0), (65, 180, 1), (70, 190, 1),
+            (32, 125, 0), (48, 150, 1), (58, 165, 1), (42, 145, 1), (38, 132, 0)]
+    X_train = [[float(age), float(bp)] for age, bp, _ in rows]
+    y_train = [label for _, _, label in rows]
+    X_test = [[40.0, 145.0], [30.0, 110.0], [50.0, 170.0], [60.0, 160.0]]
+    return X_train, y_train, X_test
 
 
 def load_digits():

@@ -6,7 +6,7 @@ through the layers; too small and the signal (and the gradient) vanishes. Each s
 Var(w) so that the variance of ξ (and, for Glorot, of the back-propagated δ) stays about 1:
 
     scheme            distribution                       Var(w)              for
-    uniform           U(-1/√K, 1/√K)                      1 / (3K)            the course; torch's nn.Linear
+    uniform           U(-1/√K, 1/√K)                      1 / (3K)            torch's nn.Linear default
     glorot_uniform    U(-a, a),  a = g √(6 / (K + N))     2 g² / (K + N)      sigmoid, tanh (Glorot & Bengio 2010)
     glorot_normal     N(0, s²),  s = g √(2 / (K + N))     2 g² / (K + N)
     he_uniform        U(-a, a),  a = √(6 / K)             2 / K               ReLU (He et al. 2015)
@@ -92,7 +92,7 @@ def normal_matrix(fan_out: int, fan_in: int, std: float, seed=0) -> list[list[fl
 
 
 def uniform(fan_out: int, fan_in: int, seed=0) -> list[list[float]]:
-    """The course's rule (and torch nn.Linear's default): w ~ U(-1/√K, 1/√K), K = fan_in."""
+    """torch nn.Linear's default: w ~ U(-1/√K, 1/√K), K = fan_in (the decks prescribe no initialization)."""
     _check_fans(fan_out, fan_in)
     return uniform_matrix(fan_out, fan_in, 1.0 / math.sqrt(fan_in), seed)
 

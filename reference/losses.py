@@ -236,7 +236,8 @@ def _check_pair(y, d, name_y: str, name_d: str):
 
 
 def squared_error(y, d) -> float:
-    """The course's error E = ½ Σ_k (y_k - d_k)² summed over every element (no averaging).
+    """The squared error E = ½ Σ_k (y_k - d_k)² summed over every element (no averaging). The
+    Introduction deck's loss [ŷ - y]² has no ½: the two differ by a factor the learning rate absorbs.
 
     ∂E/∂y_k = y_k - d_k, which is why the ½ is there.
 

@@ -1,5 +1,8 @@
 """Multilayer perceptron (MLP): the forward pass and back-propagation, in the course's notation.
 
+(Reading it for the first time? ``reference/core.py`` is the same mathematics in ~60 lines, for one
+example and without checks or fast paths; this module adds batches, dropout and validation.)
+
 A network with layer sizes n_0 (the inputs), n_1, ..., n_L (the outputs) has L layers of
 neurons. Neuron j of layer l has a weight w_ji from every neuron i of layer l-1 and a bias w_j0,
 the weight of the constant input y_0 = 1:

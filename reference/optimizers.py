@@ -181,8 +181,8 @@ class Adam(Optimizer):
         torch (``eps_placement="after_bias_correction"``):   w ← w - η_t · (m_t / c1) / (√(v_t / c2) + ε)
         Keras/TF/scikit-learn (``"before_bias_correction"``): w ← w - η_t √c2 / c1 · m_t / (√v_t + ε)
 
-    i.e. the second adds ε to √v before the correction, an effective ε of ε √c2 (smaller in the
-    first steps). ``amsgrad=True`` uses v̂_t = max(v̂_{t-1}, v_t) in place of v_t.
+    i.e. the second adds ε to √v before the correction: written like the first, its ε is ε / √c2,
+    larger than ε in the first steps (c2 = 1 - β2^t is small) and tending to ε. ``amsgrad=True`` uses v̂_t = max(v̂_{t-1}, v_t) in place of v_t.
 
     >>> w = [[1.0]]
     >>> Adam(lr=0.1).step(w, [[3.0]]); round(w[0][0], 9)  # the first step is about η sign(g)
@@ -212,9 +212,9 @@ class Adam(Optimizer):
         state["step"] += 1
         t = state["step"]
         m, v = state["m"], state["v"]
-        c1, c2 = 1.0 - b1, 1.0 - b2
-        m[:] = [b1 * mi + c1 * gi for mi, gi in zip(m, g)]
-        v[:] = [b2 * vi + c2 * (gi * gi) for vi, gi in zip(v, g)]
+        keep1, keep2 = 1.0 - b1, 1.0 - b2  # the weights of the new gradient (not c1, c2 above)
+        m[:] = [b1 * mi + keep1 * gi for mi, gi in zip(m, g)]
+        v[:] = [b2 * vi + keep2 * (gi * gi) for vi, gi in zip(v, g)]
         if self.amsgrad:
             v_max = state["v_max"]
             v_max[:] = [max(a, b) for a, b in zip(v_max, v)]

@@ -10,7 +10,7 @@ Losses (the network's last layer must fit):
 * ``"cross_entropy"`` – the outputs are logits z (use an ``identity`` last layer); softmax
   cross-entropy against int labels (``reference.losses.cross_entropy``); P(class c) = softmax(z)_c.
 * ``"binary_cross_entropy"`` – the outputs are probabilities (a ``sigmoid`` last layer);
-* ``"mse"`` – mean squared error (torch's ``mse_loss``; the course's E = ½ Σ (y - d)² up to a
+* ``"mse"`` – mean squared error (torch's ``mse_loss``; the Introduction deck's Σ (ŷ - y)², and ½ Σ (y - d)², up to a
   constant factor).
 
 For binary_cross_entropy and mse, int labels become 0/1 targets for a single output (predicted class: output >= 0.5)

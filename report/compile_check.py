@@ -199,6 +199,13 @@ def _cross_entropy_scenarios(quick):
                 h = torch.empty((n_rows, n_cols), dtype=dtype, requires_grad=True)
                 ce._CrossEntropy.apply(h * 1, target, weight, -100, reduction, smoothing, 0.1, True,
                                        ce._MAX_BLOCK_V, False)[0].backward()
+        # Soft targets: the heaviest variant (weights and smoothing), fused and recomputed.
+        for dtype, n_cols, reduction in itertools.product(dtypes, lengths, ("mean", "none")):
+            logits = torch.empty((n_rows, n_cols), dtype=dtype, requires_grad=True)
+            probs, weight = torch.zeros((n_rows, n_cols), dtype=dtype), torch.ones((n_cols,), dtype=torch.float32)
+            loss, _ = ce._CrossEntropy.apply(logits, probs, weight, -100, reduction, 0.1, 0.1, False,
+                                             ce._MAX_BLOCK_V, False)
+            loss.backward(torch.full_like(loss, 0.5))
         logits = torch.empty((n_rows, 1000), dtype=torch.bfloat16, requires_grad=True)
         ce._CrossEntropy.apply(logits, torch.zeros(n_rows, dtype=torch.int32), None, -100, "mean", 0.0, 0.0,
                                False, ce._MAX_BLOCK_V, False)[0].backward()  # int32 targets

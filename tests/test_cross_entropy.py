@@ -85,7 +85,8 @@ def bounds(x, target, ref_loss, ref_grad, *, weight=None, ignore_index=-100, red
 
     if reduction == "mean":
         denom = keep.sum().double() if weight is None else torch.where(keep, w_y, 0.0).sum()
-        inv = 1 / denom if denom > 0 else torch.tensor(0.0, dtype=torch.float64)
+        # D < 0 (negative weights) divides as torch does; D = 0 gives 0 (documented).
+        inv = 1 / denom.abs() if denom != 0 else torch.tensor(0.0, dtype=torch.float64)
         s = torch.full((n,), abs(grad_output) * inv, dtype=torch.float64)
     elif reduction == "sum":
         s = torch.full((n,), abs(grad_output), dtype=torch.float64)
@@ -179,6 +180,48 @@ def test_matches_oracle(dtype, shape, options):
     if opts.get("reduction") == "none":
         grad_output = torch.randn(n, generator=torch.Generator().manual_seed(seed + 2)).to(DEVICE)
     check(x, target, grad_output, **opts)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("shape", [(3, 5, 4), (2, 7, 3, 2), (2, 5, 1), (1, 6, 1, 1)], ids=str)
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_class_dimension_second(dtype, shape, layout, reduction):
+    """[N, V, d1, ...] with target [N, d1, ...], as torch takes them: the loss and gradient of the
+    rows [N d1 ..., V]; channels-last logits are viewed, not copied."""
+    n, v, *ds = shape
+    rows = n * math.prod(ds)
+    flat, flat_target = make_logits(rows, v, dtype, rows + v), make_target(rows, v, rows + v)
+    x = flat.reshape(n, *ds, v).movedim(-1, 1)  # classes last in memory: channels-last
+    if layout == "contiguous":
+        x = x.contiguous()
+    target = flat_target.reshape(n, *ds)
+    assert (ce._classes_last(x).data_ptr() == x.data_ptr()) == (layout == "channels_last" or x.dim() == 2
+                                                                 or math.prod(ds) == 1)
+    go = None
+    if reduction == "none":
+        go = torch.randn(rows, generator=torch.Generator().manual_seed(rows)).to(DEVICE)
+    opts = dict(reduction=reduction, label_smoothing=0.1)
+    loss, grad = run(x, target, None if go is None else go.reshape(n, *ds), **opts)
+    assert loss.shape == (target.shape if reduction == "none" else ()) and grad.shape == x.shape
+    want_loss, want_grad = oracle(flat, flat_target, grad_output=1.0 if go is None else go, **opts)
+    loss_b, grad_b = bounds(flat, flat_target, want_loss, want_grad, grad_output=1.0 if go is None else go, **opts)
+    assert_within("loss", loss.reshape(want_loss.shape), want_loss, loss_b)
+    assert_within("grad", grad.movedim(1, -1).reshape(rows, v), want_grad, grad_b)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_one_row_of_classes(reduction):
+    """logits [V] with a 0-d target, as torch takes them."""
+    x, target = make_logits(1, 9, torch.float32, 25), torch.tensor([4], device=DEVICE)
+    loss, grad = run(x[0], target[0], None if reduction == "mean" else torch.tensor(1.5, device=DEVICE),
+                     reduction=reduction, return_lse=False)
+    want_loss, want_grad = oracle(x, target, grad_output=1.0 if reduction == "mean" else [1.5], reduction=reduction)
+    assert loss.shape == () and grad.shape == (9,)
+    torch.testing.assert_close(loss.double().cpu(), want_loss.reshape(()), rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grad.double().cpu(), want_grad[0], rtol=1e-6, atol=1e-7)
+    _, lse = cross_entropy(x[0], target[0], return_lse=True)
+    assert lse.shape == ()
 
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
@@ -443,14 +486,23 @@ def test_out_of_range_targets_without_check_give_nan():
 def _bad_calls():
     x, t = make_logits(4, 6, torch.float32, 18), make_target(4, 6, 18, ignored=0)
     w = torch.rand(6, device=DEVICE)
+    q = torch.softmax(x, 1)
     return [
         (TypeError, "logits must be a float32", dict(logits=x.double())),
         (TypeError, "logits must be a float32", dict(logits=x.long())),
         (TypeError, "logits must be a float32", dict(logits=x.tolist())),
-        (ValueError, "2-D", dict(logits=x[0])),
-        (ValueError, "2-D", dict(logits=x[None])),
-        (ValueError, "V >= 1", dict(logits=x[:, :0])),
-        (TypeError, "target must be an int64", dict(target=t.float())),
+        (ValueError, r"logits must be \[C\]", dict(logits=x[0, 0])),
+        (ValueError, r"target must have shape \(\)", dict(logits=x[0])),
+        (ValueError, r"target must have shape \(1, 6\)", dict(logits=x[None])),
+        (ValueError, "C >= 1", dict(logits=x[:, :0])),
+        (ValueError, "C >= 1", dict(logits=x[:, :0, None], target=t[:, None])),
+        (TypeError, "target must be an int64", dict(target=t.to(torch.uint8))),
+        (ValueError, "class probabilities must have the logits' shape", dict(target=t.float())),
+        (ValueError, "class probabilities must have the logits' shape", dict(target=q[:3])),
+        (ValueError, r"target must have shape \(4,\)", dict(target=t[:, None].expand(4, 6))),
+        (ValueError, "ignore_index=1 is not supported with class-probability", dict(target=q, ignore_index=1)),
+        (ValueError, "inplace_backward does not support class-probability",
+         dict(target=q.clone().requires_grad_(), inplace_backward=True)),
         (ValueError, r"target must have shape \(4,\)", dict(target=t[:3])),
         (ValueError, "target is on meta", dict(target=t.to("meta"))),
         (ValueError, r"target\[1\] = 6 is outside", dict(target=torch.tensor([0, 6, 1, 2], device=DEVICE),
@@ -647,3 +699,206 @@ def test_no_host_sync_and_cuda_graph_capture(v, reduction):
     graph.replay()
     torch.cuda.synchronize()
     assert torch.equal(loss.detach(), want_loss) and torch.equal(x.grad, want_grad)  # deterministic
+
+
+# ----------------------------------------------------------------------------------------------
+# Class-probability (soft) targets: the oracle is torch in float64 (reference.losses has no soft
+# cross-entropy), plus z lse² by hand.
+# ----------------------------------------------------------------------------------------------
+def make_probs(n, v, dtype, seed):
+    gen = torch.Generator().manual_seed(seed + 3)
+    q = torch.softmax(2 * torch.randn(n, v, generator=gen), 1)
+    q[torch.rand(n, v, generator=gen) < 0.2] = 0.0  # some classes get exactly 0
+    return q.to(dtype).to(DEVICE)
+
+
+def soft_oracle(x, q, weight=None, grad_output=1.0, reduction="mean", label_smoothing=0.0, z_loss=0.0):
+    """(loss, d loss/d x, d loss/d q) of torch's soft-target cross-entropy in float64, plus z-loss."""
+    x64 = x.detach().double().cpu().requires_grad_()
+    q64 = q.detach().double().cpu().requires_grad_()
+    w64 = None if weight is None else weight.double().cpu()
+    rows = torch.nn.functional.cross_entropy(x64, q64, weight=w64, reduction="none", label_smoothing=label_smoothing)
+    rows = rows + z_loss * torch.logsumexp(x64, 1) ** 2
+    loss = rows if reduction == "none" else rows.sum() / (len(rows) if reduction == "mean" else 1)
+    go = grad_output.double().cpu() if isinstance(grad_output, torch.Tensor) else torch.tensor(grad_output).double()
+    gx, gq = torch.autograd.grad(loss, (x64, q64), go)
+    return loss.detach(), gx, gq
+
+
+def soft_bounds(x, q, ref_gx, ref_gq, *, weight=None, reduction="mean", label_smoothing=0.0, z_loss=0.0,
+                grad_output=1.0):
+    """(loss, d/dx, d/dq bounds) of the module docstring's tolerance model for soft targets."""
+    x64, q64 = x.double().cpu(), q.double().cpu()
+    n, v = x64.shape
+    eps, z = label_smoothing, z_loss
+    w = torch.ones(v, dtype=torch.float64) if weight is None else weight.double().cpu()
+    a = w * ((1 - eps) * q64 + eps / v)
+    m = x64.max(1).values
+    lse = torch.logsumexp(x64, 1)
+    delta = C * U32 * (m.abs() + v)
+    dist = torch.where(a != 0, (lse[:, None] - x64).abs(), 0.0)
+    a_plus = a.abs().sum(1) + 2 * z * lse.abs()
+    row_b = C * U32 * (v * a.abs().sum(1) + (a.abs() * dist).sum(1) + z * lse**2) + 2 * z * lse.abs() * delta
+    go = grad_output.double().abs().cpu() if isinstance(grad_output, torch.Tensor) else abs(grad_output)
+    s = torch.full((n,), 1.0 / max(n, 1) if reduction == "mean" else 1.0, dtype=torch.float64) * go
+    rows = a.mul(lse[:, None] - x64).sum(1) + z * lse**2
+    loss_b = row_b if reduction == "none" else (row_b.sum() + C * U32 * n * rows.abs().sum()) * s[0] / go
+    p = torch.softmax(x64, 1)
+    spread = torch.where(p > 0, (x64 - m[:, None]).abs(), 0.0)
+    gx_b = s[:, None] * (p * (a_plus[:, None] * (delta[:, None] + C * U32 * spread) + 2 * z * delta[:, None])
+                         + C * U32 * (p * a_plus[:, None] + a.abs()))
+    gx_b = gx_b + U_OUT[x.dtype] * ref_gx.abs() + ETA[x.dtype]
+    gq_b = s[:, None] * (1 - eps) * w.abs() * (delta[:, None] + C * U32 * (lse[:, None] - x64).abs())
+    gq_b = gq_b + U_OUT.get(q.dtype, 2.0**-53) * ref_gq.abs() + ETA.get(q.dtype, 0.0)
+    return loss_b, gx_b, gq_b
+
+
+def check_soft(x, q, grad_output=None, **opts):
+    """Our loss and gradients (of the logits and of q) against soft_oracle within soft_bounds."""
+    xl, ql = x.detach().clone().requires_grad_(), q.detach().clone().requires_grad_()
+    loss = cross_entropy(xl, ql, **opts)
+    loss.backward(grad_output)
+    o = {k: val for k, val in opts.items() if k != "block_v"}
+    go = 1.0 if grad_output is None else grad_output
+    want, want_gx, want_gq = soft_oracle(x, q, grad_output=go, **o)
+    loss_b, gx_b, gq_b = soft_bounds(x, q, want_gx, want_gq, grad_output=go, **o)
+    assert loss.dtype == torch.float32 and xl.grad.dtype == x.dtype and ql.grad.dtype == q.dtype
+    assert_within("loss", loss.detach(), want, loss_b)
+    assert_within("grad", xl.grad, want_gx, gx_b)
+    assert_within("grad of q", ql.grad, want_gq, gq_b)
+    return loss.detach(), xl.grad, ql.grad
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("shape", [(1, 1, None), (13, 10, None), (5, 17, None), (11, 37, 8)],
+                         ids=lambda s: "N%dxV%d-block%s" % s)
+@pytest.mark.parametrize("options", [dict(), dict(reduction="sum", label_smoothing=0.1),
+                                     dict(weight=True, reduction="none", z_loss=1e-3),
+                                     dict(weight=True, label_smoothing=0.25)],
+                         ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()) or "mean")
+def test_soft_targets_match_torch(dtype, shape, options):
+    n, v, block_v = shape
+    seed = 5 * n + v
+    opts = dict(options, block_v=block_v)
+    if opts.get("weight"):  # negative weights too: a_c < 0 must not break the sums
+        opts["weight"] = (torch.rand(v, generator=torch.Generator().manual_seed(seed)) - 0.2).to(DEVICE)
+    x, q = make_logits(n, v, dtype, seed), make_probs(n, v, dtype, seed)
+    go = torch.randn(n, generator=torch.Generator().manual_seed(seed)).to(DEVICE) if opts.get("reduction") == "none" \
+        else torch.tensor(-1.5, device=DEVICE)
+    check_soft(x, q, go, **opts)
+
+
+@pytest.mark.parametrize("block_v", [None, 8])
+def test_soft_targets_fused_backward_and_large_logits(block_v):
+    """grad_output = 1 takes the forward's gradient as it is; logits of 1e4 do not cancel."""
+    x = make_logits(6, 21, torch.float32, 26).float()
+    x = (x + 1e4 * torch.tensor([1, -1] * 3, device=DEVICE)[:, None])
+    q = make_probs(6, 21, torch.float32, 26)
+    check_soft(x, q, block_v=block_v)
+    check_soft(x, q, block_v=block_v, reduction="sum", label_smoothing=0.3)
+
+
+@pytest.mark.parametrize("block_v", [None, 8])
+def test_soft_targets_neg_inf_logits(block_v):
+    """a_c = 0 at a -inf logit adds 0 (torch: 0 · -inf = NaN); a_c > 0 there gives loss +inf."""
+    x, q = make_logits(3, 19, torch.float32, 27), make_probs(3, 19, torch.float32, 27)
+    x[:, :9] = -math.inf  # the first chunk's logits when block_v = 8
+    q[:, :9] = 0.0
+    q[2, 0] = 0.5
+    loss, grad = run(x, q, torch.ones(3, device=DEVICE), reduction="none", block_v=block_v)
+    keep = torch.tensor([0, 1])
+    want, want_gx, _ = soft_oracle(x[keep, 9:], q[keep, 9:], grad_output=torch.ones(2), reduction="none")
+    torch.testing.assert_close(loss[keep].double().cpu(), want, rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(grad[keep, 9:].double().cpu(), want_gx, rtol=1e-6, atol=1e-7)
+    assert (grad[keep, :9] == 0).all() and loss[2] == math.inf and grad[2, 0] == -0.5 and grad[2].isfinite().all()
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+def test_soft_targets_class_dimension_second(layout):
+    n, v, d = 3, 6, 4
+    x = make_logits(n * d, v, torch.bfloat16, 28).reshape(n, d, v).movedim(-1, 1)
+    q = make_probs(n * d, v, torch.float32, 28).reshape(n, d, v).movedim(-1, 1)
+    if layout == "contiguous":
+        x, q = x.contiguous(), q.contiguous()
+    xl, ql = x.detach().clone().requires_grad_(), q.detach().clone().requires_grad_()
+    loss = cross_entropy(xl, ql, label_smoothing=0.1)
+    loss.backward()
+    x64, q64 = x.double().requires_grad_(), q.double().requires_grad_()
+    want = torch.nn.functional.cross_entropy(x64, q64, label_smoothing=0.1)
+    want.backward()
+    torch.testing.assert_close(loss.double(), want.detach(), rtol=1e-5, atol=0)
+    torch.testing.assert_close(xl.grad.double(), x64.grad, rtol=2**-8, atol=1e-6)
+    torch.testing.assert_close(ql.grad.double(), q64.grad, rtol=1e-5, atol=1e-6)
+    assert cross_entropy(x, q, reduction="none").shape == (n, d)
+
+
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_soft_targets_inplace_and_lse(reduction):
+    gen = torch.Generator().manual_seed(29)
+    h, w = torch.randn(10, 6, generator=gen).to(DEVICE), torch.randn(23, 6, generator=gen).to(DEVICE)
+    q = make_probs(10, 23, torch.float32, 29)
+    go = torch.randn(10, generator=gen).to(DEVICE) if reduction == "none" else None
+    results = []
+    for inplace in (False, True):
+        hl = h.clone().requires_grad_()
+        loss, lse = cross_entropy(hl @ w.t(), q, reduction=reduction, inplace_backward=inplace, label_smoothing=0.1,
+                                  return_lse=True, z_loss=1e-2)
+        loss.backward(go)
+        results.append((loss.detach(), lse, hl.grad))
+    for a, b in zip(*results):
+        assert torch.equal(a, b)
+    torch.testing.assert_close(results[0][1], torch.logsumexp(h @ w.t(), 1))
+
+
+# ----------------------------------------------------------------------------------------------
+# PyTorch's own OpInfo sample inputs for nn.functional.cross_entropy (layouts, soft targets,
+# weights, ignore_index), against torch in float64 within the tolerance model's bounds.
+# ----------------------------------------------------------------------------------------------
+def _opinfo_samples(dtype):
+    pytest.importorskip("expecttest")  # torch.testing._internal needs it
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    op = next(o for o in op_db if o.name == "nn.functional.cross_entropy" and not o.variant_test_name)
+    torch.manual_seed(0)  # make_tensor draws from the global generator
+    return list(op.sample_inputs("cpu", dtype, requires_grad=True))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+def test_torch_opinfo_samples(dtype):
+    """Every sample runs (none refused): class indices and probabilities, [N, V, d1, ...] layouts,
+    weights (negative ones too, with torch's negative "mean" denominator), ignore_index."""
+    samples = _opinfo_samples(dtype)
+    assert len(samples) >= 21  # every one must run: none is refused
+    for i, sample in enumerate(samples):
+        x, target, kw = sample.input.detach().to(DEVICE), sample.args[0].detach().to(DEVICE), dict(sample.kwargs)
+        soft = target.is_floating_point()
+        weight = kw.get("weight")
+        reduction = kw.get("reduction", "mean")
+        where = f"sample {i}: logits {tuple(x.shape)}, target {tuple(target.shape)} {target.dtype}, {kw}"
+
+        # ours
+        xl, tl_ = x.clone().requires_grad_(), target.clone().requires_grad_(soft)
+        loss = cross_entropy(xl, tl_, **kw)
+        go = torch.randn(loss.shape, generator=torch.Generator().manual_seed(i)).to(DEVICE)
+        loss.backward(go)
+        # torch in float64
+        x64, t64 = x.double().cpu().requires_grad_(), (target.double() if soft else target).cpu().requires_grad_(soft)
+        kw64 = dict(kw, weight=None if weight is None else weight.double().cpu())
+        want = torch.nn.functional.cross_entropy(x64, t64, **kw64)
+        want.backward(go.double().cpu())
+        assert loss.shape == want.shape and xl.grad.shape == x.shape, where
+
+        # the bounds, on the [rows, V] form the kernel sees
+        x2, gx2 = ce._classes_last(x), ce._classes_last(x64.grad)
+        opts = dict(weight=weight, reduction=reduction, grad_output=go.reshape(-1) if reduction == "none" else go.item())
+        if soft:
+            q2, gq2 = ce._classes_last(target), ce._classes_last(t64.grad)
+            loss_b, gx_b, gq_b = soft_bounds(x2, q2, gx2, gq2, **opts)
+            assert_within(f"{where}: grad of q", ce._classes_last(tl_.grad), gq2, gq_b)
+        else:
+            t2 = target.reshape(-1)
+            loss_b, gx_b = bounds(x2, t2, want.detach().reshape(-1 if reduction == "none" else ()), gx2,
+                                  ignore_index=kw.get("ignore_index", -100), **opts)
+        assert_within(f"{where}: loss", loss.detach().reshape(-1 if reduction == "none" else ()),
+                      want.detach().reshape(-1 if reduction == "none" else ()), loss_b)
+        assert_within(f"{where}: grad", ce._classes_last(xl.grad), gx2, gx_b)

@@ -1,10 +1,11 @@
 """reference.MLPClassifier: the scikit-learn-like facade."""
+import array
 import math
 
 import pytest
 
 import reference
-from reference.classifier import MLPClassifier
+from reference.classifier import DataConversionWarning, MLPClassifier, NotFittedError
 from reference.datasets import fit_standardizer, load_digits, standardize, train_test_split, xor
 from reference.optimizers import SGD, Adam
 
@@ -117,7 +118,6 @@ def test_verbose_prints_the_loss(capsys):
     ({"max_iter": 0}, [[0.0], [1.0]], [0, 1], ValueError, "max_iter"),
     ({}, [[0.0], [1.0]], [0, 0], ValueError, "at least two classes"),
     ({}, [[0.0], [1.0]], [0], ValueError, "same length"),
-    ({}, [[0.0], [float("nan")]], [0, 1], ValueError, "finite"),
     ({}, [[0.0], [1.0, 2.0]], [0, 1], ValueError, "rectangular"),
 ])
 def test_bad_input_is_rejected(kwargs, X, y, error, message):
@@ -125,15 +125,109 @@ def test_bad_input_is_rejected(kwargs, X, y, error, message):
         MLPClassifier(**kwargs).fit(X, y)
 
 
+# What scikit-learn says about the same input, so its users recognise it.
+@pytest.mark.parametrize("X, y, error, message", [
+    ([[0.0], [float("nan")]], [0, 1], ValueError, r"^Input X contains NaN \(X\[1\]\[0\]\)\.$"),
+    ([[0.0], [-math.inf]], [0, 1], ValueError, r"^Input X contains infinity or a value too large for dtype\('float64'\)"),
+    ([[0.0], [10 ** 400]], [0, 1], ValueError, "^Input X contains infinity"),
+    ([[0.0], [1.0]], [0, math.nan], ValueError, r"^Input y contains NaN \(y\[1\]\)\.$"),
+    ([[0.0], [1.0]], [0, math.inf], ValueError, "^Input y contains infinity"),
+    ([[0.0], [1j]], [0, 1], ValueError, r"^Complex data not supported \(X\[1\]\[0\] = 1j\)$"),
+    ([[0.0], [1.0]], [0, 1 + 1j], ValueError, "^Complex data not supported"),
+    ([[0.0], [{"a": 1}]], [0, 1], TypeError, r"^float\(\) argument must be a string or a real number, not 'dict'"),
+    ([[0.0], ["1.5"]], [0, 1], ValueError, "^X\\[1\\]\\[0\\] is the string '1.5': convert your data to numeric"),
+    ([], [], ValueError, r"^Found array with 0 sample\(s\) \(shape=\(0,\)\) while a minimum of 2 is required by "
+     r"MLPClassifier\.$"),
+    ([[], []], [0, 1], ValueError, r"^Found array with 0 feature\(s\) \(shape=\(2, 0\)\) while a minimum of 1"),
+    ([[0.0, 1.0]], [0], ValueError, r"^Found array with 1 sample\(s\) \(shape=\(1, 2\)\) while a minimum of 2"),
+    ([0.0, 1.0], [0, 1], ValueError, r"^Expected 2D array, got 1D array instead\. Reshape your data"),
+    ([[[0.0]], [[1.0]]], [0, 1], ValueError, r"^Found array with dim 3\. MLPClassifier expected <= 2\.$"),
+    ([[0.0], 1.0], [0, 1], ValueError, r"^X must be rectangular: X\[0\] has 1 entries, X\[1\] is a float$"),
+    (3.0, [0, 1], TypeError, "^Expected a 2D array"),
+    ([[0.0], [1.0], [2.0]], [0.0, 0.5, 1.0], ValueError, r"^Unknown label type: continuous \(y\[1\] = 0.5\)"),
+    ([[0.0], [1.0]], None, ValueError, "^MLPClassifier requires y to be passed, but the target y is None"),
+    ([[0.0], [1.0]], [[0, 1], [1, 0]], ValueError, "^y should be a 1d array"),
+    ([[0.0], [1.0]], [0, 1, 0], ValueError, r"inconsistent numbers of samples: \[2, 3\]$"),
+])
+def test_input_errors_say_what_scikit_learn_says(X, y, error, message):
+    with pytest.raises(error, match=message):
+        MLPClassifier(max_iter=1).fit(X, y)
+
+
+class Sparse:
+    """Quacks like a scipy.sparse matrix (which the reference recognises without importing scipy)."""
+
+    nnz = 1
+    shape = (2, 1)
+
+
+def test_sparse_input_is_not_supported():
+    with pytest.raises(TypeError, match="^Sparse data was passed for X, but dense data is required: sparse input is not"):
+        MLPClassifier().fit(Sparse(), [0, 1])
+    with pytest.raises(TypeError, match="^Sparse data was passed for y"):
+        MLPClassifier().fit([[0.0], [1.0]], Sparse())
+
+
+def test_any_sequences_of_numbers():
+    """Rows and labels are read with len() and iteration: tuples, array.array, numpy arrays."""
+    X, y = xor()
+    reference_fit = MLPClassifier((3,), max_iter=3, batch_size=2, random_state=0).fit(X, y)
+    inputs = [tuple(map(tuple, X)), [array.array("d", row) for row in X], [[int(v) for v in row] for row in X]]
+    np = pytest.importorskip("numpy")
+    inputs.append(np.array(X, dtype=np.float32))
+    for X_as in inputs:
+        for y_as in (tuple(y), array.array("q", y), np.array(y)):
+            clf = MLPClassifier((3,), max_iter=3, batch_size=2, random_state=0).fit(X_as, y_as)
+            assert clf.loss_curve_ == reference_fit.loss_curve_ and clf.n_features_in_ == 2
+            assert clf.predict(X_as) == reference_fit.predict(X) and clf.score(X_as, y_as) == reference_fit.score(X, y)
+
+
+def test_float_and_column_vector_labels():
+    X, y = xor()
+    clf = MLPClassifier((3,), max_iter=2, random_state=0).fit(X, [float(v) for v in y])  # whole numbers: classes
+    assert clf.classes_ == [0.0, 1.0]
+    with pytest.warns(DataConversionWarning, match="^A column-vector y was passed when a 1d array was expected"):
+        clf.fit(X, [[v] for v in y])
+    assert clf.classes_ == [0, 1]
+
+
+def test_get_and_set_params_follow_scikit_learn():
+    clf = MLPClassifier((7,), "tanh", alpha=0.5)
+    params = clf.get_params()
+    assert list(params) == sorted(params) and len(params) == 19
+    assert params["hidden_layer_sizes"] == (7,) and params["alpha"] == 0.5 and params["random_state"] is None
+    assert clf.set_params(alpha=-1.0, max_iter=3) is clf and clf.alpha == -1.0  # stored as given ...
+    with pytest.raises(ValueError, match="^alpha must be"):  # ... and checked at fit
+        clf.fit(*xor())
+    with pytest.raises(ValueError, match="^Invalid parameter 'learning_rate' for estimator MLPClassifier"):
+        clf.set_params(learning_rate="constant")
+    copy = MLPClassifier(**clf.get_params())
+    assert copy.get_params() == clf.get_params()
+
+
 def test_use_before_fit_and_mismatched_scoring():
     clf = MLPClassifier()
-    with pytest.raises(ValueError, match="not fitted"):
-        clf.predict([[0.0]])
-    with pytest.raises(ValueError, match="not fitted"):
-        clf.coefs_
+    for use in (clf.predict, clf.predict_proba, lambda X: clf.score(X, [0])):
+        with pytest.raises(NotFittedError, match="^This MLPClassifier instance is not fitted yet"):
+            use([[0.0]])
+    assert issubclass(NotFittedError, ValueError) and issubclass(NotFittedError, AttributeError)
+    assert not hasattr(clf, "coefs_") and not hasattr(clf, "n_features_in_")
     X, y = xor()
     clf = MLPClassifier((2,), max_iter=1, random_state=0).fit(X, y)
     with pytest.raises(ValueError, match="same length"):
         clf.score(X, y[:3])
-    with pytest.raises(ValueError, match="must have 2 entries"):
+    with pytest.raises(ValueError, match="^X has 3 features, but MLPClassifier is expecting 2 features as input"):
         clf.predict([[0.0, 1.0, 2.0]])
+    with pytest.raises(ValueError, match="^Found array with 0 sample"):
+        clf.predict_proba([])
+
+
+def test_learning_rate_schedule_option():
+    from reference.classifier import MLPClassifier as C
+    X, y = [[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1]
+    assert C(hidden_layer_sizes=(2,), learning_rate="constant", max_iter=2, random_state=0).fit(X, y).n_iter_ >= 1
+    C(hidden_layer_sizes=(2,), learning_rate="adaptive", solver="adam", max_iter=1, random_state=0).fit(X, y)  # ignored by adam
+    with pytest.raises(NotImplementedError, match="adaptive"):
+        C(learning_rate="adaptive", solver="sgd").fit(X, y)
+    with pytest.raises(ValueError, match="learning_rate"):
+        C(learning_rate="fast").fit(X, y)

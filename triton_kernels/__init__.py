@@ -2,7 +2,7 @@
 
 - ``cross_entropy`` / ``CrossEntropyLoss``: softmax cross-entropy, loss and gradient in one pass.
 - ``linear_act`` / ``FusedLinear``: ``act(x @ weight.T + bias)`` with the bias and activation in the
-  matmul's epilogue and the activation's derivative fused into the backward matmuls.
+  matmul's epilogue; the backward forms δ = dy ⊙ σ'(ξ) and db in one pass, then dx and dW on cuBLAS.
 
 The functions share their modules' names (``triton_kernels.cross_entropy`` is the function);
 ``from triton_kernels.cross_entropy import ...`` still reaches the module.

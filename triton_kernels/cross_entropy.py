@@ -8,12 +8,35 @@ weights, W = Σ_c w_c), label smoothing ε and z-loss coefficient z (PaLM):
     ∂loss/∂x_c = p_c A - (1 - ε) w_y [c = y] - (ε / V) w_c,
     p_c = exp(x_c - lse),   A = (1 - ε) w_y + ε W / V + 2 z lse.
 
-Rows whose target equals ``ignore_index`` have loss 0 and gradient 0. Reductions follow
+Class-probability ("soft") targets q (a floating tensor of the logits' shape) follow torch's
+definition: with a_c = w_c ((1 - ε) q_c + ε / V),
+
+    loss     = Σ_c a_c (lse - x_c)  +  z lse²,     ∂loss/∂x_c = p_c A - a_c,   A = Σ_c a_c + 2 z lse,
+    ∂loss/∂q_c = (1 - ε) w_c (lse - x_c)   (when q requires grad),
+
+"mean" divides by the number of rows N (not by a sum of weights), and no row is ignored
+(``ignore_index`` must stay negative, as torch requires). Terms with a_c = 0 add 0 even where
+x_c = -inf (torch gives NaN there: 0 · -inf). The loss is formed as T + Σ_c a_c log s with
+T = Σ_c a_c (m - x_c) accumulated relative to the running max m (rescaled when m moves): every
+term is >= 0 for a >= 0, so nothing cancels at any |m|. Soft targets add N V b_q bytes read per
+pass over the logits (b_q their bytes per element) and, with a recompute, 4 N bytes of Σ_c a_c;
+the gradient of q is formed by torch elementwise ops from the saved logits and lse, off the fused
+path (not in inplace mode).
+
+Rows whose class-index target equals ``ignore_index`` have loss 0 and gradient 0. Reductions follow
 ``torch.nn.functional.cross_entropy``: "none" returns the per-row losses, "sum" their sum and
 "mean" their sum divided by D = Σ_{i not ignored} w_{y_i} (the z-loss term included; negative
 weights give a negative D, as in torch). When D = 0 (every target ignored, or weights summing to
 0) "mean" returns 0 with a zero gradient, where torch returns NaN. The loss and the optional
 per-row lse are float32 whatever the logits' dtype; the gradient has the logits' dtype.
+
+Layouts: logits [N, V] (any row stride), [V] (one row, 0-d target) or [N, V, d1, ...] with
+target [N, d1, ...], as in torch; rows are then the N d1 ... positions, and the class dimension is
+moved last. That is a view when the classes have stride 1 and the other dimensions merge into one
+row stride (e.g. channels-last, or all d_k = 1); otherwise (e.g. a contiguous [N, V, d]) it is a
+copy: N' V b bytes read and N' V b written, N' = N d1 ..., and autograd hands the gradient back
+as a permuted view, which accumulating into a leaf's .grad copies again (another 2 N' V b).
+Soft targets get the same treatment (their bytes b_q instead of b).
 
 Launches and host work. The call never waits for the GPU (no device-to-host sync: CUDA graphs
 capture it, torch.compile need not break its graph around it). "mean" and "sum" launch a tiny
@@ -80,7 +103,13 @@ approximations of a few ulp on the GPU; sums of V terms lose up to V u in the wo
 with s the gradient's scale (grad_output / D, grad_output, or the row's grad_output) and η half
 the spacing of the output dtype's subnormals (2^-25 for fp16, where gradients below 6e-5 are
 subnormal): any grad_output is applied in float32 before the one rounding. Only in-place mode's
-rescale adds one more u_out |g_c| + η, after the rounding. The reductions add c u N Σ_i |loss_i|. Confident predictions (p_y ~ 0.999) are covered: the true-class gradient p_y - 1 is
+rescale adds one more u_out |g_c| + η, after the rounding. Soft targets (q taken as exact too) have
+A+ = Σ_c |a_c| + 2 z |lse| and B_c = |a_c| in the gradient's bound, and
+
+    |Δloss_i| <= c u (V Σ_c |a_c| + Σ_c |a_c| |lse - x_c| + z lse²) + 2 z |lse| δ
+    |Δ∂loss/∂q_c| <= s (1-ε) |w_c| (δ + c u |lse - x_c|) + u_q |∂loss/∂q_c| + η_q   (q's dtype)
+
+The reductions add c u N Σ_i |loss_i|. Confident predictions (p_y ~ 0.999) are covered: the true-class gradient p_y - 1 is
 formed in float32 and rounded once, so in bf16 it is as accurate as bf16 allows (torch's bf16
 path rounds the log-probabilities to bf16 before its backward forms the gradient from them).
 """
@@ -135,10 +164,48 @@ def _round_to_bf16(x):
 
 
 @triton.jit
-def _grad_tile(p, cols, y, coef_p, coef_y, smooth_w, scale, active, in_range, ROUND_BF16: tl.constexpr):
-    """∂loss/∂x for a tile from its softmax p: p A - (1 - ε) w_y [c = y] - (ε / V) w_c, times the
-    row's scale; NaN for a target outside [0, V), 0 for an ignored row. y is int32 (range-checked)."""
-    g = p * coef_p[:, None] - tl.where(cols[None, :] == y[:, None], coef_y[:, None], 0.0) - smooth_w
+def _soft_update(x, a, shift_old, shift, t, a_sum):
+    """Fold a tile of logits x and soft-target weights a into T = Σ_c a_c (shift - x_c) and Σ_c a_c,
+    moving T's reference from shift_old to shift (the running max, 0 while it is -inf). For
+    a >= 0 every term is >= 0, so the loss T + Σ_c a_c log s does not cancel; a_c = 0 adds 0
+    even at x_c = -inf (torch's 0 · -inf gives NaN there)."""
+    t = t + (shift - shift_old) * a_sum + tl.sum(tl.where(a != 0.0, a * (shift[:, None] - x), 0.0), axis=1)
+    return t, a_sum + tl.sum(a, axis=1)
+
+
+@triton.jit
+def _soft_weights(q_row, c, mask, weight_ptr, n_cols, label_smoothing,
+                  HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr):
+    """a_c = w_c ((1 - ε) q_c + ε / V) for a tile of class-probability targets (0 off the row)."""
+    a = tl.load(q_row[:, None] + c[None, :], mask=mask, other=0.0).to(tl.float32)
+    if HAS_SMOOTHING:
+        a = tl.where(mask, (1.0 - label_smoothing) * a + label_smoothing / n_cols, 0.0)
+    if HAS_WEIGHT:
+        a *= tl.load(weight_ptr + c, mask=c < n_cols, other=0.0)[None, :]
+    return a
+
+
+@triton.jit
+def _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing,
+            HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, SOFT: tl.constexpr):
+    """_grad_tile's b_c for the columns c, loaded afresh: a_c (soft targets), (ε / V) w_c or 0."""
+    b = 0.0
+    if SOFT:
+        b = _soft_weights(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING)
+    elif HAS_SMOOTHING:
+        if HAS_WEIGHT:
+            b = label_smoothing / n_cols * tl.load(weight_ptr + c, mask=c < n_cols, other=0.0)[None, :]
+        else:
+            b = label_smoothing / n_cols
+    return b
+
+
+@triton.jit
+def _grad_tile(p, cols, y, coef_p, coef_y, b, scale, active, in_range, ROUND_BF16: tl.constexpr):
+    """∂loss/∂x for a tile from its softmax p: p A - (1 - ε) w_y [c = y] - b_c, times the row's
+    scale, with b_c = (ε / V) w_c (class indices) or a_c (soft targets: coef_y = 0, y = -1); NaN
+    for a target outside [0, V), 0 for an ignored row. y is int32 (range-checked)."""
+    g = p * coef_p[:, None] - tl.where(cols[None, :] == y[:, None], coef_y[:, None], 0.0) - b
     g = tl.where(in_range[:, None], g * scale[:, None], float("nan"))
     g = tl.where(active[:, None], g, 0.0)
     if ROUND_BF16:
@@ -147,16 +214,22 @@ def _grad_tile(p, cols, y, coef_p, coef_y, smooth_w, scale, active, in_range, RO
 
 
 @triton.jit
-def _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index, ROWS: tl.constexpr):
+def _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index, ROWS: tl.constexpr, SOFT: tl.constexpr):
     """Rows of a block, their int64 indices, masks, and the targets: the range check in int64,
-    then int32 (clamped to 0 when out of range, so that no load goes out of bounds)."""
+    then int32 (clamped to 0 when out of range, so that no load goes out of bounds). SOFT: every
+    row counts and there is no class index (y = -1)."""
     rows = block * ROWS + tl.arange(0, ROWS)
     row_mask = rows < n_rows
     rows64 = rows.to(tl.int64)  # row * stride can pass 2^31
-    y = tl.load(target_ptr + rows64, mask=row_mask, other=ignore_index)
-    active = row_mask & (y != ignore_index)
-    in_range = (y >= 0) & (y < n_cols)
-    y = tl.where(in_range, y, 0).to(tl.int32)
+    if SOFT:
+        y = tl.full([ROWS], -1, tl.int32)
+        active = row_mask
+        in_range = row_mask
+    else:
+        y = tl.load(target_ptr + rows64, mask=row_mask, other=ignore_index)
+        active = row_mask & (y != ignore_index)
+        in_range = (y >= 0) & (y < n_cols)
+        y = tl.where(in_range, y, 0).to(tl.int32)
     return row_mask, rows64, y, active, in_range
 
 
@@ -186,45 +259,59 @@ def _prologue_kernel(target_ptr, weight_ptr, parts_ptr, count_ptr, n_rows, n_col
 
 @triton.jit
 def _cross_entropy_kernel(
-    logits_ptr, logits_stride, target_ptr, weight_ptr, grad_ptr, grad_stride,
-    loss_ptr, lse_ptr, consts_ptr, parts_ptr, n_parts, partial_ptr, count_ptr,
+    logits_ptr, logits_stride, target_ptr, target_stride, weight_ptr, grad_ptr, grad_stride,
+    loss_ptr, lse_ptr, a_sum_ptr, consts_ptr, parts_ptr, n_parts, partial_ptr, count_ptr,
     n_rows, n_cols, ignore_index, label_smoothing, z_loss,
-    HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, REDUCTION: tl.constexpr, STORE_LSE: tl.constexpr,
-    COMPUTE_GRAD: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr, SINGLE_TILE: tl.constexpr,
-    NUM_STAGES: tl.constexpr, PARTS: tl.constexpr, BLOCK: tl.constexpr, ROUND_BF16: tl.constexpr,
+    HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, SOFT: tl.constexpr, REDUCTION: tl.constexpr,
+    STORE_LSE: tl.constexpr, COMPUTE_GRAD: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr,
+    SINGLE_TILE: tl.constexpr, NUM_STAGES: tl.constexpr, PARTS: tl.constexpr, BLOCK: tl.constexpr,
+    ROUND_BF16: tl.constexpr,
 ):
     """ROWS rows per program: the loss, the lse (STORE_LSE) and the gradient (COMPUTE_GRAD) times
     1/D ("mean") or 1 ("sum"). REDUCTION 0 ("none") stores each row's loss; 1 ("mean") and 2 ("sum")
     store one partial sum per program, and the program that finishes last (an atomic ticket) adds
     them up in program order, so the result is deterministic, and writes the loss.
     consts (by program 0, for the backward): [1/D, W = Σ_c w_c].
+    SOFT: target_ptr holds class probabilities q [N, V] (row stride target_stride) instead of class
+    indices; D = N, and with STORE_LSE the backward's Σ_c a_c goes to a_sum_ptr.
     SINGLE_TILE: the row fits in BLOCK_V and stays in registers between the two uses, so the logits
     are read once and the gradient written once (chunked rows: read twice, the second mostly from L2).
     ROUND_BF16: round a bfloat16 gradient explicitly (interpreter only, see _round_to_bf16)."""
     pid = tl.program_id(0)
-    row_mask, rows64, y, active, in_range = _rows_and_targets(pid, target_ptr, n_rows, n_cols, ignore_index, ROWS)
+    row_mask, rows64, y, active, in_range = _rows_and_targets(pid, target_ptr, n_rows, n_cols, ignore_index, ROWS,
+                                                              SOFT)
     x_row = logits_ptr + rows64 * logits_stride
-    x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
-    if HAS_WEIGHT:
-        w_y = tl.load(weight_ptr + y, mask=active & in_range, other=0.0)
-    else:
-        w_y = tl.full([ROWS], 1.0, tl.float32)
     cols = tl.arange(0, BLOCK_V)
+    q_row = target_ptr + rows64 * target_stride  # soft targets' rows (unused for class indices)
+    if SOFT:
+        t = tl.zeros([ROWS], tl.float32)  # Σ_c a_c (shift - x_c)
+        a_sum = tl.zeros([ROWS], tl.float32)
+    else:
+        x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
+        if HAS_WEIGHT:
+            w_y = tl.load(weight_ptr + y, mask=active & in_range, other=0.0)
+        else:
+            w_y = tl.full([ROWS], 1.0, tl.float32)
+        # For smoothing, W = Σ w_c and Σ w_c (x_c - r) are taken relative to r = x_y, so that logits
+        # of 1e4 do not cancel against lse W (r = 0 if x_y = -inf).
+        r = tl.where(x_y == float("-inf"), 0.0, x_y)
+        w_sum = tl.zeros([ROWS], tl.float32)
+        wd_sum = tl.zeros([ROWS], tl.float32)
 
-    # Pass 1: running max m, Σ exp(x - m) and, for smoothing, W = Σ w_c and Σ w_c (x_c - r) taken
-    # relative to r = x_y, so that logits of 1e4 do not cancel against lse W (r = 0 if x_y = -inf).
-    r = tl.where(x_y == float("-inf"), 0.0, x_y)
+    # Pass 1: running max m, Σ exp(x - m), and the target's sums.
     m = tl.full([ROWS], float("-inf"), tl.float32)
     s = tl.zeros([ROWS], tl.float32)
-    w_sum = tl.zeros([ROWS], tl.float32)
-    wd_sum = tl.zeros([ROWS], tl.float32)
     if SINGLE_TILE:
         mask = row_mask[:, None] & (cols < n_cols)[None, :]
         x = tl.load(x_row[:, None] + cols[None, :], mask=mask, other=float("-inf")).to(tl.float32)
         m = tl.max(x, axis=1)
-        e = tl.exp(x - tl.where(m == float("-inf"), 0.0, m)[:, None])  # kept: the gradient's only exp
+        shift = tl.where(m == float("-inf"), 0.0, m)
+        e = tl.exp(x - shift[:, None])  # kept: the gradient's only exp
         s = tl.sum(e, axis=1)
-        if HAS_SMOOTHING:
+        if SOFT:
+            a = _soft_weights(q_row, cols, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING)
+            t, a_sum = _soft_update(x, a, 0.0, shift, t, a_sum)
+        elif HAS_SMOOTHING:
             if HAS_WEIGHT:
                 w = tl.load(weight_ptr + cols, mask=cols < n_cols, other=0.0)[None, :]
                 w_sum += tl.sum(w, axis=1)
@@ -239,8 +326,13 @@ def _cross_entropy_kernel(
             mask = row_mask[:, None] & (c < n_cols)[None, :]
             x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf"),
                         eviction_policy="evict_last").to(tl.float32)
+            m_old = m
             m, s = _online_update(x, m, s)
-            if HAS_SMOOTHING:
+            if SOFT:
+                a = _soft_weights(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING)
+                t, a_sum = _soft_update(x, a, tl.where(m_old == float("-inf"), 0.0, m_old),
+                                        tl.where(m == float("-inf"), 0.0, m), t, a_sum)
+            elif HAS_SMOOTHING:
                 if HAS_WEIGHT:
                     w = tl.load(weight_ptr + c, mask=c < n_cols, other=0.0)[None, :]
                     w_sum += tl.sum(w, axis=1)
@@ -252,28 +344,38 @@ def _cross_entropy_kernel(
     shift = tl.where(m == float("-inf"), 0.0, m)
     log_s = tl.log(s)
     lse = shift + log_s
-    nll = (shift - x_y) + log_s  # lse - x_y without rounding lse at the scale of |m|
-    coef_y = (1.0 - label_smoothing) * w_y
-    coef_p = coef_y + 2.0 * z_loss * lse
-    loss = coef_y * nll + z_loss * lse * lse
-    if HAS_SMOOTHING:
-        eps_v = label_smoothing / n_cols
-        loss += eps_v * (w_sum * ((shift - r) + log_s) - wd_sum)
-        coef_p += eps_v * w_sum
+    if SOFT:  # loss = Σ_c a_c (lse - x_c) + z lse², A = Σ_c a_c + 2 z lse
+        coef_y = tl.zeros([ROWS], tl.float32)
+        coef_p = a_sum + 2.0 * z_loss * lse
+        loss = (t + a_sum * log_s) + z_loss * lse * lse
+    else:
+        nll = (shift - x_y) + log_s  # lse - x_y without rounding lse at the scale of |m|
+        coef_y = (1.0 - label_smoothing) * w_y
+        coef_p = coef_y + 2.0 * z_loss * lse
+        loss = coef_y * nll + z_loss * lse * lse
+        if HAS_SMOOTHING:
+            eps_v = label_smoothing / n_cols
+            loss += eps_v * (w_sum * ((shift - r) + log_s) - wd_sum)
+            coef_p += eps_v * w_sum
     loss = tl.where(active, tl.where(in_range, loss, float("nan")), 0.0)
     if REDUCTION == 0:
         tl.store(loss_ptr + rows64, loss, mask=row_mask)
     if STORE_LSE:
         tl.store(lse_ptr + rows64, lse, mask=row_mask)
+        if SOFT:
+            tl.store(a_sum_ptr + rows64, a_sum, mask=row_mask)
 
     inv_d = 1.0
-    if REDUCTION == 1:  # 1/D from the prologue's partials, the same sum in every program
-        d = tl.sum(tl.load(parts_ptr + tl.arange(0, PARTS), mask=tl.arange(0, PARTS) < n_parts, other=0.0))
-        inv_d = tl.where(d != 0.0, 1.0 / d, 0.0)
+    if REDUCTION == 1:
+        if SOFT:  # torch divides by the number of rows, whatever the weights
+            inv_d = 1.0 / n_rows
+        else:  # 1/D from the prologue's partials, the same sum in every program
+            d = tl.sum(tl.load(parts_ptr + tl.arange(0, PARTS), mask=tl.arange(0, PARTS) < n_parts, other=0.0))
+            inv_d = tl.where(d != 0.0, 1.0 / d, 0.0)
     if pid == 0:
         if REDUCTION == 1:
             tl.store(consts_ptr, inv_d)
-        if HAS_WEIGHT and HAS_SMOOTHING:
+        if HAS_WEIGHT and HAS_SMOOTHING and not SOFT:
             tl.store(consts_ptr + 1, tl.max(w_sum, axis=0))  # W, the same in every row
 
     # Pass 2: the gradient, from the registers (single tile) or re-reading the chunks.
@@ -281,11 +383,12 @@ def _cross_entropy_kernel(
         scale = tl.full([ROWS], 1.0, tl.float32) * inv_d
         g_row = grad_ptr + rows64 * grad_stride
         if SINGLE_TILE:
-            smooth_w = 0.0
-            if HAS_SMOOTHING:
-                smooth_w = eps_v * w
-            g = _grad_tile(e * (1.0 / s)[:, None], cols, y, coef_p, coef_y, smooth_w, scale, active, in_range,
-                           ROUND_BF16)
+            b = 0.0
+            if SOFT:
+                b = a
+            elif HAS_SMOOTHING:
+                b = eps_v * w
+            g = _grad_tile(e * (1.0 / s)[:, None], cols, y, coef_p, coef_y, b, scale, active, in_range, ROUND_BF16)
             tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
         else:
             for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
@@ -293,14 +396,9 @@ def _cross_entropy_kernel(
                 mask = row_mask[:, None] & (c < n_cols)[None, :]
                 x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf"),
                             eviction_policy="evict_first").to(tl.float32)
-                smooth_w = 0.0
-                if HAS_SMOOTHING:
-                    if HAS_WEIGHT:
-                        smooth_w = eps_v * tl.load(weight_ptr + c, mask=c < n_cols, other=0.0)[None, :]
-                    else:
-                        smooth_w = eps_v
+                b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING, SOFT)
                 p = tl.exp((x - shift[:, None]) - log_s[:, None])
-                g = _grad_tile(p, c, y, coef_p, coef_y, smooth_w, scale, active, in_range, ROUND_BF16)
+                g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, ROUND_BF16)
                 tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
                          eviction_policy="evict_first")
 
@@ -319,17 +417,18 @@ def _cross_entropy_kernel(
 
 @triton.jit
 def _backward_kernel(
-    src_ptr, src_stride, target_ptr, weight_ptr, lse_ptr, consts_ptr, grad_ptr, grad_stride,
-    go_ptr, go_stride, n_rows, n_cols, ignore_index, label_smoothing, z_loss,
-    HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, MEAN: tl.constexpr, RESCALE: tl.constexpr,
-    SKIP_IF_ONE: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr, ROUND_BF16: tl.constexpr,
+    src_ptr, src_stride, target_ptr, target_stride, weight_ptr, lse_ptr, a_sum_ptr, consts_ptr, grad_ptr,
+    grad_stride, go_ptr, go_stride, n_rows, n_cols, ignore_index, label_smoothing, z_loss,
+    HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, SOFT: tl.constexpr, MEAN: tl.constexpr,
+    RESCALE: tl.constexpr, SKIP_IF_ONE: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr,
+    ROUND_BF16: tl.constexpr,
 ):
     """The gradient times grad_output (go_ptr + row * go_stride; stride 0 for one value), and 1/D
     for "mean" (consts[0]). A persistent grid: each program takes every num_programs-th block of
     ROWS rows. RESCALE: src is a gradient already written (in place), multiply it by grad_output.
-    Otherwise src holds the logits: g from p = exp(x - lse) with the forward's lse, one read and
-    one write. SKIP_IF_ONE: grad_output = 1 means the forward's gradient is already final; then
-    every program returns after one scalar load."""
+    Otherwise src holds the logits: g from p = exp(x - lse) with the forward's lse (and, SOFT, its
+    Σ_c a_c), one read and one write (plus the soft targets). SKIP_IF_ONE: grad_output = 1 means
+    the forward's gradient is already final; then every program returns after one scalar load."""
     pid = tl.program_id(0)
     go0 = tl.load(go_ptr).to(tl.float32)
     n_blocks = tl.cdiv(n_rows, ROWS)
@@ -338,26 +437,30 @@ def _backward_kernel(
     cols = tl.arange(0, BLOCK_V)
     for block in range(pid, n_blocks, tl.num_programs(0)):
         row_mask, rows64, y, active, in_range = _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index,
-                                                                  ROWS)
+                                                                  ROWS, SOFT)
         scale = tl.load(go_ptr + rows64 * go_stride, mask=row_mask, other=0.0).to(tl.float32)
         src_row = src_ptr + rows64 * src_stride
+        q_row = target_ptr + rows64 * target_stride
         g_row = grad_ptr + rows64 * grad_stride
         if not RESCALE:
             if MEAN:
                 scale *= tl.load(consts_ptr)
             lse = tl.load(lse_ptr + rows64, mask=row_mask, other=0.0)
-            if HAS_WEIGHT:
-                w_y = tl.load(weight_ptr + y, mask=active & in_range, other=0.0)
+            if SOFT:
+                coef_y = tl.zeros([ROWS], tl.float32)
+                coef_p = tl.load(a_sum_ptr + rows64, mask=row_mask, other=0.0) + 2.0 * z_loss * lse
             else:
-                w_y = tl.full([ROWS], 1.0, tl.float32)
-            coef_y = (1.0 - label_smoothing) * w_y
-            coef_p = coef_y + 2.0 * z_loss * lse
-            if HAS_SMOOTHING:
-                eps_v = label_smoothing / n_cols
                 if HAS_WEIGHT:
-                    coef_p += eps_v * tl.load(consts_ptr + 1)
+                    w_y = tl.load(weight_ptr + y, mask=active & in_range, other=0.0)
                 else:
-                    coef_p += label_smoothing
+                    w_y = tl.full([ROWS], 1.0, tl.float32)
+                coef_y = (1.0 - label_smoothing) * w_y
+                coef_p = coef_y + 2.0 * z_loss * lse
+                if HAS_SMOOTHING:
+                    if HAS_WEIGHT:
+                        coef_p += label_smoothing / n_cols * tl.load(consts_ptr + 1)
+                    else:
+                        coef_p += label_smoothing
         for start in range(0, n_cols, BLOCK_V):
             c = start + cols
             mask = row_mask[:, None] & (c < n_cols)[None, :]
@@ -367,14 +470,9 @@ def _backward_kernel(
                 if ROUND_BF16:
                     g = _round_to_bf16(g)
             else:
-                smooth_w = 0.0
-                if HAS_SMOOTHING:
-                    if HAS_WEIGHT:
-                        smooth_w = eps_v * tl.load(weight_ptr + c, mask=c < n_cols, other=0.0)[None, :]
-                    else:
-                        smooth_w = eps_v
+                b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING, SOFT)
                 p = tl.exp(v.to(tl.float32) - lse[:, None])
-                g = _grad_tile(p, c, y, coef_p, coef_y, smooth_w, scale, active, in_range, ROUND_BF16)
+                g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, ROUND_BF16)
             tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
                      eviction_policy="evict_first")
 
@@ -407,22 +505,38 @@ def _check_options(ignore_index, reduction, label_smoothing, z_loss, block_v) ->
         raise ValueError(f"block_v must be a power of two >= 2, got {block_v!r}")
 
 
-def _check_tensors(logits, target, weight, ignore_index, inplace_backward, check_target):
+def _check_tensors(logits, target, weight, ignore_index, inplace_backward) -> bool:
+    """Types, shapes and devices of torch's layouts: logits [C], [N, C] or [N, C, d1, ...] with
+    class-index targets [], [N] or [N, d1, ...], or class probabilities of the logits' shape.
+    Returns whether the target holds probabilities (soft)."""
     if not isinstance(logits, torch.Tensor) or logits.dtype not in _DTYPES:
         got = getattr(logits, "dtype", type(logits))
         raise TypeError(f"logits must be a float32, float16 or bfloat16 tensor, got {got}")
-    if logits.dim() != 2 or logits.shape[1] < 1:
-        raise ValueError(f"logits must be 2-D [N, V] with V >= 1 (flatten batch dims first), "
+    if logits.dim() == 0 or logits.shape[logits.dim() > 1] < 1:
+        raise ValueError(f"logits must be [C], [N, C] or [N, C, d1, ...] with C >= 1 classes, "
                          f"got shape {tuple(logits.shape)}")
     if logits.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
         raise ValueError(f"logits must be on a CUDA device (or set TRITON_INTERPRET=1), got {logits.device}")
-    n_rows, n_cols = logits.shape
-    if not isinstance(target, torch.Tensor) or target.dtype not in (torch.int64, torch.int32):
+    n_cols = logits.shape[logits.dim() > 1]
+    soft = isinstance(target, torch.Tensor) and target.dtype in _DTYPES + (torch.float64,)
+    if soft:
+        if target.shape != logits.shape:
+            raise ValueError(f"target of class probabilities must have the logits' shape {tuple(logits.shape)}, "
+                             f"got {tuple(target.shape)}")
+        if ignore_index >= 0:  # as torch: only the default (negative) value, which ignores nothing
+            raise ValueError(f"ignore_index={ignore_index} is not supported with class-probability targets")
+        if inplace_backward and target.requires_grad and torch.is_grad_enabled():
+            raise ValueError("inplace_backward does not support class-probability targets that require grad "
+                             "(their gradient needs the logits)")
+    elif not isinstance(target, torch.Tensor) or target.dtype not in (torch.int64, torch.int32):
         got = getattr(target, "dtype", type(target))
-        raise TypeError(f"target must be an int64 or int32 tensor of class indices, got {got}")
-    if target.shape != (n_rows,):
-        raise ValueError(f"target must have shape ({n_rows},) to match logits {tuple(logits.shape)}, "
-                         f"got {tuple(target.shape)}")
+        raise TypeError(f"target must be an int64 or int32 tensor of class indices, or a floating-point tensor "
+                        f"of class probabilities, got {got}")
+    else:
+        want = logits.shape[:1] + logits.shape[2:] if logits.dim() > 1 else ()
+        if target.shape != want:
+            raise ValueError(f"target must have shape {tuple(want)} to match logits {tuple(logits.shape)}, "
+                             f"got {tuple(target.shape)}")
     if target.device != logits.device:
         raise ValueError(f"target is on {target.device} but logits are on {logits.device}")
     if weight is not None:
@@ -435,6 +549,12 @@ def _check_tensors(logits, target, weight, ignore_index, inplace_backward, check
             raise ValueError(f"weight is on {weight.device} but logits are on {logits.device}")
         if weight.requires_grad and torch.is_grad_enabled():
             raise ValueError("weight must not require grad: class weights are constants (no gradient, as in torch)")
+    return soft
+
+
+def _check_rows(logits, target, ignore_index, inplace_backward, check_target):
+    """The checks on the [rows, V] form the kernels see."""
+    n_rows, n_cols = logits.shape
     if inplace_backward and logits.requires_grad and torch.is_grad_enabled():
         base = logits if logits._base is None else logits._base
         if base.is_leaf:
@@ -443,12 +563,23 @@ def _check_tensors(logits, target, weight, ignore_index, inplace_backward, check
         if not _unit_class_stride(logits) or (n_rows > 1 and logits.stride(0) < n_cols):
             raise ValueError(f"inplace_backward needs logits with unit class stride and non-overlapping rows, "
                              f"got strides {logits.stride()}")
-    if check_target and n_rows:
+    if check_target and n_rows and not target.is_floating_point():
         bad = (target != ignore_index) & ((target < 0) | (target >= n_cols))
         if bad.any():  # a device-to-host sync, only when asked for (check_target=True)
             first = int(bad.nonzero()[0, 0])
             raise ValueError(f"target[{first}] = {int(target[first])} is outside [0, {n_cols}) "
                              f"and is not ignore_index={ignore_index}")
+
+
+def _classes_last(t):
+    """[C] -> [1, C]; [N, C, d1, ...] -> [N d1 ..., C], a view when the layout allows (the class
+    stride is 1 and the other dimensions merge into one row stride, e.g. channels-last), else a
+    copy; a class stride other than 1 is copied to one too (see the module docstring's bytes)."""
+    if t.dim() == 1:
+        t = t[None]
+    elif t.dim() > 2:
+        t = t.movedim(1, -1).reshape(-1, t.shape[1])
+    return t if _unit_class_stride(t) else t.contiguous()
 
 
 def _round_bf16(grad) -> bool:
@@ -479,10 +610,11 @@ def _persistent_programs(device, n_blocks: int) -> int:
 
 
 def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z_loss, block_v, *,
-             grad, store_lse):
+             soft, grad, store_lse):
     """One pass over the logits (plus, for "mean"/"sum", the prologue: a tiny kernel that zeroes the
-    ticket counter and sums D). Returns (loss, lse or None, consts); the gradient, if ``grad`` is
-    given, is written into it times 1/D ("mean") or 1 ("sum")."""
+    ticket counter and, for class indices, sums D). Returns (loss, lse, Σ_c a_c, consts), the
+    per-row stats None unless store_lse (Σ_c a_c only for soft targets); the gradient, if ``grad``
+    is given, is written into it times 1/D ("mean") or 1 ("sum")."""
     n_rows, n_cols = logits.shape
     device = logits.device
     block, rows, warps, single = _launch_config(n_rows, n_cols, block_v)
@@ -491,14 +623,15 @@ def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z
     ws = _alloc((2 + _MAX_PARTS + n_programs,), torch.float32, device)
     consts, parts, partials = ws[:2], ws[2:2 + _MAX_PARTS], ws[2 + _MAX_PARTS:]
     lse = _alloc((n_rows,), torch.float32, device) if store_lse else None
+    a_sum = _alloc((n_rows,), torch.float32, device) if store_lse and soft else None
     if reduction == "none":
         loss, count = _alloc((n_rows,), torch.float32, device), None
     else:
         loss = _alloc((), torch.float32, device)
         count = torch.empty((1,), dtype=torch.int32, device=device)
     if n_rows == 0:
-        return (loss if reduction == "none" else loss.fill_(0.0)), lse, consts
-    mean = reduction == "mean"
+        return (loss if reduction == "none" else loss.fill_(0.0)), lse, a_sum, consts
+    mean = reduction == "mean" and not soft  # the prologue sums D (soft targets: D = N)
     n_parts = min(_MAX_PARTS, triton.cdiv(n_rows, _PART_ROWS)) if mean else 1
     if count is not None:
         _prologue_kernel[(n_parts,)](
@@ -506,20 +639,21 @@ def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z
             triton.cdiv(triton.cdiv(n_rows, n_parts), _BLOCK) * _BLOCK,
             HAS_WEIGHT=weight is not None, MEAN=mean, BLOCK=_BLOCK, num_warps=4)
     _cross_entropy_kernel[(n_programs,)](
-        logits, logits.stride(0), target, ws if weight is None else weight,
+        logits, logits.stride(0), target, target.stride(0) if soft else 0, ws if weight is None else weight,
         ws if grad is None else grad, 0 if grad is None else grad.stride(0),
-        loss, ws if lse is None else lse, consts, parts, n_parts, partials, ws if count is None else count,
-        n_rows, n_cols, ignore_index, label_smoothing, z_loss,
-        HAS_WEIGHT=weight is not None, HAS_SMOOTHING=label_smoothing > 0, REDUCTION=_REDUCTIONS.index(reduction),
-        STORE_LSE=store_lse, COMPUTE_GRAD=grad is not None, ROWS=rows, BLOCK_V=block, SINGLE_TILE=single,
-        NUM_STAGES=_NUM_STAGES, PARTS=_MAX_PARTS, BLOCK=_BLOCK, ROUND_BF16=_round_bf16(grad), num_warps=warps,
+        loss, ws if lse is None else lse, ws if a_sum is None else a_sum, consts, parts, n_parts, partials,
+        ws if count is None else count, n_rows, n_cols, ignore_index, label_smoothing, z_loss,
+        HAS_WEIGHT=weight is not None, HAS_SMOOTHING=label_smoothing > 0, SOFT=soft,
+        REDUCTION=_REDUCTIONS.index(reduction), STORE_LSE=store_lse, COMPUTE_GRAD=grad is not None, ROWS=rows,
+        BLOCK_V=block, SINGLE_TILE=single, NUM_STAGES=_NUM_STAGES, PARTS=_MAX_PARTS, BLOCK=_BLOCK,
+        ROUND_BF16=_round_bf16(grad), num_warps=warps,
     )
-    return loss, lse, consts
+    return loss, lse, a_sum, consts
 
 
-def _backward(src, target, weight, lse, consts, grad, grad_output, options, *, rescale, skip_if_one):
+def _backward(src, target, weight, lse, a_sum, consts, grad, grad_output, options, *, rescale, skip_if_one):
     """Launch _backward_kernel (see there) on a persistent grid."""
-    reduction, ignore_index, label_smoothing, z_loss, _, block_v = options
+    reduction, ignore_index, label_smoothing, z_loss, _, block_v, soft = options
     n_rows, n_cols = grad.shape
     if n_rows == 0:
         return
@@ -527,25 +661,41 @@ def _backward(src, target, weight, lse, consts, grad, grad_output, options, *, r
     grid = (_persistent_programs(grad.device, triton.cdiv(n_rows, rows)),)
     go = grad_output.float()
     _backward_kernel[grid](
-        src, src.stride(0), target, consts if weight is None else weight, consts if lse is None else lse, consts,
+        src, src.stride(0), target, target.stride(0) if soft else 0, consts if weight is None else weight,
+        consts if lse is None else lse, consts if a_sum is None else a_sum, consts,
         grad, grad.stride(0), go, go.stride(0) if go.dim() else 0,
         n_rows, n_cols, ignore_index, label_smoothing, z_loss,
-        HAS_WEIGHT=weight is not None, HAS_SMOOTHING=label_smoothing > 0, MEAN=reduction == "mean",
+        HAS_WEIGHT=weight is not None, HAS_SMOOTHING=label_smoothing > 0, SOFT=soft, MEAN=reduction == "mean",
         RESCALE=rescale, SKIP_IF_ONE=skip_if_one, ROWS=rows, BLOCK_V=block, ROUND_BF16=_round_bf16(grad),
         num_warps=warps,
     )
+
+
+def _target_grad(logits, target, weight, lse, grad_output, options):
+    """∂loss/∂q_c = (1 - ε) w_c (lse - x_c), times grad_output (and 1/N for "mean"), for soft targets
+    that require grad: torch elementwise ops on the saved logits and lse, off the usual path."""
+    reduction, _, label_smoothing, *_ = options
+    scale = grad_output.float() * (1.0 - label_smoothing)
+    if reduction == "mean":
+        scale = scale / max(1, logits.shape[0])
+    elif reduction == "none":
+        scale = scale[:, None]
+    g = (lse[:, None] - logits.float()) * scale
+    return (g if weight is None else g * weight).to(target.dtype)
 
 
 class _CrossEntropy(torch.autograd.Function):
     """Forward: one pass that also writes the gradient for grad_output = 1 when the logits need one
     ("mean"/"sum"). Backward: nothing to do for grad_output = 1; otherwise the gradient is recomputed
     from the logits and the saved lse (exact for any loss scale), or, when the logits' buffer holds
-    the gradient (inplace_backward), rescaled in place."""
+    the gradient (inplace_backward), rescaled in place. Soft targets that require grad get theirs
+    from the saved logits and lse."""
 
     @staticmethod
     def forward(ctx, logits, target, weight, ignore_index, reduction, label_smoothing, z_loss,
                 inplace_backward, block_v, return_lse):
-        needs_grad = ctx.needs_input_grad[0]
+        needs_grad, target_grad = ctx.needs_input_grad[:2]
+        soft = target.is_floating_point()
         fused = needs_grad and reduction != "none"
         # The backward recomputes from the logits unless their buffer becomes the gradient.
         recompute = needs_grad and not (fused and inplace_backward)
@@ -553,15 +703,16 @@ class _CrossEntropy(torch.autograd.Function):
         if fused:
             grad = logits.detach() if inplace_backward else _alloc(logits.shape, logits.dtype, logits.device)
         with _on_device(logits):
-            loss, lse, consts = _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z_loss,
-                                         block_v, grad=grad, store_lse=return_lse or recompute)
+            loss, lse, a_sum, consts = _forward(
+                logits, target, weight, ignore_index, reduction, label_smoothing, z_loss, block_v, soft=soft,
+                grad=grad, store_lse=return_lse or recompute or target_grad)
         if fused and inplace_backward:
             # The logits now hold their gradient: nodes that saved them must fail, not read it.
             torch.autograd.graph.increment_version(logits)
-        if needs_grad:
-            ctx.save_for_backward(logits if recompute else None, target, weight, lse, consts)
+        if needs_grad or target_grad:
+            ctx.save_for_backward(logits if recompute or target_grad else None, target, weight, lse, a_sum, consts)
         ctx.grad = grad
-        ctx.options = (reduction, ignore_index, label_smoothing, z_loss, inplace_backward, block_v)
+        ctx.options = (reduction, ignore_index, label_smoothing, z_loss, inplace_backward, block_v, soft)
         if lse is None:
             lse = loss.new_empty((0,))
         ctx.mark_non_differentiable(lse)
@@ -572,22 +723,26 @@ class _CrossEntropy(torch.autograd.Function):
         if torch.is_grad_enabled():
             raise RuntimeError("cross_entropy is not twice differentiable: its backward is a Triton kernel "
                                "(call backward / autograd.grad without create_graph=True)")
-        logits, target, weight, lse, consts = ctx.saved_tensors
+        logits, target, weight, lse, a_sum, consts = ctx.saved_tensors
         grad, ctx.grad = ctx.grad, None  # drop our reference, so that autograd may take the buffer as .grad
         first = grad is not None
         inplace = ctx.options[4]
-        if grad is None:
-            if logits is None:
-                raise RuntimeError("cross_entropy: with inplace_backward=True, backward through the same loss "
-                                   "twice is not supported (the logits' buffer was handed to autograd as the "
-                                   "gradient the first time)")
-            grad = logits.detach() if inplace else _alloc(logits.shape, logits.dtype, logits.device)
-        with _on_device(grad):
-            _backward(grad if logits is None else logits, target, weight, lse, consts, grad, grad_loss, ctx.options,
-                      rescale=logits is None, skip_if_one=first)
-        if inplace and logits is not None:  # "none": the gradient overwrote the logits
-            torch.autograd.graph.increment_version(logits)
-        return grad, None, None, None, None, None, None, None, None, None
+        if ctx.needs_input_grad[0]:
+            if grad is None:
+                if logits is None:
+                    raise RuntimeError("cross_entropy: with inplace_backward=True, backward through the same loss "
+                                       "twice is not supported (the logits' buffer was handed to autograd as the "
+                                       "gradient the first time)")
+                grad = logits.detach() if inplace else _alloc(logits.shape, logits.dtype, logits.device)
+            with _on_device(grad):
+                _backward(grad if logits is None else logits, target, weight, lse, a_sum, consts, grad, grad_loss,
+                          ctx.options, rescale=logits is None, skip_if_one=first)
+            if inplace and logits is not None:  # "none": the gradient overwrote the logits
+                torch.autograd.graph.increment_version(logits)
+        grad_target = None
+        if ctx.needs_input_grad[1]:
+            grad_target = _target_grad(logits, target, weight, lse, grad_loss, ctx.options)
+        return grad, grad_target, None, None, None, None, None, None, None, None
 
 
 # ----------------------------------------------------------------------------------------------
@@ -595,22 +750,25 @@ class _CrossEntropy(torch.autograd.Function):
 # ----------------------------------------------------------------------------------------------
 def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
                   z_loss=0.0, return_lse=False, inplace_backward=False, check_target=False, block_v=None):
-    """Softmax cross-entropy of ``logits`` [N, V] against class indices ``target`` [N].
+    """Softmax cross-entropy of ``logits`` [N, V] against class indices ``target`` [N], in any
+    layout ``torch.nn.functional.cross_entropy`` takes ([V] with a 0-d target; [N, V, d1, ...]
+    with target [N, d1, ...]: rows are then the N d1 ... positions).
 
     loss_i = (1 - ε) w_y (lse_i - x_iy) + (ε / V) Σ_c w_c (lse_i - x_ic) + z lse_i²,
     lse_i = log Σ_c exp(x_ic), reduced as ``torch.nn.functional.cross_entropy`` does (see the
     module docstring for the gradient, the special values and the error bounds).
 
     Args:
-        logits: float32, float16 or bfloat16 tensor [N, V]; any row stride (a class stride other
-            than 1 costs a copy).
-        target: int64 or int32 tensor [N] of class indices in [0, V), or ``ignore_index``.
+        logits: float32, float16 or bfloat16 tensor [V], [N, V] or [N, V, d1, ...]; any row
+            stride (a class stride other than 1 costs a copy: see the module docstring).
+        target: int64 or int32 tensor [], [N] or [N, d1, ...] of class indices in [0, V), or
+            ``ignore_index``.
         weight: optional per-class weights [V] (constants: no gradient flows to them).
         ignore_index: target value whose rows contribute neither loss nor gradient.
         reduction: "mean" (divided by the summed weight of the non-ignored targets), "sum" or "none".
         label_smoothing: ε in [0, 1].
         z_loss: z >= 0, coefficient of lse² added to every non-ignored row.
-        return_lse: also return the per-row lse [N] (float32, not differentiable).
+        return_lse: also return the per-row lse (float32, the target's shape, not differentiable).
         inplace_backward: write the gradient into the logits' buffer (see the module docstring:
             the logits hold the gradient afterwards).
         check_target: raise ValueError on targets outside [0, V) before launching. This waits for
@@ -620,20 +778,24 @@ def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="
             streamed with an online softmax); a tuning and testing knob.
 
     Returns:
-        the float32 loss (0-d, or [N] for "none"), and the lse when ``return_lse``.
+        the float32 loss (0-d, or the target's shape for "none"), and the lse when ``return_lse``.
 
     """
     block_v = _MAX_BLOCK_V if block_v is None else block_v
     _check_options(ignore_index, reduction, label_smoothing, z_loss, block_v)
-    _check_tensors(logits, target, weight, ignore_index, inplace_backward, check_target)
+    soft = _check_tensors(logits, target, weight, ignore_index, inplace_backward)
+    batch_shape = logits.shape[:1] + logits.shape[2:] if logits.dim() > 1 else ()  # of "none" and lse
+    logits = _classes_last(logits)
+    target = _classes_last(target) if soft else target.reshape(-1).contiguous()
+    _check_rows(logits, target, ignore_index, inplace_backward, check_target)
     if weight is not None:
         weight = weight.detach().to(torch.float32).contiguous()
-    if not _unit_class_stride(logits):
-        logits = logits.contiguous()
-    loss, lse = _CrossEntropy.apply(logits, target.contiguous(), weight, ignore_index, reduction,
+    loss, lse = _CrossEntropy.apply(logits, target, weight, ignore_index, reduction,
                                     float(label_smoothing), float(z_loss), bool(inplace_backward), block_v,
                                     bool(return_lse))
-    return (loss, lse) if return_lse else loss
+    if reduction == "none":
+        loss = loss.reshape(batch_shape)
+    return (loss, lse.reshape(batch_shape)) if return_lse else loss
 
 
 class CrossEntropyLoss(torch.nn.Module):

@@ -1,0 +1,138 @@
+"""The course's worked examples (reference/course/): each runs, and its numbers are the slides'."""
+import importlib
+import math
+import subprocess
+import sys
+
+import pytest
+
+from reference.course import EXAMPLES
+from reference.datasets import load_patients
+
+
+def example(name):
+    """The example's module, run once per test session (importing it runs its cells)."""
+    return importlib.import_module(f"reference.course.{name}")
+
+
+def test_load_patients_is_the_decks_data():
+    X, y, X_new = load_patients()
+    assert len(X) == len(y) == 15 and len(X_new) == 4
+    assert X[:3] == [[25.0, 120.0], [45.0, 140.0], [35.0, 130.0]] and X[-1] == [38.0, 132.0]
+    assert y == [0, 1, 0, 1, 1, 0, 1, 0, 1, 1, 0, 1, 1, 1, 0]
+    assert X_new == [[40.0, 145.0], [30.0, 110.0], [50.0, 170.0], [60.0, 160.0]]
+    assert all(isinstance(v, float) for row in X + X_new for v in row)
+    X[0][0] = -1.0
+    assert load_patients()[0][0][0] == 25.0  # fresh lists each call
+
+
+def test_patients():
+    m = example("patients")
+    assert m.p_raw == pytest.approx([0.6] * 4, abs=1e-3)  # saturated: only the base rate 9/15 is learnt
+    assert m.final_loss_raw == pytest.approx(-(0.6 * math.log(0.6) + 0.4 * math.log(0.4)), abs=1e-3)
+    assert m.largest_sigma_prime_raw < 1e-9
+    assert [int(p >= 0.5) for p in m.p_std] == [1, 0, 1, 1]
+    assert m.p_std[1] < 0.01 and min(m.p_std[2:]) > 0.99 and m.train_accuracy_std == 1.0
+    assert m.final_loss_std < 0.01
+
+
+def test_exam_neuron():
+    m = example("exam_neuron")
+    assert m.results == {"Ann": 1.0, "Bob": 0.0, "Cid": 0.0, "Dee": 1.0} and m.same
+
+
+def test_boolean():
+    m = example("boolean")
+    assert m.not_table == [1, 0] and m.and_table == [0, 0, 0, 1] and m.or_table == [0, 1, 1, 1]
+    assert m.n_single_neuron == 14 and m.xor_network_table == [0, 1, 1, 0] and m.parity_ok
+
+
+def test_perceptron():
+    m = example("perceptron")
+    assert m.runs["AND"].converged and m.runs["OR"].converged and not m.runs["XOR"].converged
+    assert m.bound_and == pytest.approx(51.0) and m.mistakes_and <= m.bound_and
+    assert m.big.converged and m.mistakes_big <= m.bound_big and m.accuracy_big == 1.0
+
+
+def test_delta_rule():
+    m = example("delta_rule")
+    assert m.gradient_error < 1e-6 and m.and_learnt
+    assert m.errors[-1] < m.errors[99] < m.errors[0]
+    assert m.adaline_weights == [-1.5, 1.0, 1.0]
+
+
+def test_activations():
+    m = example("activations")
+    assert all(m.slope_at_0[lam] == pytest.approx(lam / 4) for lam in m.lambdas)
+    assert m.same_neuron and m.pv021_tanh == pytest.approx(math.tanh(0.5)) and m.intro_tanh == pytest.approx(math.tanh(1.0))
+
+
+def test_alpha_beta_gamma():
+    m = example("alpha_beta_gamma")
+    assert m.n_parameters == m.net.n_parameters == 23 and m.max_difference < 1e-15
+
+
+def test_chain_rule_and_backprop():
+    assert example("chain_rule").worst < 1e-8
+    m = example("backprop_by_hand")
+    assert m.mlp_difference < 1e-15 and m.relative_error < 1e-6 and m.relative_error_wrong > 1.0
+
+
+def test_cli_lists_every_example():
+    out = subprocess.run([sys.executable, "-m", "reference.course", "--list"], capture_output=True, text=True, check=True).stdout
+    assert [line.split()[0] for line in out.splitlines()] == list(EXAMPLES)
+
+
+def test_every_example_has_cells():
+    import pathlib
+    folder = pathlib.Path(importlib.import_module("reference.course").__file__).parent
+    for name in EXAMPLES:
+        assert (folder / f"{name}.py").read_text(encoding="utf-8").startswith("# %% [markdown]"), name
+
+
+def test_cross_entropy_slide_values_in_bits():
+    m = example("cross_entropy")
+    assert round(m.cce_bits_before, 4) == 0.3677 and round(m.cce_bits_after, 4) == 0.0923
+    assert round(m.printed_before, 4) == 0.4055 and round(m.printed_after, 3) == 3.414  # the misprints
+    assert m.bce_confident_wrong == pytest.approx(math.log(10)) and abs(m.two_class_gap) < 1e-15
+
+
+def test_softmax():
+    m = example("softmax")
+    assert m.shift_invariance < 1e-15 and m.naive_overflows and m.gradient_gap < 1e-15
+    assert m.confident == pytest.approx(math.exp(-40), rel=1e-12)
+
+
+def test_optimizers_on_the_surface():
+    m = example("optimizers")
+    gd, sgd, momentum, adam = (m.final[k][0] for k in m.paths)
+    assert max(momentum, adam) < 0.2 < 1.0 < min(gd, sgd)
+    assert all(len(p) == 61 for p in m.paths.values())
+
+
+def test_learning_rate():
+    m = example("learning_rate")
+    assert abs(m.quadratic[0.25][1]) == 0.0 and abs(m.quadratic[0.55][-1]) > 10 > abs(m.quadratic[0.45][-1])
+    assert m.sweep[0.01][-1] > m.sweep[0.1][-1] > m.sweep[1.0][-1]
+    assert max(m.sweep[10.0]) > 10 and m.sweep[100.0][-1] > 10
+
+
+def test_regularization():
+    m = example("regularization")
+    plain_train, plain_val = m.curves["plain"]
+    assert plain_train[-1] < 0.2 and plain_val[-1] > 2 * min(plain_val)  # overfitting
+    for key in ("l2", "dropout"):
+        assert m.curves[key][1][-1] < 0.6 * plain_val[-1]
+    assert m.early.stopped_early and m.early.best_epoch == m.best_plain_epoch
+    assert m.early_val_loss == pytest.approx(min(plain_val))
+
+
+def test_mnist_recipe():
+    m = example("mnist_recipe")
+    assert m.train_accuracy_small > 0.8 and m.test_accuracy_small > 0.85
+
+
+def test_frameworks():
+    m = example("frameworks")
+    assert m.sklearn_predictions == [1, 0, 1, 1] and m.clf.learning_rate == "constant"
+    assert m.torch_keras_gap < 1e-3 and m.keras_test_accuracy > 0.9
