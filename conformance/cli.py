@@ -6,7 +6,8 @@
     python -m conformance check-vectors DIR --command "CMD" [--ops GLOB ...] [--dtypes ...]
 
 With no --backend, every built-in backend that can run here (reference, torch, triton). The exit
-status is 1 if any check fails (expected failures do not count), 2 on bad usage.
+status is 1 if any check fails (expected failures do not count), 2 on bad usage: an unknown
+dtype, profile or backend, an --ops glob that matches nothing, or a selection with no check in it.
 """
 from __future__ import annotations
 
@@ -79,6 +80,9 @@ def _finish(results, report_dir, profile: str) -> int:
             print(f"note: {r.backend} {r.id} is listed as a known failure but passed")
     print("\n" + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + f"; reports in {report_dir}: "
           + ", ".join(p.name for p in paths if p.suffix == ".md"))
+    if not any(r.examples for r in results):  # every check declined: nothing was verified
+        print("error: no example ran: the backends implement none of the selected operations", file=sys.stderr)
+        return 2
     return 1 if failures else 0
 
 
@@ -103,6 +107,10 @@ def _run(argv) -> int:
         results = run(specs, ops, profile, args.dtypes, args.seed, progress=_progress)
     except (ValueError, TypeError, RuntimeError, ImportError) as e:
         print(f"error: {e}", file=sys.stderr)
+        return 2
+    if not results:  # e.g. --dtypes bfloat16 with a float64-only backend: a green run that checked nothing
+        print(f"error: no check to run: backends {', '.join(specs)} have none of --dtypes "
+              f"{' '.join(args.dtypes or [])}", file=sys.stderr)
         return 2
     return _finish(results, args.report_dir, profile.name)
 

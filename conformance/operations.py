@@ -16,7 +16,8 @@ Operation ids: ``activation[relu]``, ``activation_grad[relu]``, ``softmax``, ``l
 ``mse_grad``, ``squared_error``, ``squared_error_grad``, ``binary_cross_entropy``,
 ``binary_cross_entropy_grad``, ``categorical_cross_entropy``, ``categorical_cross_entropy_grad``,
 ``linear``, ``linear_act[σ]``, ``linear_act_backward[σ]``, ``mlp_forward``, ``mlp_backward``,
-``optimizer_step[sgd|adam|adamw|rmsprop|adagrad]``. A test id is ``<operation id>@<dtype>``.
+``optimizer_step[sgd|adam|adamw|rmsprop|adagrad]``, and ``bad_input[cross_entropy|linear|linear_act]``
+(inputs a backend must reject). A test id is ``<operation id>@<dtype>``.
 
 >>> OPERATIONS["softmax"].method
 'softmax'
@@ -32,8 +33,9 @@ from typing import Callable
 
 from hypothesis import strategies as st
 
-from reference import losses
+from reference import activations, losses
 from reference.activations import ACTIVATIONS, get_activation
+from reference import linear as reference_linear
 from reference.optimizers import OPTIMIZERS
 
 from . import strategies as S
@@ -52,10 +54,38 @@ class Operation:
     call: Callable
     bound: Callable
     integer_arrays: frozenset = field(default_factory=frozenset)
+    boundary: Callable | None = None  # (edges, precision) -> the fixed boundary cases (strategies.Edges)
+    expect: Callable | None = None  # args -> expected results, where special values need a rule
+    probes: tuple = ()  # for a bad-input operation: (what is wrong, case) pairs the backend must reject
 
 
-def _case(arrays: dict, options: dict | None = None, layout: str = "contiguous") -> dict:
-    return {"arrays": arrays, "options": options or {}, "layout": layout}
+def _case(arrays: dict, options: dict | None = None, layout: str = "contiguous", *, tier: str = "worst",
+          shapes: dict | None = None) -> dict:
+    """A case. ``tier``: the bound it is held to besides the worst case, "probable" (random inputs,
+    tolerance.probable) or "exact" (exact inputs: the correctly rounded result). ``shapes`` gives
+    the shape of arrays that nested lists cannot express (N = 0 rows of V)."""
+    case = {"arrays": arrays, "options": options or {}, "layout": layout}
+    if tier != "worst":
+        case["tier"] = tier
+    if shapes:
+        case["shapes"] = shapes
+    return case
+
+
+def _seed(*numbers: int) -> int:
+    return hash(numbers) & 0xFFFFFFFF  # ints hash to themselves: the same on every run
+
+
+# torch's rule at NaN (the oracle rejects non-finite inputs, and its relu(NaN) is 0): σ(NaN) is NaN,
+# except step, which compares (NaN >= 0 is false: 0).
+def _at_nan(name: str) -> float:
+    return 0.0 if name == "step" else math.nan
+
+
+def _nan_rows(x, poison) -> tuple[list, set]:
+    """x with its rows that hold a ``poison`` value replaced by zeros, and those rows' indices."""
+    bad = {i for i, row in enumerate(x) if any(map(poison, row))}
+    return [[0.0] * len(row) if i in bad else row for i, row in enumerate(x)], bad
 
 
 _layouts = S.choice(*LAYOUTS)
@@ -79,13 +109,15 @@ _PARAMS = {
 
 @functools.lru_cache(maxsize=None)
 def _params(name: str):
+    """Parameters, each left out (the backend's default), given as the default, or another value."""
     specs = _PARAMS.get(name, {})
-    return st.fixed_dictionaries({k: st.one_of(st.just(default), other) for k, (default, other) in specs.items()})
+    return st.fixed_dictionaries({}, optional={k: st.one_of(st.just(default), other)
+                                               for k, (default, other) in specs.items()})
 
 
 def _act_params(name: str, args: dict) -> dict:
-    """The activation parameters among a case's arguments."""
-    return {k: args[k] for k in _PARAMS.get(name, {})}
+    """The activation parameters among a case's arguments (absent ones: the defaults)."""
+    return {k: args[k] for k in _PARAMS.get(name, {}) if k in args}
 
 
 def _activation_cases(name: str):
@@ -95,6 +127,25 @@ def _activation_cases(name: str):
         x = draw(S.array((n,), p, cap=min(1e4, p.max / 8)))
         return _case({"x": x}, draw(_params(name)), draw(_layouts))
     return cases
+
+
+def _activation_boundary(grad: bool):
+    """Every feature edge as a length (elementwise kernels have blocks too), then the special values:
+    NaN and ±inf for σ only (torch's autograd formulas give NaN where σ' has a finite limit)."""
+    def boundary(edges, p):
+        out = [_case({"x": [4.0 * v for v in S.filled((n,), "normal", _seed(n))]}) for n in edges.features]
+        specials = [v for v in S.special_values(p) if math.isfinite(v) or not grad]
+        return out + [_case({"x": specials})]
+    return boundary
+
+
+def _activation_expect(name: str):
+    f = get_activation(name).f
+
+    def expect(a):
+        params = _act_params(name, a)
+        return {"y": [_at_nan(name) if math.isnan(v) else f(v, **params) for v in a["x"]]}
+    return expect
 
 
 def _activation_ops(name: str) -> list[Operation]:
@@ -114,9 +165,11 @@ def _activation_ops(name: str) -> list[Operation]:
 
     return [
         Operation(f"activation[{name}]", "activation", f"y = σ(x) elementwise, {act.formula.split(';')[0]}",
-                  _activation_cases(name), *elementwise("activation", "y", T.VALUE_TERMS)),
+                  _activation_cases(name), *elementwise("activation", "y", T.VALUE_TERMS),
+                  boundary=_activation_boundary(False), expect=_activation_expect(name)),
         Operation(f"activation_grad[{name}]", "activation_grad", f"σ'(x) elementwise for {name}",
-                  _activation_cases(name), *elementwise("activation_grad", "dy", T.DERIVATIVE_TERMS)),
+                  _activation_cases(name), *elementwise("activation_grad", "dy", T.DERIVATIVE_TERMS),
+                  boundary=_activation_boundary(True)),
     ]
 
 
@@ -130,7 +183,33 @@ def _softmax_cases(draw, limits, p):
     return _case({"x": draw(S.logit_rows(m, v, p))}, layout=draw(_layouts))
 
 
+def _softmax_boundary(edges, p):
+    """Per feature edge v: rows whose largest logit sits at each block position, and a plain random
+    row; per row edge m: m rows of 2 logits, the larger one last; then rows with NaN, ±inf,
+    subnormals."""
+    out = []
+    for v in edges.features:
+        peaks = S.block_positions(v)
+        x = S.peaked_rows(peaks, v, _seed(v)) + S.filled((1, v), "normal", _seed(v, 1))
+        out.append(_case({"x": x}, tier="probable"))
+    for m in edges.rows:
+        out.append(_case({"x": S.peaked_rows([1] * m, 2, _seed(m))}, tier="probable", shapes={"x": (m, 2)}))
+    sp = S.special_values(p)
+    out.append(_case({"x": [[sp[0], 1.0, 2.0], [sp[1], 0.0, 1.0], [sp[2], 0.0, 1.0], [sp[3], sp[4], sp[5]]]}))
+    return out
+
+
+def _softmax_expect(log: bool):
+    """torch's rule: a row holding NaN or +inf is NaN throughout (exp(inf - inf)); -inf is a masked class."""
+    def expect(a):
+        clean, bad = _nan_rows(a["x"], lambda v: math.isnan(v) or v == math.inf)
+        fn = activations.log_softmax if log else activations.softmax
+        return {"y": [[math.nan] * len(row) if i in bad else fn(row) for i, row in enumerate(clean)]}
+    return expect
+
+
 _CE_OPTIONS = ("weight", "ignore_index", "reduction", "label_smoothing", "z_loss")
+_CE_DEFAULTS = {"weight": None, "ignore_index": -100, "reduction": "mean", "label_smoothing": 0.0, "z_loss": 0.0}
 
 
 @functools.lru_cache(maxsize=None)
@@ -172,25 +251,73 @@ def _ce_cases(variant: str, grad: bool):
         if grad:
             arrays["grad_output"] = _grad_output(draw, reduction, (n,), p)
         options = {"ignore_index": ignore_index, "reduction": reduction, "label_smoothing": eps, "z_loss": z_loss}
+        # Defaults are sometimes left out, so that the backend's own defaults are checked too.
+        options = {k: v for k, v in options.items() if v != _CE_DEFAULTS[k] or draw(S.BOOLEANS)}
+        if weight is None and draw(S.BOOLEANS):
+            del arrays["weight"]
         return _case(arrays, options, draw(_layouts))
     return cases
 
 
+def _ce_boundary(variant: str, grad: bool):
+    """Per feature edge v (not for all_ignored): confident rows whose target sits at each block
+    position, a row whose largest logit is the last one but whose target is 0, a plain random row
+    with the last class as target; per row edge m: m random rows of 2 classes (N = 0 only where
+    the reduction has a value for it). Every option at its default, left out."""
+    def case(logits, target, v, seed):
+        n = len(target)
+        arrays = {"logits": logits, "target": target}
+        if grad and variant == "none":
+            arrays["grad_output"] = S.filled((n,), "normal", seed)
+        options = {} if variant in ("mean", "all_ignored") else {"reduction": variant}
+        return _case(arrays, options, tier="probable", shapes={"logits": (n, v)})
+
+    def boundary(edges, p):
+        out = []
+        if variant != "all_ignored":
+            for v in edges.features:
+                peaks = S.block_positions(v)
+                logits = S.peaked_rows(peaks + [v - 1], v, _seed(v)) + S.filled((1, v), "normal", _seed(v, 1))
+                out.append(case(logits, peaks + [0, v - 1], v, _seed(v, 2)))
+        for m in edges.rows:
+            if m == 0 and variant == "mean":
+                continue  # 0 / 0: the all_ignored operation's case
+            target = [-100] * m if variant == "all_ignored" else [i % 2 for i in range(m)]
+            out.append(case(S.filled((m, 2), "normal", _seed(m)), target, 2, _seed(m, 2)))
+        return out
+    return boundary
+
+
 def _ce_kwargs(a):
-    return {k: a[k] for k in _CE_OPTIONS}
+    return {k: a[k] for k in _CE_OPTIONS if k in a}
+
+
+def _ce_args(a):
+    """The options with the defaults filled in, for the bounds."""
+    return {k: a.get(k, default) for k, default in _CE_DEFAULTS.items()}
 
 
 def _ce_bound(a, expected, p):
-    kw = _ce_kwargs(a)
-    rows = losses.cross_entropy(a["logits"], a["target"], **{**kw, "reduction": "none"})
-    return {"loss": T.cross_entropy_bound(a["logits"], a["target"], a["weight"], a["ignore_index"], a["reduction"],
-                                          a["label_smoothing"], a["z_loss"], rows, expected["loss"], p)}
+    o = _ce_args(a)
+    if not a["logits"]:
+        return {"loss": [] if o["reduction"] == "none" else p.floor}
+    rows = losses.cross_entropy(a["logits"], a["target"], **{**o, "reduction": "none"})
+    return {"loss": T.cross_entropy_bound(a["logits"], a["target"], o["weight"], o["ignore_index"], o["reduction"],
+                                          o["label_smoothing"], o["z_loss"], rows, expected["loss"], p)}
 
 
 def _ce_grad_bound(a, expected, p):
-    return {"grad": T.cross_entropy_grad_bound(a["logits"], a["target"], a["weight"], a["ignore_index"],
-                                               a["reduction"], a["label_smoothing"], a["z_loss"], a["grad_output"],
-                                               expected["grad"], p)}
+    o = _ce_args(a)
+    if not a["logits"]:
+        return {"grad": []}
+    return {"grad": T.cross_entropy_grad_bound(a["logits"], a["target"], o["weight"], o["ignore_index"],
+                                               o["reduction"], o["label_smoothing"], o["z_loss"],
+                                               a.get("grad_output", 1.0), expected["grad"], p)}
+
+
+def _ce_grad_call(b, a):
+    grad_output = {"grad_output": a["grad_output"]} if "grad_output" in a else {}
+    return {"grad": b.cross_entropy_grad(a["logits"], a["target"], **_ce_kwargs(a), **grad_output)}
 
 
 def _ce_ops() -> list[Operation]:
@@ -201,13 +328,11 @@ def _ce_ops() -> list[Operation]:
             "softmax cross-entropy from logits with class weights, ignore_index, label smoothing, z-loss",
             _ce_cases(variant, grad=False),
             lambda b, a: {"loss": b.cross_entropy(a["logits"], a["target"], **_ce_kwargs(a))},
-            _ce_bound, frozenset({"target"})))
+            _ce_bound, frozenset({"target"}), boundary=_ce_boundary(variant, False)))
         out.append(Operation(
             f"cross_entropy_grad[{variant}]", "cross_entropy_grad", "∂ cross_entropy / ∂ logits",
-            _ce_cases(variant, grad=True),
-            lambda b, a: {"grad": b.cross_entropy_grad(a["logits"], a["target"], **_ce_kwargs(a),
-                                                       grad_output=a["grad_output"])},
-            _ce_grad_bound, frozenset({"target"})))
+            _ce_cases(variant, grad=True), _ce_grad_call, _ce_grad_bound, frozenset({"target"}),
+            boundary=_ce_boundary(variant, True)))
     return out
 
 
@@ -265,7 +390,7 @@ def _bce_bound(a, expected, p):
 def _cce_bound(a, expected, p):
     rows = losses.categorical_cross_entropy(a["y"], a["d"], reduction="none")
     c = len(a["y"][0])
-    mags = [math.fsum(d * (T.log_magnitude(q) + c * abs(math.log(q))) for q, d in zip(pr, dr) if d > 0.0) + 2 * abs(r)
+    mags = [math.fsum(d * (T.log_magnitude(q) + p.terms(c) * abs(math.log(q))) for q, d in zip(pr, dr) if d > 0.0) + 2 * abs(r)
             for pr, dr, r in zip(a["y"], a["d"], rows)]
     return {"loss": T.reduced_bound(mags, rows, a["reduction"], len(rows), expected["loss"], p)}
 
@@ -339,6 +464,54 @@ def _layer_cases(name: str | None, backward: bool):
     return cases
 
 
+# Where a layer's result is exact for integer inputs (its exact tier): the sums, relu of them, and
+# the backward of the identity (relu's derivative at an exact 0 may be either one-sided value).
+_EXACT_LAYERS = {("linear", False), ("identity", False), ("relu", False), ("identity", True)}
+
+
+def _layer_boundary(name: str, backward: bool):
+    """(M, K, N) = (2, K, 3) for each feature edge K, (M, 2, 3) for each row edge M, (1, 3, N) for
+    each feature edge N up to 1025 (the output width, a reduction only of dx), M·K·N within
+    ``edges.backward_work`` for the backward: random normal fills (probable tier) and, where the result is exact,
+    integer fills (exact tier); then saturating values, subnormals and (forward) NaN in a K = 1
+    layer. Activation parameters are left out (the defaults)."""
+    fills = ("normal", "integers") if (name, backward) in _EXACT_LAYERS else ("normal",)
+
+    def boundary(edges, p):
+        shapes = [(2, k, 3) for k in edges.features] + [(m, 2, 3) for m in edges.rows]
+        shapes += [(1, 3, n) for n in edges.features if n <= 1025]
+        if backward:
+            shapes = [s for s in shapes if math.prod(s) <= edges.backward_work]
+        out = []
+        for m, k, n in shapes:
+            for fill in fills:
+                seed = _seed(m, k, n, len(fill))
+                arrays = {"x": S.filled((m, k), fill, seed), "weight": S.filled((n, k), fill, seed + 1),
+                          "bias": S.filled((n,), fill, seed + 2)}
+                if backward:
+                    arrays["grad_y"] = S.filled((m, n), fill, seed + 3)
+                out.append(_case(arrays, tier="exact" if fill == "integers" else "probable",
+                                 shapes={"x": (m, k), "grad_y": (m, n)} if backward else {"x": (m, k)}))
+        specials = [[v] for v in S.special_values(p) if math.isfinite(v) or (math.isnan(v) and not backward)]
+        arrays = {"x": specials, "weight": [[1.0], [0.5], [-2.0]], "bias": [0.0, 0.25, -0.5]}
+        if backward:
+            arrays["grad_y"] = [[1.0, -1.0, 0.5]] * len(specials)
+        return out + [_case(arrays)]
+    return boundary
+
+
+def _layer_expect(name: str | None):
+    """torch's rule: a row of x holding NaN gives a row of σ(NaN); the oracle elsewhere."""
+    def expect(a):
+        clean, bad = _nan_rows(a["x"], math.isnan)
+        params = _act_params(name, a) if name else {}
+        y = (reference_linear.linear(clean, a["weight"], a.get("bias")) if name is None else
+             reference_linear.linear_act(clean, a["weight"], a.get("bias"), name, **params))
+        fill = _at_nan(name or "identity")
+        return {"y": [[fill] * len(row) if i in bad else row for i, row in enumerate(y)]}
+    return expect
+
+
 def _layer_ops(name: str) -> list[Operation]:
     act = get_activation(name)
 
@@ -359,10 +532,10 @@ def _layer_ops(name: str) -> list[Operation]:
 
     return [
         Operation(f"linear_act[{name}]", "linear_act", f"y = σ(x W^T + b), σ = {name}", _layer_cases(name, False),
-                  fwd_call, fwd_bound),
+                  fwd_call, fwd_bound, boundary=_layer_boundary(name, False), expect=_layer_expect(name)),
         Operation(f"linear_act_backward[{name}]", "linear_act_backward",
                   f"dx = δ W, dW = δ^T x, db = Σ δ with δ = dy σ'(ξ), σ = {name}", _layer_cases(name, True),
-                  bwd_call, bwd_bound),
+                  bwd_call, bwd_bound, boundary=_layer_boundary(name, True)),
     ]
 
 
@@ -520,21 +693,76 @@ def _optimizer_ops() -> list[Operation]:
     return [make(name) for name in OPTIMIZERS]
 
 
+# ------------------------------------------------------------------------------------------------
+# Bad input: each probe must raise (any exception); a result is "accepts silently", a failure
+# ------------------------------------------------------------------------------------------------
+_LOGITS = [[0.5, -1.0, 2.0, 0.0, 1.0]] * 3
+_X, _W, _B = [[1.0, 2.0, -1.0]] * 2, [[0.5, -0.5, 1.0]] * 4, [0.0, 0.25, -0.5, 1.0]
+
+
+def _ce_probes():
+    def ce(target=(0, 4, 2), **options):
+        arrays = {k: options.pop(k) for k in ("weight",) if k in options}
+        return _case({"logits": _LOGITS, "target": list(target), **arrays}, options)
+
+    return (("target = V (out of range)", ce(target=(0, 5, 2))),
+            ("target = -2 (negative, not ignore_index)", ce(target=(0, -2, 2))),
+            ("2 targets for 3 rows", ce(target=(0, 1))),
+            ("4 class weights for V = 5", ce(weight=[1.0] * 4)),
+            ("reduction 'avg'", ce(reduction="avg")),
+            ("label_smoothing 1.5", ce(label_smoothing=1.5)),
+            ("label_smoothing -0.1", ce(label_smoothing=-0.1)))
+
+
+def _layer_probes(name: str | None):
+    def layer(x=_X, weight=_W, bias=_B):
+        return _case({"x": x, "weight": weight, "bias": bias})
+
+    probes = (("x with 2 features for weight [4, 3]", layer(x=[[1.0, 2.0]] * 2)),
+              ("bias of 3 for 4 outputs", layer(bias=_B[:3])))
+    if name is not None:
+        probes += (("activation 'swish' (unknown)", _case({"x": _X, "weight": _W, "bias": _B}, {"activation": "swish"})),)
+    return probes
+
+
+def _bad_input_ops() -> list[Operation]:
+    def ce_call(b, a):
+        return {"loss": b.cross_entropy(a["logits"], a["target"], **_ce_kwargs(a))}
+
+    def linear_call(b, a):
+        return {"y": b.linear(a["x"], a["weight"], a["bias"])}
+
+    def linear_act_call(b, a):
+        return {"y": b.linear_act(a["x"], a["weight"], a["bias"], a.get("activation", "relu"))}
+
+    return [
+        Operation("bad_input[cross_entropy]", "cross_entropy", "raises for out-of-range targets, mismatched "
+                  "shapes, invalid options", None, ce_call, None, frozenset({"target"}), probes=_ce_probes()),
+        Operation("bad_input[linear]", "linear", "raises for mismatched shapes", None, linear_call, None,
+                  probes=_layer_probes(None)),
+        Operation("bad_input[linear_act]", "linear_act", "raises for mismatched shapes, an unknown activation",
+                  None, linear_act_call, None, probes=_layer_probes("relu")),
+    ]
+
+
 def _all() -> dict[str, Operation]:
     ops = []
     for name in ACTIVATIONS:
         ops += _activation_ops(name)
     ops.append(Operation("softmax", "softmax", "p_j = e^{x_j} / Σ_k e^{x_k} per row", _softmax_cases,
                          lambda b, a: {"y": b.softmax(a["x"])},
-                         lambda a, e, p: {"y": T.softmax_bound(a["x"], e["y"], p)}))
+                         lambda a, e, p: {"y": T.softmax_bound(a["x"], e["y"], p)},
+                         boundary=_softmax_boundary, expect=_softmax_expect(False)))
     ops.append(Operation("log_softmax", "log_softmax", "x_j - log Σ_k e^{x_k} per row", _softmax_cases,
                          lambda b, a: {"y": b.log_softmax(a["x"])},
-                         lambda a, e, p: {"y": T.log_softmax_bound(a["x"], e["y"], p)}))
+                         lambda a, e, p: {"y": T.log_softmax_bound(a["x"], e["y"], p)},
+                         boundary=_softmax_boundary, expect=_softmax_expect(True)))
     ops += _ce_ops()
     ops += _loss_ops()
     ops.append(Operation("linear", "linear", "y = x W^T + b", _layer_cases(None, False),
                          lambda b, a: {"y": b.linear(a["x"], a["weight"], a["bias"])},
-                         lambda a, e, p: {"y": T.linear_bound(a["x"], a["weight"], a["bias"], p)}))
+                         lambda a, e, p: {"y": T.linear_bound(a["x"], a["weight"], a["bias"], p)},
+                         boundary=_layer_boundary("linear", False), expect=_layer_expect(None)))
     for name in ACTIVATIONS:
         ops += _layer_ops(name)
     ops.append(Operation("mlp_forward", "mlp_forward", "an MLP's output, layer by layer y = σ_l(y W_l^T + b_l)",
@@ -543,6 +771,7 @@ def _all() -> dict[str, Operation]:
     ops.append(Operation("mlp_backward", "mlp_backward", "back-propagation through an MLP: dx and every dW, db",
                          _mlp_cases(True), _mlp_backward_call, _mlp_bound(True)))
     ops += _optimizer_ops()
+    ops += _bad_input_ops()
     return {op.id: op for op in ops}
 
 

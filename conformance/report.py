@@ -16,7 +16,7 @@ from pathlib import Path
 
 import hypothesis
 
-STATUSES = ("pass", "fail", "not implemented", "expected failure", "unexpected pass")
+STATUSES = ("pass", "fail", "improbable", "not implemented", "expected failure", "unexpected pass")
 
 
 def environment() -> dict:
@@ -47,6 +47,13 @@ def _ratio(r) -> str:
     return f"{r.worst_ratio:.2g}"
 
 
+def _bands(r) -> str:
+    def fmt(x):
+        return "inf" if not math.isfinite(x) else f"{x:.2g}"
+    return ", ".join(f"{band} {fmt(v['worst'])}" + (f"/{fmt(v['probable'])}" if "probable" in v else "")
+                     for band, v in r.bands.items() if "worst" in v)
+
+
 def file_stem(backend: str) -> str:
     """A file name for a backend name or spec (``pkg.mod:Name`` -> ``pkg.mod-Name``)."""
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", backend)
@@ -74,13 +81,16 @@ def markdown(backend: str, results, meta: dict) -> str:
         "",
         "**" + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + "**",
         "",
-        "| operation | dtype | status | examples | worst error / bound | seconds |",
-        "|---|---|---|---:|---:|---:|",
+        "By size: the worst ratio per band of the largest dimension, worst-case bound / probable bound",
+        "(random boundary cases; \"improbable\" fails it) where it was measured.",
+        "",
+        "| operation | dtype | status | examples | worst error / bound | by size | seconds |",
+        "|---|---|---|---:|---:|---|---:|",
     ]
     for r in results:
         examples = f"{r.examples}" + (f" (+{r.skipped} declined)" if r.skipped else "")
-        lines.append(f"| `{r.op}` | {r.dtype} | {r.status} | {examples} | {_ratio(r)} | {r.seconds:.1f} |")
-    failures = [r for r in results if r.status in ("fail", "expected failure")]
+        lines.append(f"| `{r.op}` | {r.dtype} | {r.status} | {examples} | {_ratio(r)} | {_bands(r)} | {r.seconds:.1f} |")
+    failures = [r for r in results if r.status in ("fail", "improbable", "expected failure")]
     if failures:
         lines += ["", "## Failures", ""]
         for r in failures:

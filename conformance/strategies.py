@@ -13,6 +13,12 @@ max-subtraction overflows), wide rows (logits thousands apart, so probabilities 
 confident rows (one logit 8 to 40 above the rest, so p ≈ 1 and the true-class gradient p - 1
 cancels), -inf entries (masked classes); the cross-entropy cases add all-ignored batches.
 
+Besides the drawn cases, every profile tries fixed *boundary* cases (``Edges``): the reduced or
+class dimension at 2^k - 1, 2^k, 2^k + 1, row counts across 8, 16, 64, 128 and 1024, N = 0, with
+the largest logit or the target at the last index and at block ends (``block_positions``,
+``peaked_rows``), random fills for the probable error tier, integer fills for the exact tier
+(``filled``) and NaN, ±inf, subnormals and saturating values (``special_values``).
+
 Values are drawn in float64; the runner rounds every array to the format under test before the
 oracle sees it, so the oracle and the backend get identical inputs.
 
@@ -74,6 +80,75 @@ class Limits:
     rows: int
     features: int
     work: int
+
+
+@dataclass(frozen=True)
+class Edges:
+    """A profile's boundary shapes, tried on every run before the random cases: sizes of the reduced
+    or class dimension (``features``: V, K) and row counts (``rows``: N, M), block sizes and their
+    neighbours, where a dropped, duplicated or unwritten element hides from small random shapes."""
+
+    features: tuple
+    rows: tuple
+    backward_work: float = math.inf  # a cap on M·K·N for the layers' backward (its bound is the costly one)
+
+
+def power_edges(limit: int, start: int = 1) -> tuple:
+    """2^k - 1, 2^k, 2^k + 1 for k >= start, up to ``limit``.
+
+    >>> power_edges(17, start=3)
+    (7, 8, 9, 15, 16, 17)
+    """
+    out = []
+    k = start
+    while 2 ** k + 1 <= limit:
+        out += [n for n in (2 ** k - 1, 2 ** k, 2 ** k + 1) if n not in out]
+        k += 1
+    return tuple(out)
+
+
+def block_positions(v: int) -> list[int]:
+    """Where a dropped or duplicated element hides in a row of v: the last index, and the ends of the
+    largest power-of-two block below v (2^j - 1 and 2^j), distinct and in range.
+
+    >>> block_positions(17), block_positions(16), block_positions(1)
+    ([16, 15], [15, 7, 8], [0])
+    """
+    out = [v - 1]
+    j = max(v - 1, 1).bit_length() - 1
+    out += [i for i in (2 ** j - 1, 2 ** j) if 0 <= i < v - 1 and j > 0]
+    return out
+
+
+# Fills for boundary cases. "normal" and "positive" are random: their rounding errors are
+# independent, so the probable tier applies. "integers" are small integers whose products and sums
+# are exact in every format (|Σ| < 2^24 for reductions up to 2^21 terms): the exact tier applies.
+FILLS = ("normal", "positive", "integers")
+
+
+def filled(shape: tuple, fill: str, seed: int) -> list:
+    """A nested list of ``shape`` from a seeded generator: N(0, 1), uniform in [0.5, 1] or integers in
+    [-2, 2]."""
+    rng = random.Random(seed)
+    draw = {"normal": lambda: rng.gauss(0.0, 1.0), "positive": lambda: rng.uniform(0.5, 1.0),
+            "integers": lambda: float(rng.randint(-2, 2))}[fill]
+    return reshape([draw() for _ in range(math.prod(shape))], shape)
+
+
+def peaked_rows(peaks: list, v: int, seed: int, margin: float = 20.0) -> list:
+    """N(0, 1) logit rows of length v, row i raised ``margin`` above its maximum at column peaks[i]:
+    softmax puts nearly all mass there, so dropping or duplicating that column is an O(1) error."""
+    rows = filled((len(peaks), v), "normal", seed)
+    for row, j in zip(rows, peaks):
+        row[j] = max(row) + margin
+    return rows
+
+
+def special_values(p: Precision) -> list[float]:
+    """NaN, ±inf, subnormals of p (the smallest and half the smallest normal) and values that
+    saturate every activation (|x| of 10 to 60), for the special-value cases."""
+    sub = math.ldexp(1.0, p.min_spacing_exp)
+    return [math.nan, math.inf, -math.inf, sub, -sub, 0.5 * p.tiny, -0.5 * p.tiny, 10.0, -10.0, 60.0, -60.0]
 
 
 @_cached
@@ -142,9 +217,6 @@ def array(draw, shape: tuple, p: Precision, *, cap: float = 1e4, scale: float | 
         for i, v in draw(_overrides(size, tuple(specials(p, cap, positive)), n_special)):
             flat[i] = v
     return reshape(flat, shape)
-
-
-
 
 
 def reshape(flat: list, shape) -> list:

@@ -4,12 +4,15 @@ Each mutant is the torch backend with one classic bug. The suite (profile ci, th
 runs) must report ``fail`` for the operation the bug touches, and the minimal example hypothesis
 shrinks to must reproduce the failure; the unbroken operations of the same backend still pass.
 """
+from dataclasses import replace
+
 import pytest
 import torch
 
 from conformance.backends.torch_backend import TorchBackend
 from conformance.operations import OPERATIONS
 from conformance.runner import PROFILES, evaluate, run_check
+from conformance.strategies import Edges
 from conformance.tolerance import get_precision
 
 
@@ -107,3 +110,115 @@ def test_mutant_is_caught(mutant, op_id, dtype):
 def test_a_mutant_still_passes_what_it_does_not_break():
     result = run_check(SoftmaxWithoutMaxShift(), "mutant", OPERATIONS["log_softmax"], "float32", PROFILES["ci"])
     assert result.status == "pass"
+
+
+# ------------------------------------------------------------------------------------------------
+# Issue 14: bugs that slipped through before the boundary shapes, the probable and exact tiers,
+# special values, defaults left out and the bad-input probes.
+# ------------------------------------------------------------------------------------------------
+
+class SoftmaxDropsTheTail(TorchBackend):
+    """A blocked softmax that never loads the last, partial block's final element when V is not a
+    multiple of 16 (ci: V = 17 with the largest logit last)."""
+
+    name = "mutant"
+
+    def softmax(self, x):
+        if x.shape[-1] % 16 == 0 or x.shape[-1] == 1:
+            return super().softmax(x)
+        y = torch.softmax(x[..., :-1], dim=-1)
+        return torch.cat([y, torch.zeros_like(x[..., -1:])], dim=-1)
+
+
+class SoftmaxRowsPastTheGrid(TorchBackend):
+    """A grid of 1024 programs: rows from 1024 on are never written (ci: M = 1025)."""
+
+    name = "mutant"
+
+    def softmax(self, x):
+        y = super().softmax(x)
+        y[1024:] = 0.0
+        return y
+
+
+class SoftmaxScaledAtLength(TorchBackend):
+    """A systematic 0.1% error in softmax at V > 32768, within the worst-case bound there (about
+    4e-3 relative): only the probable tier catches it (gpu, thorough: V = 32769)."""
+
+    name = "mutant"
+
+    def softmax(self, x):
+        y = super().softmax(x)
+        return y * (1.0 + 1e-3) if x.shape[-1] > 32768 else y
+
+
+class LinearScaledAtLength(TorchBackend):
+    """A systematic 0.1% error in x W^T at K >= 4096 (ci: the probable tier at K = 4097)."""
+
+    name = "mutant"
+
+    def linear(self, x, weight, bias=None):
+        y = super().linear(x, weight, bias)
+        return y * (1.0 + 1e-3) if x.shape[-1] >= 4096 else y
+
+
+class ReluTurnsNanIntoZero(TorchBackend):
+    """relu as max(x, 0) with NaN-dropping max (the special-value cases, every profile)."""
+
+    name = "mutant"
+
+    def activation(self, name, x, **params):
+        y = super().activation(name, x, **params)
+        return torch.nan_to_num(y, nan=0.0) if name == "relu" else y
+
+
+class LeakyReluWrongDefault(TorchBackend):
+    """leaky_relu's default slope 0.1 instead of 0.01 (reached when the parameter is left out)."""
+
+    name = "mutant"
+
+    def activation(self, name, x, **params):
+        if name == "leaky_relu" and "negative_slope" not in params:
+            params = {"negative_slope": 0.1}
+        return super().activation(name, x, **params)
+
+
+class ClampsTheTarget(TorchBackend):
+    """Cross-entropy that clamps an out-of-range target into [0, V) instead of raising."""
+
+    name = "mutant"
+    known_failures = ()  # torch's own (label_smoothing < 0 accepted) would mask it
+
+    def cross_entropy(self, logits, target, **kw):
+        ignore = kw.get("ignore_index", -100)
+        target = torch.where(target == ignore, target, target.clamp(0, logits.shape[-1] - 1))
+        return super().cross_entropy(logits, target, **kw)
+
+
+CI_MUTANTS = [
+    (SoftmaxDropsTheTail, "softmax", "float32", "fail"),
+    (SoftmaxRowsPastTheGrid, "softmax", "float32", "fail"),
+    (LinearScaledAtLength, "linear", "float32", "improbable"),  # the random K = 4097 case, before the exact one
+    (ReluTurnsNanIntoZero, "activation[relu]", "float32", "fail"),
+    (LeakyReluWrongDefault, "activation[leaky_relu]", "float32", "fail"),
+    (ClampsTheTarget, "bad_input[cross_entropy]", "float32", "fail"),
+]
+
+
+@pytest.mark.parametrize(("mutant", "op_id", "dtype", "status"), CI_MUTANTS,
+                         ids=[f"{m.__name__}-{o}@{d}" for m, o, d, _ in CI_MUTANTS])
+def test_ci_catches(mutant, op_id, dtype, status):
+    result = run_check(mutant(), f"{__name__}:{mutant.__name__}", OPERATIONS[op_id], dtype, PROFILES["ci"])
+    assert result.status == status, f"{mutant.__name__} {op_id}@{dtype}: {result.status} {result.worst}"
+    if mutant is ClampsTheTarget:
+        assert "accepts silently: target = V (out of range)" in result.message
+
+
+def test_the_probable_tier_catches_a_systematic_error_at_v_32769():
+    """gpu and thorough reach V = 32769; the worst-case bound alone would pass the mutant."""
+    edges = Edges(features=(32769,), rows=())
+    assert 32769 in PROFILES["thorough"].edges.features and 32769 in PROFILES["gpu"].edges.features
+    profile = replace(PROFILES["thorough"], examples=1, edges=edges)
+    result = run_check(SoftmaxScaledAtLength(), "mutant", OPERATIONS["softmax"], "float32", profile)
+    assert result.status == "improbable" and "probable bound" in result.message
+    assert run_check(TorchBackend(), "torch", OPERATIONS["softmax"], "float32", profile).status == "pass"

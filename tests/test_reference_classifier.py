@@ -194,13 +194,13 @@ def test_float_and_column_vector_labels():
 def test_get_and_set_params_follow_scikit_learn():
     clf = MLPClassifier((7,), "tanh", alpha=0.5)
     params = clf.get_params()
-    assert list(params) == sorted(params) and len(params) == 19
+    assert list(params) == sorted(params) and len(params) == 20
     assert params["hidden_layer_sizes"] == (7,) and params["alpha"] == 0.5 and params["random_state"] is None
     assert clf.set_params(alpha=-1.0, max_iter=3) is clf and clf.alpha == -1.0  # stored as given ...
     with pytest.raises(ValueError, match="^alpha must be"):  # ... and checked at fit
         clf.fit(*xor())
-    with pytest.raises(ValueError, match="^Invalid parameter 'learning_rate' for estimator MLPClassifier"):
-        clf.set_params(learning_rate="constant")
+    with pytest.raises(ValueError, match="^Invalid parameter 'learning_rate_schedule' for estimator MLPClassifier"):
+        clf.set_params(learning_rate_schedule="constant")
     copy = MLPClassifier(**clf.get_params())
     assert copy.get_params() == clf.get_params()
 

@@ -167,8 +167,10 @@ def default_backends() -> list[str]:
 LAYOUTS = ("contiguous", "strided", "transposed")
 
 
-def to_backend(value, backend, precision: Precision, *, integer: bool = False, layout: str = "contiguous"):
-    """A nested list (already rounded to ``precision``) as the backend's array type.
+def to_backend(value, backend, precision: Precision, *, integer: bool = False, layout: str = "contiguous",
+               shape=None):
+    """A nested list (already rounded to ``precision``) as the backend's array type, of ``shape``
+    if given (what an empty list cannot say: 0 rows of V).
 
     torch arrays are created in the precision's torch dtype on the backend's device, then laid out
     as asked: ``strided`` (every other element of a NaN-filled buffer along the last axis) or
@@ -184,7 +186,8 @@ def to_backend(value, backend, precision: Precision, *, integer: bool = False, l
     if integer:
         return torch.tensor(value, dtype=torch.int64, device=device)
     dtype = getattr(torch, precision.torch_dtype)
-    t = torch.tensor(value, dtype=torch.float64).to(device=device, dtype=dtype)
+    t = torch.tensor(value, dtype=torch.float64)
+    t = (t if shape is None else t.reshape(shape)).to(device=device, dtype=dtype)
     if layout == "strided" and t.dim() >= 1 and t.numel() > 1:
         wide = torch.full((*t.shape[:-1], 2 * t.shape[-1]), float("nan"), dtype=dtype, device=device)
         wide[..., ::2] = t

@@ -6,10 +6,21 @@ oracle is deterministic and leaves its inputs untouched: every worst error must 
 """
 from __future__ import annotations
 
+import math
+
 from reference import activations, losses, mlp, optimizers
 from reference import linear as layer
 
 from . import Backend
+
+
+def _finite(x, allow_inf: bool = False):
+    """Decline NaN (and +inf unless ``allow_inf``): the oracle takes finite numbers, -inf logits and
+    ±inf activation arguments; the suite's rules for special values are torch's (operations.py)."""
+    flat = [v for row in x for v in row] if x and isinstance(x[0], list) else x
+    if any(math.isnan(v) or (math.isinf(v) and not allow_inf and v > 0) for v in flat):
+        raise NotImplementedError("the oracle takes no NaN or +inf; conformance applies torch's rule")
+    return x
 
 
 class ReferenceBackend(Backend):
@@ -21,17 +32,17 @@ class ReferenceBackend(Backend):
 
     def activation(self, name, x, **params):
         f = activations.get_activation(name).f
-        return [f(v, **params) for v in x]
+        return [f(v, **params) for v in _finite(x, allow_inf=True)]
 
     def activation_grad(self, name, x, **params):
         df = activations.get_activation(name).df
         return [df(v, **params) for v in x]
 
     def softmax(self, x):
-        return [activations.softmax(row) for row in x]
+        return [activations.softmax(row) for row in _finite(x)]
 
     def log_softmax(self, x):
-        return [activations.log_softmax(row) for row in x]
+        return [activations.log_softmax(row) for row in _finite(x)]
 
     cross_entropy = staticmethod(losses.cross_entropy)
     cross_entropy_grad = staticmethod(losses.cross_entropy_grad)
@@ -43,8 +54,14 @@ class ReferenceBackend(Backend):
     binary_cross_entropy_grad = staticmethod(losses.binary_cross_entropy_grad)
     categorical_cross_entropy = staticmethod(losses.categorical_cross_entropy)
     categorical_cross_entropy_grad = staticmethod(losses.categorical_cross_entropy_grad)
-    linear = staticmethod(layer.linear)
-    linear_act = staticmethod(layer.linear_act)
+    @staticmethod
+    def linear(x, weight, bias=None):
+        return layer.linear(_finite(x), weight, bias)
+
+    @staticmethod
+    def linear_act(x, weight, bias=None, activation="relu", **params):
+        return layer.linear_act(_finite(x), weight, bias, activation, **params)
+
     linear_act_backward = staticmethod(layer.linear_act_backward)
 
     def mlp_forward(self, x, layers, activations):

@@ -89,6 +89,9 @@ class TorchBackend(Backend):
     # ---------------------------------------------------------------- losses
     def _ce(self, logits, target, weight, ignore_index, reduction, label_smoothing, z_loss):
         torch, F = _torch()
+        bad = (target != ignore_index) & ((target < 0) | (target >= logits.shape[-1]))
+        if logits.is_cuda and bool(bad.any()):  # on the CPU torch raises; on CUDA a device assert ends the process
+            raise IndexError("target out of range")
         loss = F.cross_entropy(logits, target, weight=weight, ignore_index=ignore_index, reduction=reduction,
                                label_smoothing=label_smoothing)
         if not z_loss:
