@@ -84,6 +84,20 @@ their gradient. In this mode a grad_output other than 1 rescales the stored grad
 roundings, and 16-bit values below the subnormal range are lost before the scale: use the default
 mode with fp16 loss scaling), and a second backward through the same loss raises.
 
+Operators, torch.compile, autocast. The forward and backward are the custom operators
+``oracle_kernels::cross_entropy`` (functional, autograd by ``register_autograd``),
+``oracle_kernels::cross_entropy_inplace`` and ``oracle_kernels::cross_entropy_backward`` (they
+declare the buffer they write, so the dispatcher bumps its version counter), options as arguments,
+fake implementations for every output. ``torch.compile(fullgraph=True)`` traces the default call
+without graph breaks; under it the backward's in-place completion of the forward's gradient
+buffer is functionalized (a copy where the backend does not re-inplace it), and
+``inplace_backward`` goes through an autograd.Function (see the operators' comment).
+``check_target=True`` syncs with the host, so it has no place in a compiled graph or a CUDA graph
+capture: check the targets outside it. Under ``torch.autocast`` nothing is cast: torch's own
+cross-entropy runs in float32 there, while these kernels take 16-bit logits as they are, do all
+their arithmetic in float32 and write a gradient in the logits' dtype, so autocast's float32 copy
+of the logits (and its float32 gradient) would only add memory and traffic.
+
 Special values: a -inf logit contributes p_c = 0 (a -inf target logit gives loss +inf, as does any
 -inf logit when ε > 0, since log p_c = -inf); a row of only -inf logits, a +inf logit or a NaN
 anywhere in a row makes that row's loss and gradient NaN; logits of magnitude 1e4 neither
@@ -117,6 +131,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import Optional
 
 import torch
 import triton
@@ -372,11 +387,12 @@ def _cross_entropy_kernel(
         else:  # 1/D from the prologue's partials, the same sum in every program
             d = tl.sum(tl.load(parts_ptr + tl.arange(0, PARTS), mask=tl.arange(0, PARTS) < n_parts, other=0.0))
             inv_d = tl.where(d != 0.0, 1.0 / d, 0.0)
-    if pid == 0:
-        if REDUCTION == 1:
-            tl.store(consts_ptr, inv_d)
+    if pid == 0:  # both always written (1/D = 1 except for "mean", W = 0 where unused): an operator output
+        tl.store(consts_ptr, inv_d)
+        w_total = 0.0
         if HAS_WEIGHT and HAS_SMOOTHING and not SOFT:
-            tl.store(consts_ptr + 1, tl.max(w_sum, axis=0))  # W, the same in every row
+            w_total = tl.max(w_sum, axis=0)  # W, the same in every row
+        tl.store(consts_ptr + 1, w_total)
 
     # Pass 2: the gradient, from the registers (single tile) or re-reading the chunks.
     if COMPUTE_GRAD:
@@ -630,7 +646,7 @@ def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z
         loss = _alloc((), torch.float32, device)
         count = torch.empty((1,), dtype=torch.int32, device=device)
     if n_rows == 0:
-        return (loss if reduction == "none" else loss.fill_(0.0)), lse, a_sum, consts
+        return (loss if reduction == "none" else loss.fill_(0.0)), lse, a_sum, consts.zero_()
     mean = reduction == "mean" and not soft  # the prologue sums D (soft targets: D = N)
     n_parts = min(_MAX_PARTS, triton.cdiv(n_rows, _PART_ROWS)) if mean else 1
     if count is not None:
@@ -684,65 +700,183 @@ def _target_grad(logits, target, weight, lse, grad_output, options):
     return (g if weight is None else g * weight).to(target.dtype)
 
 
-class _CrossEntropy(torch.autograd.Function):
-    """Forward: one pass that also writes the gradient for grad_output = 1 when the logits need one
-    ("mean"/"sum"). Backward: nothing to do for grad_output = 1; otherwise the gradient is recomputed
-    from the logits and the saved lse (exact for any loss scale), or, when the logits' buffer holds
-    the gradient (inplace_backward), rescaled in place. Soft targets that require grad get theirs
-    from the saved logits and lse."""
+# ----------------------------------------------------------------------------------------------
+# Custom operators (namespace oracle_kernels): torch.compile traces each as one node from its fake
+# implementation, and autograd reaches the default path through register_autograd.
+#   cross_entropy            functional: loss, lse, Σ_c a_c, consts and, when asked, the gradient
+#                            for grad_output = 1 in a new buffer ("mean"/"sum");
+#   cross_entropy_inplace    the same, but writes that gradient into the logits (declared mutated,
+#                            so the version counter is bumped by the dispatcher);
+#   cross_entropy_backward   writes the gradient times grad_output into grad (declared mutated).
+# They are custom_op rather than triton_op: the host code allocates one workspace that several
+# launches share and reuses buffers between forward and backward, which a traced triton_op would
+# functionalize into copies. inplace_backward cannot go through register_autograd (it accepts only
+# functional operators, and the gradient would alias the logits), so that mode keeps an
+# autograd.Function around the mutating operator; the backward formula is shared.
+# ----------------------------------------------------------------------------------------------
+def _empty(t):
+    return t.new_empty((0,))
+
+
+def _forward_outputs(logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v,
+                     grad, store_lse):
+    """_forward on the logits' device, with an empty [0] tensor for each statistic not stored."""
+    with _on_device(logits):
+        loss, lse, a_sum, consts = _forward(logits, target, weight, ignore_index, reduction, label_smoothing,
+                                            z_loss, block_v, soft=target.is_floating_point(), grad=grad,
+                                            store_lse=store_lse)
+    return loss, _empty(loss) if lse is None else lse, _empty(loss) if a_sum is None else a_sum, consts
+
+
+@torch.library.custom_op("oracle_kernels::cross_entropy", mutates_args=())
+def _cross_entropy_op(logits: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor], reduction: str,
+                      ignore_index: int, label_smoothing: float, z_loss: float, block_v: int, compute_grad: bool,
+                      store_lse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(loss, lse, Σ_c a_c, consts [1/D, W], grad) for logits [N, V]. compute_grad: the logits will
+    need a gradient, so the backward's lse [N] (and for soft targets Σ_c a_c [N]) are stored, as
+    they are for store_lse, and for "mean"/"sum" grad [N, V] is the gradient for grad_output = 1.
+    Whatever is not computed is an empty [0] tensor."""
+    grad = _alloc(logits.shape, logits.dtype, logits.device) if compute_grad and reduction != "none" else None
+    outputs = _forward_outputs(logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v,
+                               grad, store_lse or compute_grad)
+    return (*outputs, _empty(logits) if grad is None else grad)
+
+
+@_cross_entropy_op.register_fake
+def _(logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v, compute_grad, store_lse):
+    loss, lse, a_sum, consts = _fake_forward_outputs(logits, target, reduction, store_lse or compute_grad)
+    grad = torch.empty_like(logits) if compute_grad and reduction != "none" else _empty(logits)
+    return loss, lse, a_sum, consts, grad
+
+
+@torch.library.custom_op("oracle_kernels::cross_entropy_inplace", mutates_args=("logits",))
+def _cross_entropy_inplace_op(logits: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor],
+                              reduction: str, ignore_index: int, label_smoothing: float, z_loss: float, block_v: int,
+                              store_lse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """oracle_kernels::cross_entropy for "mean"/"sum" with the gradient for grad_output = 1 written
+    over the logits; returns (loss, lse, Σ_c a_c, consts)."""
+    return _forward_outputs(logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v,
+                            logits, store_lse)
+
+
+@_cross_entropy_inplace_op.register_fake
+def _(logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v, store_lse):
+    return _fake_forward_outputs(logits, target, reduction, store_lse)
+
+
+def _fake_forward_outputs(logits, target, reduction, store_lse):
+    n_rows = logits.shape[0]
+    f32 = {"dtype": torch.float32, "device": logits.device}
+    loss = torch.empty((n_rows,) if reduction == "none" else (), **f32)
+    lse = torch.empty((n_rows if store_lse else 0,), **f32)
+    a_sum = torch.empty((n_rows if store_lse and target.is_floating_point() else 0,), **f32)
+    return loss, lse, a_sum, torch.empty((2,), **f32)
+
+
+@torch.library.custom_op("oracle_kernels::cross_entropy_backward", mutates_args=("grad",))
+def _cross_entropy_backward_op(grad: torch.Tensor, logits: Optional[torch.Tensor], target: torch.Tensor,
+                               weight: Optional[torch.Tensor], lse: torch.Tensor, a_sum: torch.Tensor,
+                               consts: torch.Tensor, grad_output: torch.Tensor, reduction: str, ignore_index: int,
+                               label_smoothing: float, z_loss: float, block_v: int, skip_if_one: bool) -> None:
+    """grad = ∂loss/∂logits times grad_output (and 1/D for "mean"), recomputed from the logits and
+    the forward's lse (and Σ_c a_c), or, when logits is None, grad (which holds the gradient for
+    grad_output = 1) rescaled in place. skip_if_one: grad already holds the gradient for
+    grad_output = 1, so a grad_output equal to 1 (checked on the device) leaves it as it is."""
+    options = (reduction, ignore_index, label_smoothing, z_loss, None, block_v, target.is_floating_point())
+    with _on_device(grad):
+        _backward(grad if logits is None else logits, target, weight, lse if lse.numel() else None,
+                  a_sum if a_sum.numel() else None, consts, grad, grad_output, options,
+                  rescale=logits is None, skip_if_one=skip_if_one)
+
+
+@_cross_entropy_backward_op.register_fake
+def _(grad, logits, target, weight, lse, a_sum, consts, grad_output, reduction, ignore_index, label_smoothing,
+      z_loss, block_v, skip_if_one):
+    return None
+
+
+def _save(ctx, logits, target, weight, options, lse, a_sum, consts, grad):
+    """What the backward needs: the logits unless their buffer holds the gradient (in-place
+    "mean"/"sum"), the forward's gradient buffer (held as an attribute, not saved, so that the first
+    backward can hand it to autograd as the gradient), and the options."""
+    needs_grad, target_grad = ctx.needs_input_grad[:2]
+    inplace, reduction = options[4], options[0]
+    keep_logits = target_grad or (needs_grad and not (inplace and reduction != "none"))
+    ctx.save_for_backward(logits if keep_logits else None, target, weight, lse, a_sum, consts)
+    ctx.grad = grad
+    ctx.options = options
+
+
+def _backward_formula(ctx, grad_loss):
+    """Nothing to compute for grad_output = 1 the first time (the forward wrote the gradient);
+    otherwise the gradient recomputed from the logits and lse (exact for any loss scale), or, when
+    the logits' buffer holds the gradient (inplace_backward), rescaled in place. Soft targets that
+    require grad get theirs from the saved logits and lse."""
+    if torch.is_grad_enabled():
+        raise RuntimeError("cross_entropy is not twice differentiable: its backward is a Triton kernel "
+                           "(call backward / autograd.grad without create_graph=True)")
+    logits, target, weight, lse, a_sum, consts = ctx.saved_tensors
+    if logits is not None and lse.numel() < target.shape[0]:  # a recompute needs the lse
+        raise RuntimeError("cross_entropy: the forward was told that no gradient would be needed "
+                           "(compute_grad=False, store_lse=False), so it kept no lse for the backward")
+    grad, ctx.grad = ctx.grad, None  # drop our reference, so that autograd may take the buffer as .grad
+    first = grad is not None
+    reduction, ignore_index, label_smoothing, z_loss, inplace, block_v, _ = ctx.options
+    if ctx.needs_input_grad[0]:
+        if grad is None:
+            if logits is None:
+                raise RuntimeError("cross_entropy: with inplace_backward=True, backward through the same loss "
+                                   "twice is not supported (the logits' buffer was handed to autograd as the "
+                                   "gradient the first time)")
+            # "none" in place: the gradient overwrites the logits (the operator bumps their version).
+            grad = logits.detach() if inplace else _alloc(logits.shape, logits.dtype, logits.device)
+        torch.ops.oracle_kernels.cross_entropy_backward(
+            grad, logits, target, weight, lse, a_sum, consts, grad_loss, reduction, ignore_index, label_smoothing,
+            z_loss, block_v, first)
+    grad_target = None
+    if ctx.needs_input_grad[1]:
+        grad_target = _target_grad(logits, target, weight, lse, grad_loss, ctx.options)
+    return grad, grad_target
+
+
+def _setup_context(ctx, inputs, output):
+    logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v, compute_grad, _ = inputs
+    loss, lse, a_sum, consts, grad = output
+    options = (reduction, ignore_index, label_smoothing, z_loss, False, block_v, target.is_floating_point())
+    _save(ctx, logits, target, weight, options, lse, a_sum, consts,
+          grad if compute_grad and reduction != "none" else None)
+    ctx.mark_non_differentiable(lse, a_sum, consts, grad)
+
+
+def _op_backward(ctx, grad_loss, *_):
+    return (*_backward_formula(ctx, grad_loss), None, None, None, None, None, None, None, None)
+
+
+_cross_entropy_op.register_autograd(_op_backward, setup_context=_setup_context)
+
+
+class _CrossEntropyInplace(torch.autograd.Function):
+    """inplace_backward: the forward writes the gradient over the logits ("mean"/"sum" when they
+    need one) through the mutating operator; for "none" the backward does."""
 
     @staticmethod
-    def forward(ctx, logits, target, weight, ignore_index, reduction, label_smoothing, z_loss,
-                inplace_backward, block_v, return_lse):
+    def forward(ctx, logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v, return_lse):
         needs_grad, target_grad = ctx.needs_input_grad[:2]
-        soft = target.is_floating_point()
         fused = needs_grad and reduction != "none"
-        # The backward recomputes from the logits unless their buffer becomes the gradient.
-        recompute = needs_grad and not (fused and inplace_backward)
-        grad = None
+        args = (logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v)
+        store_lse = return_lse or (needs_grad and not fused) or target_grad
         if fused:
-            grad = logits.detach() if inplace_backward else _alloc(logits.shape, logits.dtype, logits.device)
-        with _on_device(logits):
-            loss, lse, a_sum, consts = _forward(
-                logits, target, weight, ignore_index, reduction, label_smoothing, z_loss, block_v, soft=soft,
-                grad=grad, store_lse=return_lse or recompute or target_grad)
-        if fused and inplace_backward:
-            # The logits now hold their gradient: nodes that saved them must fail, not read it.
-            torch.autograd.graph.increment_version(logits)
-        if needs_grad or target_grad:
-            ctx.save_for_backward(logits if recompute or target_grad else None, target, weight, lse, a_sum, consts)
-        ctx.grad = grad
-        ctx.options = (reduction, ignore_index, label_smoothing, z_loss, inplace_backward, block_v, soft)
-        if lse is None:
-            lse = loss.new_empty((0,))
+            loss, lse, a_sum, consts = torch.ops.oracle_kernels.cross_entropy_inplace(*args, store_lse)
+        else:
+            loss, lse, a_sum, consts, _ = torch.ops.oracle_kernels.cross_entropy(*args, False, store_lse)
+        options = (reduction, ignore_index, label_smoothing, z_loss, True, block_v, target.is_floating_point())
+        _save(ctx, logits, target, weight, options, lse, a_sum, consts, logits.detach() if fused else None)
         ctx.mark_non_differentiable(lse)
         return loss, lse
 
     @staticmethod
     def backward(ctx, grad_loss, _grad_lse):
-        if torch.is_grad_enabled():
-            raise RuntimeError("cross_entropy is not twice differentiable: its backward is a Triton kernel "
-                               "(call backward / autograd.grad without create_graph=True)")
-        logits, target, weight, lse, a_sum, consts = ctx.saved_tensors
-        grad, ctx.grad = ctx.grad, None  # drop our reference, so that autograd may take the buffer as .grad
-        first = grad is not None
-        inplace = ctx.options[4]
-        if ctx.needs_input_grad[0]:
-            if grad is None:
-                if logits is None:
-                    raise RuntimeError("cross_entropy: with inplace_backward=True, backward through the same loss "
-                                       "twice is not supported (the logits' buffer was handed to autograd as the "
-                                       "gradient the first time)")
-                grad = logits.detach() if inplace else _alloc(logits.shape, logits.dtype, logits.device)
-            with _on_device(grad):
-                _backward(grad if logits is None else logits, target, weight, lse, a_sum, consts, grad, grad_loss,
-                          ctx.options, rescale=logits is None, skip_if_one=first)
-            if inplace and logits is not None:  # "none": the gradient overwrote the logits
-                torch.autograd.graph.increment_version(logits)
-        grad_target = None
-        if ctx.needs_input_grad[1]:
-            grad_target = _target_grad(logits, target, weight, lse, grad_loss, ctx.options)
-        return grad, grad_target, None, None, None, None, None, None, None, None
+        return (*_backward_formula(ctx, grad_loss), None, None, None, None, None, None, None)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -774,8 +908,13 @@ def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="
         check_target: raise ValueError on targets outside [0, V) before launching. This waits for
             the GPU (a device-to-host sync), so it is off by default: such a target then gives
             its row a NaN loss and gradient (and "mean" a NaN loss and gradient everywhere).
+            Not for torch.compile(fullgraph=True) or CUDA graph capture (the sync).
         block_v: longest row chunk held in registers, a power of two (rows longer than it are
             streamed with an online softmax); a tuning and testing knob.
+
+    Under ``torch.autocast`` the logits are not cast (torch casts its own cross-entropy to float32):
+    16-bit logits stay 16-bit, every sum and exp is float32, the loss is float32 and the gradient
+    has the logits' dtype, as outside autocast.
 
     Returns:
         the float32 loss (0-d, or the target's shape for "none"), and the lse when ``return_lse``.
@@ -790,9 +929,14 @@ def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="
     _check_rows(logits, target, ignore_index, inplace_backward, check_target)
     if weight is not None:
         weight = weight.detach().to(torch.float32).contiguous()
-    loss, lse = _CrossEntropy.apply(logits, target, weight, ignore_index, reduction,
-                                    float(label_smoothing), float(z_loss), bool(inplace_backward), block_v,
-                                    bool(return_lse))
+    options = (reduction, ignore_index, float(label_smoothing), float(z_loss), block_v)
+    if inplace_backward:
+        loss, lse = _CrossEntropyInplace.apply(logits, target, weight, *options, bool(return_lse))
+    else:
+        needs_grad = torch.is_grad_enabled() and logits.requires_grad
+        store_lse = bool(return_lse) or (torch.is_grad_enabled() and target.requires_grad)  # q's gradient uses it
+        loss, lse, *_ = torch.ops.oracle_kernels.cross_entropy(logits, target, weight, *options, needs_grad,
+                                                               store_lse)
     if reduction == "none":
         loss = loss.reshape(batch_shape)
     return (loss, lse.reshape(batch_shape)) if return_lse else loss

@@ -63,9 +63,15 @@ element whichever path, as any 16-bit matmul of δ would round it); db sums the 
 δ. The accumulation terms are worst cases for float32 sums in any order, so they hold for cuBLAS's
 blocked or split-K float32 sums as for the Triton kernel's; in practice they land far inside them,
 while a 16-bit y uses most of its u_io |y|.
+
+Operators. The forward and the backward are the custom operators ``oracle_kernels::linear_act``
+and ``oracle_kernels::linear_act_backward`` (options as arguments, fake implementations,
+autograd by ``register_autograd``; not twice differentiable), so ``torch.compile(fullgraph=True)``
+traces a step through them without graph breaks and CUDA graphs capture them (no host sync).
 """
 import contextlib
 import os
+from typing import Optional
 
 import torch
 import triton
@@ -342,7 +348,8 @@ def _check_inputs(x, weight, bias, negative_slope, allow_tf32, recompute):
         raise TypeError(f"x must be float32, float16 or bfloat16, got {x.dtype}")
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and t.dtype != x.dtype:
-            raise TypeError(f"{name} must have x's dtype {x.dtype}, got {t.dtype}")
+            raise TypeError(f"{name} must have x's dtype {x.dtype}, got {t.dtype} (cast them to one dtype, "
+                            f"or run under torch.autocast, which casts them as for F.linear)")
         if t is not None and t.device != x.device:
             raise ValueError(f"{name} must be on x's device {x.device}, got {t.device}")
     if not (x.is_cuda or (_INTERPRET and x.device.type == "cpu")):
@@ -366,6 +373,9 @@ def _input_precision(dtype, allow_tf32):
     return "tf32" if allow_tf32 else "ieee"
 
 
+# torch.compile cannot trace the setting's getter; it calls this once while tracing instead. That
+# is safe: compiled code is guarded on the cuBLAS TF32 setting and recompiles when it changes.
+@torch.compiler.assume_constant_result
 def _torch_allows_tf32():
     """Whether torch lets cuBLAS use TF32 for float32 matmuls.
 
@@ -477,31 +487,77 @@ def _mm(a, b, precision):
         setattr(matmul, name, saved)
 
 
-class _LinearActFunction(torch.autograd.Function):
-    """Autograd wrapper on 2-D x; ``linear_act`` flattens the leading dimensions around it."""
+# ---------------------------------------------------------------------------------------------
+# Custom operators: torch.compile traces them as single nodes (fake implementations give the
+# output shapes), autograd through register_autograd, options as operator arguments.
+# They are torch.library.custom_op rather than triton_op: a triton_op's host code is traced, so the
+# backward's per-call cuBLAS precision settings (_mm) would be applied at trace time only, and the
+# compiled matmuls would run under the process-wide ones.
+# ---------------------------------------------------------------------------------------------
+@torch.library.custom_op("oracle_kernels::linear_act", mutates_args=())
+def _linear_act_op(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], activation: str,
+                   negative_slope: float, precision: str, recompute: bool, needs_grad: bool
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(y, g) for 2-D x [M, K]: y = σ(x W^T + b) [M, N]; g = σ'(ξ) [M, N] when the backward will
+    read it (needs_grad and the source is "g"), else an empty [0] tensor."""
+    save_g = needs_grad and _delta_source(activation, negative_slope, recompute) == "g"
+    with _on_device(x):
+        y, g = _forward(x, weight, bias, activation, negative_slope, precision, "y+g" if save_g else "y")
+    return y, g if save_g else x.new_empty((0,))
 
-    @staticmethod
-    def forward(ctx, x, weight, bias, activation, slope, precision, recompute):
-        source = _delta_source(activation, slope, recompute)
-        y, g = _forward(x, weight, bias, activation, slope, precision, "y+g" if source == "g" else "y")
-        ctx.save_for_backward(x, weight, bias, {"y": y, "g": g}.get(source))
-        ctx.config = (activation, slope, precision, source)
-        return y
 
-    @staticmethod
-    @torch.autograd.function.once_differentiable
-    def backward(ctx, dy):
-        x, weight, bias, aux = ctx.saved_tensors
-        activation, slope, precision, source = ctx.config
-        need_dx, need_dw, need_db = ctx.needs_input_grad[:3]
-        with _on_device(x):
-            if source == "recompute":
-                _, aux = _forward(x, weight, bias, activation, slope, precision, "delta", dy=dy)
-                dy, source = aux, "dy"
-            delta, db = _delta_and_db(dy, aux, slope, source, need_dx or need_dw, need_db)
-            dx = _mm(delta, weight, precision) if need_dx else None
-            dw = _mm(delta.t(), x, precision) if need_dw else None
-        return dx, dw, db, None, None, None, None
+@_linear_act_op.register_fake
+def _(x, weight, bias, activation, negative_slope, precision, recompute, needs_grad):
+    save_g = needs_grad and _delta_source(activation, negative_slope, recompute) == "g"
+    y = x.new_empty((x.shape[0], weight.shape[0]))
+    return y, torch.empty_like(y) if save_g else x.new_empty((0,))
+
+
+@torch.library.custom_op("oracle_kernels::linear_act_backward", mutates_args=())
+def _linear_act_backward_op(dy: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
+                            aux: Optional[torch.Tensor], activation: str, negative_slope: float, precision: str,
+                            source: str, output_mask: list[bool]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(dx, dW, db) = (δ W, δ^T x, Σ_m δ) with δ = dy ⊙ σ'(ξ) formed from ``source`` ("dy", "y" or
+    "g" read from aux, or "recompute": ξ recomputed from x, W and b); a gradient that
+    output_mask marks unneeded is an empty [0] tensor and is not computed."""
+    need_dx, need_dw, need_db = output_mask
+    with _on_device(x):
+        if source == "recompute":
+            _, aux = _forward(x, weight, bias, activation, negative_slope, precision, "delta", dy=dy)
+            dy, source = aux, "dy"
+        delta, db = _delta_and_db(dy, aux, negative_slope, source, need_dx or need_dw, need_db)
+        dx = _mm(delta, weight, precision) if need_dx else None
+        dw = _mm(delta.t(), x, precision) if need_dw else None
+    return tuple(t if t is not None else dy.new_empty((0,)) for t in (dx, dw, db))
+
+
+@_linear_act_backward_op.register_fake
+def _(dy, x, weight, bias, aux, activation, negative_slope, precision, source, output_mask):
+    shapes = (x.shape, weight.shape, weight.shape[:1])
+    return tuple(dy.new_empty(shape if need else (0,)) for shape, need in zip(shapes, output_mask))
+
+
+def _setup_context(ctx, inputs, output):
+    x, weight, bias, activation, slope, precision, recompute, needs_grad = inputs
+    y, g = output
+    source = _delta_source(activation, slope, recompute)
+    if source == "g" and not needs_grad:  # told no gradient was needed, so g was not written
+        source = "recompute"
+    # The backward's only [M, N] tensor: the output itself for relu/leaky_relu, g for smooth σ.
+    ctx.save_for_backward(x, weight, bias, {"y": y, "g": g}.get(source))
+    ctx.config = (activation, slope, precision, source)
+
+
+def _backward(ctx, dy, _dg):
+    x, weight, bias, aux = ctx.saved_tensors
+    activation, slope, precision, source = ctx.config
+    mask = list(ctx.needs_input_grad[:3])
+    grads = torch.ops.oracle_kernels.linear_act_backward(dy, x, weight, bias, aux, activation, slope, precision,
+                                                         source, mask)
+    return (*(g if need else None for g, need in zip(grads, mask)), None, None, None, None, None)
+
+
+_linear_act_op.register_autograd(_backward, setup_context=_setup_context)
 
 
 def _on_device(t):
@@ -525,10 +581,15 @@ def linear_act(x, weight, bias=None, activation="relu", *, negative_slope=0.01, 
         recompute: keep no [M, N] activation tensor for the backward and recompute ξ there instead
             (one extra matmul; see the module docstring for the trade-off).
 
+    Under ``torch.autocast`` for x's device type, x, weight and bias are first cast to the autocast
+    dtype as ``F.linear`` casts them (a float32 master weight gets a float32 gradient through the
+    cast); outside it, mixed dtypes raise TypeError.
+
     Returns:
-        y: [..., N], x's dtype.
+        y: [..., N], x's dtype (the autocast dtype under autocast).
     """
     activation = check_activation(activation)
+    x, weight, bias = _autocast(x, weight, bias)
     slope = _check_inputs(x, weight, bias, negative_slope, allow_tf32, recompute)
     if activation == "relu":
         slope = 0.0  # relu is leaky_relu with slope 0 wherever the backward reads y
@@ -538,12 +599,22 @@ def linear_act(x, weight, bias=None, activation="relu", *, negative_slope=0.01, 
     precision = _input_precision(x.dtype, allow_tf32)
     needs_grad = torch.is_grad_enabled() and (
         x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
-    with _on_device(x):
-        if needs_grad:
-            y = _LinearActFunction.apply(x2, weight, bias, activation, slope, precision, recompute)
-        else:
-            y, _ = _forward(x2, weight, bias, activation, slope, precision, "y")
+    y, _ = torch.ops.oracle_kernels.linear_act(x2, weight, bias, activation, slope, precision, recompute, needs_grad)
     return y.view(*lead, n)
+
+
+def _autocast(*tensors):
+    """The tensors cast as autocast casts F.linear's inputs: when it is enabled for the first one's
+    device type, floating tensors other than float64 go to its dtype (the rest unchanged, for
+    _check_inputs to judge). In the public function rather than as the operator's autocast rule,
+    since torch.library.register_autocast takes one fixed dtype, not autocast's current one."""
+    first = tensors[0]
+    device = first.device.type if isinstance(first, torch.Tensor) else None
+    if not (device and torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device)):
+        return tensors
+    dtype = torch.get_autocast_dtype(device)
+    return tuple(t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() and t.dtype != torch.float64
+                 else t for t in tensors)
 
 
 class FusedLinear(torch.nn.Module):
