@@ -15,7 +15,7 @@ ptxas bundled with the triton wheel assembles it, its ``-v`` log gives registers
 stack, and the compiled metadata gives the shared memory.
 
 It relies on two private interfaces, both checked with Triton 3.6 and 3.9: the library's
-private host functions (``_forward``, ``_LinearActFunction``, ``_CrossEntropy``: the public ones
+private host functions (``_forward``, the ``oracle_kernels`` operators, ``_CrossEntropyInplace``: the public ones
 refuse CPU tensors outside the interpreter), and the JIT's own argument binding
 (``create_function_from_signature``, ``JITFunction._pack_args``), so that the specialization is
 Triton's and not a copy of it.
@@ -33,6 +33,7 @@ have. Autotune candidates that do are flagged in the table only: the autotuner t
 candidate (a spilling tile is just slower) and skips those that cannot launch.
 """
 import argparse
+import collections
 import contextlib
 import importlib
 import io
@@ -99,6 +100,24 @@ def _linear_recording(la, jobs):
         la._mm = mm
 
 
+# The operators under the public functions: the public ones refuse CPU tensors outside the
+# interpreter, and these tensors are only shapes for the recorders.
+def _linear_op(x, w, b, activation, slope, precision, recompute):
+    import torch
+
+    return torch.ops.oracle_kernels.linear_act(x, w, b, activation, slope, precision, recompute, True)[0]
+
+
+def _cross_entropy_op(logits, target, weight, reduction, smoothing, z_loss=0.1, inplace=False):
+    import torch
+    ce = importlib.import_module("triton_kernels.cross_entropy")
+
+    options = (reduction, -100, smoothing, z_loss, ce._MAX_BLOCK_V)
+    if inplace:
+        return ce._CrossEntropyInplace.apply(logits, target, weight, *options, False)[0]
+    return torch.ops.oracle_kernels.cross_entropy(logits, target, weight, *options, logits.requires_grad, False)[0]
+
+
 def _linear_scenarios(quick):
     """Launch every linear_act kernel variant: each activation, dtype (fp32 IEEE and TF32, fp16,
     bf16), bias or not, each backward source of δ (dy, y, g, recompute), frozen weight."""
@@ -128,7 +147,7 @@ def _linear_scenarios(quick):
             # Training, then a frozen weight with a trainable bias (db without dW).
             for frozen in (False, True) if has_bias else (False,):
                 params = [t.requires_grad_(not (frozen and t is w)) for t in (x, w, b) if t is not None]
-                y = la._LinearActFunction.apply(x, w, b, activation, slope, precision, recompute)
+                y = _linear_op(x, w, b, activation, slope, precision, recompute)
                 y.backward(torch.empty_like(y))
                 for t in params:
                     t.grad = None
@@ -136,7 +155,7 @@ def _linear_scenarios(quick):
         # A transposed (column-major) input: the unit stride moves to the batch dimension.
         x = torch.empty((4096, 4096), dtype=torch.bfloat16).t().requires_grad_()
         w = torch.empty((4096, 4096), dtype=torch.bfloat16, requires_grad=True)
-        y = la._LinearActFunction.apply(x, w, None, "gelu", 0.01, "tf32", False)
+        y = _linear_op(x, w, None, "gelu", 0.01, "tf32", False)
         y.backward(torch.empty_like(y))
     return jobs
 
@@ -162,7 +181,7 @@ def _linear_goal_scenarios():
                         la._forward(x, w, b, activation, slope, precision, "y")
                 if "fwd+bwd" in cfg["modes"]:
                     params = [t.requires_grad_() for t in (x, w, b)]
-                    la._LinearActFunction.apply(x, w, b, activation, slope, precision, False).backward(
+                    _linear_op(x, w, b, activation, slope, precision, False).backward(
                         torch.empty((cfg["m"], cfg["n"]), dtype=dtype))
                     for t in params:
                         t.grad = None
@@ -190,25 +209,21 @@ def _cross_entropy_scenarios(quick):
             logits = torch.empty((n_rows, n_cols), dtype=dtype, requires_grad=True)
             target = torch.zeros((n_rows,), dtype=torch.int64)
             weight = torch.ones((n_cols,), dtype=torch.float32) if weighted else None
-            loss, _ = ce._CrossEntropy.apply(logits, target, weight, -100, reduction, smoothing, 0.1, False,
-                                             ce._MAX_BLOCK_V, False)
+            loss = _cross_entropy_op(logits, target, weight, reduction, smoothing)
             # The backward kernel (one variant whatever grad_output is: its programs return at
             # once when it is 1), then the in-place mode's rescaling variant.
             loss.backward(torch.full_like(loss, 0.5))
             if reduction == "mean":
                 h = torch.empty((n_rows, n_cols), dtype=dtype, requires_grad=True)
-                ce._CrossEntropy.apply(h * 1, target, weight, -100, reduction, smoothing, 0.1, True,
-                                       ce._MAX_BLOCK_V, False)[0].backward()
+                _cross_entropy_op(h * 1, target, weight, reduction, smoothing, inplace=True).backward()
         # Soft targets: the heaviest variant (weights and smoothing), fused and recomputed.
         for dtype, n_cols, reduction in itertools.product(dtypes, lengths, ("mean", "none")):
             logits = torch.empty((n_rows, n_cols), dtype=dtype, requires_grad=True)
             probs, weight = torch.zeros((n_rows, n_cols), dtype=dtype), torch.ones((n_cols,), dtype=torch.float32)
-            loss, _ = ce._CrossEntropy.apply(logits, probs, weight, -100, reduction, 0.1, 0.1, False,
-                                             ce._MAX_BLOCK_V, False)
+            loss = _cross_entropy_op(logits, probs, weight, reduction, 0.1)
             loss.backward(torch.full_like(loss, 0.5))
         logits = torch.empty((n_rows, 1000), dtype=torch.bfloat16, requires_grad=True)
-        ce._CrossEntropy.apply(logits, torch.zeros(n_rows, dtype=torch.int32), None, -100, "mean", 0.0, 0.0,
-                               False, ce._MAX_BLOCK_V, False)[0].backward()  # int32 targets
+        _cross_entropy_op(logits, torch.zeros(n_rows, dtype=torch.int32), None, "mean", 0.0, z_loss=0.0).backward()
     return jobs
 
 
@@ -324,6 +339,8 @@ def main(argv=None):
     parser.add_argument("--filter", default="", help="only kernels whose name or label contains this")
     parser.add_argument("--goals", action="store_true",
                         help="only the linear_act variants that python -m report --goals times (~100)")
+    parser.add_argument("--list", action="store_true",
+                        help="count the variants each kernel would compile, without compiling (seconds)")
     parser.add_argument("--warm", action="store_true",
                         help="compile into Triton's own cache (TRITON_CACHE_DIR or ~/.triton/cache) and list only "
                              "failures: on a GPU machine, so that autotuning then finds every variant compiled")
@@ -339,6 +356,10 @@ def main(argv=None):
     found = (_linear_goal_scenarios() if args.goals
              else {**_linear_scenarios(args.quick), **_cross_entropy_scenarios(args.quick)})
     jobs = [j for j in found.values() if args.filter in j["name"] + " " + j["label"]]
+    if args.list:
+        for name, count in sorted(collections.Counter(j["name"] for j in jobs).items()):
+            print(f"{name:<28} {count:>5} variants")
+        return 0
     with contextlib.nullcontext() if args.warm else tempfile.TemporaryDirectory() as cache:
         if cache:  # a fresh cache so that every variant really goes through ptxas, whose log we read
             os.environ.update(TRITON_CACHE_DIR=cache, TRITON_DUMP_PTXAS_LOG="1")

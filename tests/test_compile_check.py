@@ -16,3 +16,19 @@ def test_refuses_the_interpreter(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         compile_check.main([])
     assert "unset TRITON_INTERPRET" in capsys.readouterr().err
+
+
+def test_the_scenarios_reach_every_kernel():
+    # The scenarios drive the library's private host code, which changes with the kernels: record
+    # the launches (no compilation) in a process of its own, since this one runs the interpreter.
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "report.compile_check", "--quick", "--list"],
+                          env=dict(os.environ, TRITON_INTERPRET="0"), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    counts = {line.split()[0]: int(line.split()[1]) for line in done.stdout.splitlines()}
+    kernels = ("_linear_act_fwd_kernel", "_linear_act_delta_kernel", "_cross_entropy_kernel", "_backward_kernel",
+               "_prologue_kernel")
+    assert all(counts.get(k, 0) > 0 for k in kernels), counts
