@@ -3,6 +3,10 @@
 (Reading it for the first time? ``reference/core.py`` is the same mathematics in ~60 lines, for one
 example and without checks or fast paths; this module adds batches, dropout and validation.)
 
+The file reads top to bottom: the mathematics of one layer (:func:`layer_forward`,
+:func:`layer_backward`), then :class:`MLP`, whose forward pass and back-propagation chain them
+through the layers; construction, weights in and out, and the input checks come last.
+
 A network with layer sizes n_0 (the inputs), n_1, ..., n_L (the outputs) has L layers of
 neurons. Neuron j of layer l has a weight w_ji from every neuron i of layer l-1 and a bias w_j0,
 the weight of the constant input y_0 = 1:
@@ -56,6 +60,48 @@ from .vector import check_matrix, check_vector
 _fsum = math.fsum
 
 
+# ------------------------------------------------------------------------ the mathematics of one layer
+def layer_forward(layer, sigma, ys):
+    """One layer for a batch of B examples: the inner potentials ξ and the outputs y.
+
+        ξ_j = Σ_{i=0}^{K} w_ji y_i        (y_0 = 1, so w_j0 is the bias; one correctly rounded sum)
+        y_j = σ(ξ_j)
+
+    ``layer``: N rows [w_j0, w_j1, ..., w_jK]; ``sigma``: σ; ``ys``: B rows [1, y_1, ..., y_K] of
+    the layer's inputs. Returns (ξ, y), B rows of N each.
+
+    >>> layer_forward([[0.5, 1.0, -1.0]], lambda xi: 2 * xi, [[1.0, 2.0, 1.0]])  # ξ = 0.5 + 2 - 1
+    ([[1.5]], [[3.0]])
+    """
+    xi = [[_fsum(map(mul, w, y)) for w in layer] for y in ys]
+    return xi, [[sigma(v) for v in row] for row in xi]
+
+
+def layer_backward(layer, d_sigma, ys, xi, dE_dy, *, carry: bool = True):
+    """Back-propagation through one layer for a batch of B examples.
+
+        δ_j      = ∂E/∂ξ_j = ∂E/∂y_j · σ'(ξ_j)
+        ∂E/∂w_ji = Σ_examples δ_j y_i     (y_0 = 1: ∂E/∂w_j0 = Σ_examples δ_j)
+        ∂E/∂y_i  = Σ_j δ_j w_ji           (i = 1, ..., K: the error carried to the layer's inputs)
+
+    ``d_sigma``: σ'; ``ys`` and ``xi``: the layer's inputs [1, y_1, ..., y_K] and potentials from
+    :func:`layer_forward`; ``dE_dy``: B rows of ∂E/∂y of its N outputs. Returns (∂E/∂w shaped like
+    ``layer``, ∂E/∂y of the inputs [B][K]; None with ``carry=False``, for a first layer, whose
+    inputs are the data).
+
+    >>> layer_backward([[0.5, 1.0, -1.0]], lambda xi: 2.0, [[1.0, 2.0, 1.0]], [[1.5]], [[1.0]])  # δ = 1 · 2
+    ([[2.0, 4.0, 2.0]], [[2.0, -2.0]])
+    """
+    delta = [[g * d_sigma(v) for g, v in zip(g_row, xi_row)] for g_row, xi_row in zip(dE_dy, xi)]
+    y_cols = list(zip(*ys))  # each sum over the batch is a dot product of a δ column and a y column
+    grad = [[_fsum(map(mul, d_col, y_col)) for y_col in y_cols] for d_col in zip(*delta)]
+    if not carry:
+        return grad, None
+    w_cols = list(zip(*layer))[1:]  # the columns i >= 1: y_0 = 1 has no input to carry the error to
+    return grad, [[_fsum(map(mul, d_row, w_col)) for w_col in w_cols] for d_row in delta]
+
+
+# ------------------------------------------------------------------------ the network
 class Trace(NamedTuple):
     """What the forward pass of a batch of B examples keeps for back-propagation."""
 
@@ -65,6 +111,125 @@ class Trace(NamedTuple):
     output: list      # B rows of network outputs
 
 
+class MLP:
+    """A multilayer perceptron with an activation per layer.
+
+    ``layer_sizes`` [n_0, n_1, ..., n_L]: n_0 inputs, then the number of neurons of each layer.
+    ``activations``: one name for every layer, or a list of L names (see
+    ``reference.activations``); e.g. ["relu", "identity"] for a classifier whose outputs are logits.
+    ``activation_params``: parameters of the activations (e.g. {"lam": 2.0} for the sigmoid's
+    steepness), one dict for all layers or a list of L dicts.
+    ``init``: a scheme of ``reference.initialization`` ("glorot_uniform", "he_uniform", ...);
+    ``seed`` makes the initial weights reproducible (layer l draws after layer l-1).
+    """
+
+    def forward(self, x) -> list[float]:
+        """The outputs y of the last layer for one input vector x."""
+        return self.forward_batch([check_vector(x, "x", length=self.sizes[0])]).output[0]
+
+    def forward_batch(self, X, *, dropout: float = 0.0, seed=0) -> Trace:
+        """The forward pass of a batch X [B][n_0], layer after layer (:func:`layer_forward`);
+        returns the :class:`Trace` back-propagation needs.
+
+        ``dropout`` p > 0 applies inverted dropout (see ``reference.regularization``) to the
+        outputs of every hidden layer, y ← m y, with masks m drawn from ``seed`` (an int or a
+        random.Random).
+        """
+        return self._forward(_check_batch(X, self.sizes[0]), dropout, seed)
+
+    def _forward(self, X, dropout: float = 0.0, seed=0) -> Trace:
+        """:meth:`forward_batch` without input validation (for the training loop's validated data)."""
+        rng = rng_from(seed) if dropout else None
+        inputs, potentials, masks = [], [], []
+        ys = [[1.0, *x] for x in X]  # y_0 = 1 before the inputs
+        for l, layer in enumerate(self.layers):
+            xi, out = layer_forward(layer, self._f[l], ys)
+            mask = None
+            if dropout and l < len(self.layers) - 1:
+                mask = [dropout_mask(len(row), dropout, rng) for row in out]
+                out = _times(out, mask)
+            inputs.append(ys)
+            potentials.append(xi)
+            masks.append(mask)
+            ys = [[1.0, *row] for row in out]
+        return Trace(inputs, potentials, masks, out)
+
+    def backward(self, trace: Trace, grad_output, *, input_grad: bool = False):
+        """Back-propagate ∂E/∂y of the outputs (``grad_output`` [B][n_L]) through ``trace``, from
+        the last layer to the first (:func:`layer_backward`); through dropout, ∂E/∂y ← m ∂E/∂y.
+
+        Returns the gradient ∂E/∂w_ji of every weight, shaped like :attr:`layers` (bias first),
+        summed over the batch; with ``input_grad=True`` also ∂E/∂x [B][n_0].
+        """
+        _check_grad_output(grad_output, len(trace.output), self.sizes[-1])
+        grads = [None] * len(self.layers)
+        dE_dy = grad_output
+        for l in reversed(range(len(self.layers))):
+            grads[l], dE_dy = layer_backward(self.layers[l], self._df[l], trace.inputs[l], trace.potentials[l],
+                                             dE_dy, carry=l > 0 or input_grad)
+            if l and trace.masks[l - 1] is not None:
+                dE_dy = _times(dE_dy, trace.masks[l - 1])
+        return (grads, dE_dy) if input_grad else grads
+
+    # -------------------------------------------------------------------- construction, weights in and out
+    def __init__(self, layer_sizes, activations="sigmoid", *, init: str = "glorot_uniform", seed=0,
+                 activation_params=None):
+        self.sizes = _check_sizes(layer_sizes)
+        self._set_activations(activations, activation_params)
+        rng = rng_from(seed)
+        self.layers = []
+        for fan_in, fan_out in zip(self.sizes, self.sizes[1:]):
+            weight, bias = init_layer(fan_out, fan_in, init, rng)
+            self.layers.append([[b, *w] for w, b in zip(weight, bias)])
+
+    def _set_activations(self, activations, activation_params) -> None:
+        acts, params = _check_activations(activations, activation_params, len(self.sizes) - 1)
+        self.activations = [a.name for a in acts]
+        self.activation_params = params
+        # σ and σ' of each layer with its parameters bound once: the inner loops call them B·n times.
+        self._f = [functools.partial(a.f, **p) if p else a.f for a, p in zip(acts, params)]
+        self._df = [functools.partial(a.df, **p) if p else a.df for a, p in zip(acts, params)]
+
+    @classmethod
+    def from_weights(cls, weights, biases, activations="sigmoid", activation_params=None) -> "MLP":
+        """An MLP with the given weights in nn.Linear layout: ``weights[l]`` is layer l's [N][K]
+        matrix (row j: the weights of neuron j), ``biases[l]`` its N biases (copied)."""
+        net = cls.__new__(cls)
+        net.sizes, net.layers = _check_weights(weights, biases)
+        net._set_activations(activations, activation_params)
+        return net
+
+    def linear_layers(self):
+        """(weights, biases): copies of every layer in nn.Linear layout ([N][K] and [N])."""
+        return [[row[1:] for row in layer] for layer in self.layers], [[row[0] for row in layer] for layer in self.layers]
+
+    def __repr__(self) -> str:
+        return f"MLP({'-'.join(map(str, self.sizes))}, activations={self.activations})"
+
+    @property
+    def n_parameters(self) -> int:
+        """Number of weights and biases: Σ_l (n_{l-1} + 1) n_l."""
+        return sum((k + 1) * n for k, n in zip(self.sizes, self.sizes[1:]))
+
+    def parameters(self) -> list:
+        """The weight rows themselves (not copies), in the order of :meth:`backward`'s gradients
+        flattened with :func:`rows`: what an optimizer updates in place."""
+        return rows(self.layers)
+
+    def copy_weights(self) -> list:
+        """A deep copy of :attr:`layers` (a snapshot, e.g. of the best epoch)."""
+        return copy.deepcopy(self.layers)
+
+    def load_weights(self, layers) -> None:
+        """Overwrite the weights, in place, with ``layers`` shaped like :attr:`layers`."""
+        if len(layers) != len(self.layers):
+            raise ValueError(f"layers must hold {len(self.layers)} layers, got {len(layers)}")
+        for l, (mine, new) in enumerate(zip(self.layers, layers)):
+            new = check_matrix(new, f"layers[{l}]", rows=len(mine), cols=len(mine[0]))
+            for row, new_row in zip(mine, new):
+                row[:] = new_row
+
+
 def rows(layers) -> list:
     """The rows of a per-layer list of matrices, in order: the unit an optimizer steps over.
 
@@ -72,6 +237,24 @@ def rows(layers) -> list:
     [[1.0, 2.0], [3.0], [4.0]]
     """
     return [row for layer in layers for row in layer]
+
+
+def _times(a, b) -> list:
+    """The entrywise product of two matrices (a dropout mask applied forward or backward)."""
+    return [[x * y for x, y in zip(a_row, b_row)] for a_row, b_row in zip(a, b)]
+
+
+# ------------------------------------------------------------------------ input checks
+def _check_batch(X, n_inputs: int) -> list:
+    X = check_matrix(X, "X", cols=n_inputs)
+    if not X:
+        raise ValueError("X must hold at least one example")
+    return X
+
+
+def _check_grad_output(grad_output, batch: int, n_out: int) -> None:
+    if len(grad_output) != batch or any(len(g) != n_out for g in grad_output):
+        raise ValueError(f"grad_output must have the shape of the outputs, {batch} rows of {n_out}")
 
 
 def _check_sizes(layer_sizes) -> list[int]:
@@ -112,159 +295,20 @@ def _check_activations(activations, activation_params, n_layers: int):
     return acts, [dict(p) for p in params]
 
 
-class MLP:
-    """A multilayer perceptron with an activation per layer.
-
-    ``layer_sizes`` [n_0, n_1, ..., n_L]: n_0 inputs, then the number of neurons of each layer.
-    ``activations``: one name for every layer, or a list of L names (see
-    ``reference.activations``); e.g. ["relu", "identity"] for a classifier whose outputs are logits.
-    ``activation_params``: parameters of the activations (e.g. {"lam": 2.0} for the sigmoid's
-    steepness), one dict for all layers or a list of L dicts.
-    ``init``: a scheme of ``reference.initialization`` ("glorot_uniform", "he_uniform", ...);
-    ``seed`` makes the initial weights reproducible (layer l draws after layer l-1).
-    """
-
-    def __init__(self, layer_sizes, activations="sigmoid", *, init: str = "glorot_uniform", seed=0,
-                 activation_params=None):
-        self.sizes = _check_sizes(layer_sizes)
-        self._set_activations(activations, activation_params)
-        rng = rng_from(seed)
-        self.layers = []
-        for fan_in, fan_out in zip(self.sizes, self.sizes[1:]):
-            weight, bias = init_layer(fan_out, fan_in, init, rng)
-            self.layers.append([[b, *w] for w, b in zip(weight, bias)])
-
-    def _set_activations(self, activations, activation_params) -> None:
-        acts, params = _check_activations(activations, activation_params, len(self.sizes) - 1)
-        self.activations = [a.name for a in acts]
-        self.activation_params = params
-        # Bound once: the inner loops call them B·n times per layer.
-        self._f = [functools.partial(a.f, **p) if p else a.f for a, p in zip(acts, params)]
-        self._df = [functools.partial(a.df, **p) if p else a.df for a, p in zip(acts, params)]
-
-    @classmethod
-    def from_weights(cls, weights, biases, activations="sigmoid", activation_params=None) -> "MLP":
-        """An MLP with the given weights in nn.Linear layout: ``weights[l]`` is layer l's [N][K]
-        matrix (row j: the weights of neuron j), ``biases[l]`` its N biases (copied)."""
-        if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__") or len(weights) == 0:
-            raise ValueError("weights must be a non-empty list of per-layer [N][K] matrices")
-        if not hasattr(biases, "__len__") or len(biases) != len(weights):
-            raise ValueError(f"biases must hold one vector per layer ({len(weights)})")
-        net = cls.__new__(cls)
-        sizes = []
-        layers = []
-        for l, (w, b) in enumerate(zip(weights, biases)):
-            w = check_matrix(w, f"weights[{l}]", cols=sizes[-1] if sizes else None)
-            if not w or not w[0]:
-                raise ValueError(f"weights[{l}] must be a non-empty [N][K] matrix")
-            b = check_vector(b, f"biases[{l}]", length=len(w))
-            if not sizes:
-                sizes.append(len(w[0]))
-            sizes.append(len(w))
-            layers.append([[bj, *wj] for wj, bj in zip(w, b)])
-        net.sizes = sizes
-        net.layers = layers
-        net._set_activations(activations, activation_params)
-        return net
-
-    def linear_layers(self):
-        """(weights, biases): copies of every layer in nn.Linear layout ([N][K] and [N])."""
-        return [[row[1:] for row in layer] for layer in self.layers], [[row[0] for row in layer] for layer in self.layers]
-
-    def __repr__(self) -> str:
-        return f"MLP({'-'.join(map(str, self.sizes))}, activations={self.activations})"
-
-    @property
-    def n_parameters(self) -> int:
-        """Number of weights and biases: Σ_l (n_{l-1} + 1) n_l."""
-        return sum((k + 1) * n for k, n in zip(self.sizes, self.sizes[1:]))
-
-    def parameters(self) -> list:
-        """The weight rows themselves (not copies), in the order of :meth:`backward`'s gradients
-        flattened with :func:`rows`: what an optimizer updates in place."""
-        return rows(self.layers)
-
-    def copy_weights(self) -> list:
-        """A deep copy of :attr:`layers` (a snapshot, e.g. of the best epoch)."""
-        return copy.deepcopy(self.layers)
-
-    def load_weights(self, layers) -> None:
-        """Overwrite the weights, in place, with ``layers`` shaped like :attr:`layers`."""
-        if len(layers) != len(self.layers):
-            raise ValueError(f"layers must hold {len(self.layers)} layers, got {len(layers)}")
-        for l, (mine, new) in enumerate(zip(self.layers, layers)):
-            new = check_matrix(new, f"layers[{l}]", rows=len(mine), cols=len(mine[0]))
-            for row, new_row in zip(mine, new):
-                row[:] = new_row
-
-    # ---------------------------------------------------------------- forward
-    def forward(self, x) -> list[float]:
-        """The outputs y of the last layer for one input vector x."""
-        return self.forward_batch([check_vector(x, "x", length=self.sizes[0])]).output[0]
-
-    def forward_batch(self, X, *, dropout: float = 0.0, seed=0) -> Trace:
-        """The forward pass of a batch X [B][n_0]; returns the :class:`Trace` back-propagation needs.
-
-        ``dropout`` p > 0 applies inverted dropout (see ``reference.regularization``) to the
-        outputs of every hidden layer, with masks drawn from ``seed`` (an int or a random.Random).
-        """
-        X = check_matrix(X, "X", cols=self.sizes[0])
-        if not X:
-            raise ValueError("X must hold at least one example")
-        return self._forward(X, dropout, seed)
-
-    def _forward(self, X, dropout: float = 0.0, seed=0) -> Trace:
-        """:meth:`forward_batch` without input validation (for the training loop's validated data)."""
-        rng = rng_from(seed) if dropout else None
-        ys = [[1.0, *x] for x in X]
-        inputs, potentials, masks = [], [], []
-        last = len(self.layers) - 1
-        for l, layer in enumerate(self.layers):
-            xi = [[_fsum(map(mul, w, y)) for w in layer] for y in ys]
-            if self.activations[l] == "identity":
-                out = [row[:] for row in xi]
-            else:
-                f = self._f[l]
-                out = [[f(v) for v in row] for row in xi]
-            mask = None
-            if dropout and l < last:
-                mask = [dropout_mask(len(row), dropout, rng) for row in out]
-                out = [[v * m for v, m in zip(row, mrow)] for row, mrow in zip(out, mask)]
-            inputs.append(ys)
-            potentials.append(xi)
-            masks.append(mask)
-            ys = [[1.0, *row] for row in out]
-        return Trace(inputs, potentials, masks, out)
-
-    # ---------------------------------------------------------------- backward
-    def backward(self, trace: Trace, grad_output, *, input_grad: bool = False):
-        """Back-propagate ∂E/∂y of the outputs (``grad_output`` [B][n_L]) through ``trace``.
-
-        Returns the gradient ∂E/∂w_ji of every weight, shaped like :attr:`layers` (bias first),
-        summed over the batch; with ``input_grad=True`` also ∂E/∂x [B][n_0].
-        """
-        n_out = self.sizes[-1]
-        if len(grad_output) != len(trace.output) or any(len(g) != n_out for g in grad_output):
-            raise ValueError(
-                f"grad_output must have the shape of the outputs, {len(trace.output)} rows of {n_out}"
-            )
-        grads = [None] * len(self.layers)
-        g = grad_output  # ∂E/∂y of the current layer's outputs
-        for l in range(len(self.layers) - 1, -1, -1):
-            if self.activations[l] == "identity":
-                delta = g
-            else:
-                df = self._df[l]
-                delta = [[gi * df(v) for gi, v in zip(grow, xrow)] for grow, xrow in zip(g, trace.potentials[l])]
-            # ∂E/∂w_ji = Σ_examples δ_j y_i: a dot product over the batch for every (j, i).
-            delta_cols = list(zip(*delta))
-            y_cols = list(zip(*trace.inputs[l]))
-            grads[l] = [[_fsum(map(mul, dcol, ycol)) for ycol in y_cols] for dcol in delta_cols]
-            if l == 0 and not input_grad:
-                break
-            # ∂E/∂y_i = Σ_j δ_j w_ji over the columns i >= 1 of the weights (y_0 = 1 has no input).
-            w_cols = list(zip(*self.layers[l]))[1:]
-            g = [[_fsum(map(mul, drow, wcol)) for wcol in w_cols] for drow in delta]
-            if l and trace.masks[l - 1] is not None:
-                g = [[gi * mi for gi, mi in zip(grow, mrow)] for grow, mrow in zip(g, trace.masks[l - 1])]
-        return (grads, g) if input_grad else grads
+def _check_weights(weights, biases):
+    """(layer sizes, layers with the bias first) from nn.Linear-layout ``weights`` and ``biases``."""
+    if isinstance(weights, (str, bytes)) or not hasattr(weights, "__len__") or len(weights) == 0:
+        raise ValueError("weights must be a non-empty list of per-layer [N][K] matrices")
+    if not hasattr(biases, "__len__") or len(biases) != len(weights):
+        raise ValueError(f"biases must hold one vector per layer ({len(weights)})")
+    sizes, layers = [], []
+    for l, (w, b) in enumerate(zip(weights, biases)):
+        w = check_matrix(w, f"weights[{l}]", cols=sizes[-1] if sizes else None)
+        if not w or not w[0]:
+            raise ValueError(f"weights[{l}] must be a non-empty [N][K] matrix")
+        b = check_vector(b, f"biases[{l}]", length=len(w))
+        if not sizes:
+            sizes.append(len(w[0]))
+        sizes.append(len(w))
+        layers.append([[bj, *wj] for wj, bj in zip(w, b)])
+    return sizes, layers

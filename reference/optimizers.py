@@ -32,6 +32,10 @@ Usage: ``opt.step(params, grads)`` updates ``params``, a list of rows (lists of 
 place, from ``grads`` of the same shapes. The optimizer keeps its state (velocities, moments)
 per row position, so pass the same rows in the same order at every step.
 
+Reading the code: every class opens with its rule, ``_update``, the formulas of its docstring
+line by line for one row of weights; the options, their checks and the state's set-up come
+after it, and the input checks at the end of the file.
+
 >>> w = [[1.0, -2.0]]
 >>> opt = SGD(lr=0.5)
 >>> opt.step(w, [[2.0, -4.0]]); w
@@ -40,30 +44,8 @@ per row position, so pass the same rows in the same order at every step.
 from __future__ import annotations
 
 import math
+from math import sqrt
 from numbers import Real
-
-
-def _check(value, name: str, *, low: float = 0.0, high: float = math.inf, low_open: bool = False,
-           high_open: bool = False) -> float:
-    """``value`` as a float if it is a finite real number in the given range, else TypeError/ValueError."""
-    if isinstance(value, bool) or not isinstance(value, Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    v = float(value)
-    lo_ok = v > low if low_open else v >= low
-    hi_ok = v < high if high_open else v <= high
-    if not (math.isfinite(v) and lo_ok and hi_ok):
-        if high == math.inf:
-            expected = f"a finite number {'>' if low_open else '>='} {low:g}"
-        else:
-            expected = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
-        raise ValueError(f"{name} must be {expected}, got {value!r}")
-    return v
-
-
-def _check_choice(value, name: str, choices: tuple) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
-    return value
 
 
 class Optimizer:
@@ -74,6 +56,36 @@ class Optimizer:
     ``decay`` >= 0 gives η_t = η / (1 + decay · t).
     """
 
+    def step(self, params, grads) -> None:
+        """One update of every row w of ``params`` (in place) from its gradient row g in ``grads``:
+
+            η_t = η / (1 + decay · t)       (t: the steps taken before this one)
+            g ← g + λ w                     (coupled weight decay)  or
+            w ← (1 - η_t λ) w               (decoupled weight decay),
+
+        then the optimizer's own rule, ``_update``, with η_t.
+        """
+        _check_rows(params, grads)
+        lr = self.current_lr()
+        self.t += 1
+        wd = self.weight_decay
+        for i, (w, g) in enumerate(zip(params, grads)):
+            if wd and self.decoupled_weight_decay:
+                shrink = 1.0 - lr * wd
+                w[:] = [shrink * wi for wi in w]
+            elif wd:
+                g = [gi + wd * wi for gi, wi in zip(g, w)]
+            self._update(w, g, self._row_state(i, len(w)), lr)
+
+    def current_lr(self) -> float:
+        """η_t = η / (1 + decay · t) for the next step."""
+        return self.lr / (1.0 + self.decay * self.t)
+
+    def _update(self, w: list, g: list, state: dict, lr: float) -> None:
+        """The optimizer's rule: move the row w (in place) given its gradient g, its state and η_t."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------- options and state
     def __init__(self, lr: float, *, weight_decay: float = 0.0, decoupled_weight_decay: bool = False,
                  decay: float = 0.0):
         self.lr = _check(lr, "learning rate (lr)", low_open=True)
@@ -85,34 +97,16 @@ class Optimizer:
         self.t = 0  # steps taken
         self.state: dict[int, dict] = {}
 
-    def current_lr(self) -> float:
-        """η_t = η / (1 + decay · t) for the next step."""
-        return self.lr / (1.0 + self.decay * self.t)
+    def _row_state(self, i: int, n: int) -> dict:
+        """The state of row i (n weights), made by :meth:`_new_state` before the row's first step."""
+        state = self.state.get(i)
+        if state is None:
+            state = self.state[i] = self._new_state(n)
+        return state
 
-    def step(self, params, grads) -> None:
-        """One update of every row of ``params`` (in place) from the gradient rows ``grads``."""
-        if len(params) != len(grads):
-            raise ValueError(f"params and grads must have the same number of rows, got {len(params)} and {len(grads)}")
-        for i, (p, g) in enumerate(zip(params, grads)):
-            if len(p) != len(g):
-                raise ValueError(f"params[{i}] and grads[{i}] must have the same length, got {len(p)} and {len(g)}")
-        lr = self.current_lr()
-        self.t += 1
-        wd = self.weight_decay
-        for i, (p, g) in enumerate(zip(params, grads)):
-            if wd:
-                if self.decoupled_weight_decay:
-                    shrink = 1.0 - lr * wd
-                    p[:] = [shrink * pi for pi in p]
-                else:
-                    g = [gi + wd * pi for gi, pi in zip(g, p)]
-            state = self.state.get(i)
-            if state is None:
-                state = self.state[i] = {}
-            self._update(p, g, state, lr)
-
-    def _update(self, p: list, g: list, state: dict, lr: float) -> None:
-        raise NotImplementedError
+    def _new_state(self, n: int) -> dict:
+        """The state of a row of n weights before its first step (velocities, moments at 0)."""
+        return {}
 
 
 class SGD(Optimizer):
@@ -135,6 +129,28 @@ class SGD(Optimizer):
     0.71
     """
 
+    def _update(self, w, g, state, lr):
+        mu = self.momentum
+        if not mu:                                   # w ← w - η_t g
+            w[:] = [wi - lr * gi for wi, gi in zip(w, g)]
+        elif self.momentum_form == "lr_outside":     # torch
+            b = state.get("momentum_buffer")
+            tau = self.dampening
+            if b is None:                            # b_1 = g_1
+                b = list(g)
+            else:                                    # b_t = μ b_{t-1} + (1 - τ) g_t
+                b = [mu * bi + (1.0 - tau) * gi for bi, gi in zip(b, g)]
+            state["momentum_buffer"] = b
+            d = [gi + mu * bi for gi, bi in zip(g, b)] if self.nesterov else b
+            w[:] = [wi - lr * di for wi, di in zip(w, d)]    # w ← w - η_t d
+        else:                                        # Keras, scikit-learn: v_t = μ v_{t-1} - η_t g_t
+            v = state["velocity"] = [mu * vi - lr * gi for vi, gi in zip(state["velocity"], g)]
+            if self.nesterov:                        # w ← w + μ v_t - η_t g_t
+                w[:] = [wi + mu * vi - lr * gi for wi, vi, gi in zip(w, v, g)]
+            else:                                    # w ← w + v_t
+                w[:] = [wi + vi for wi, vi in zip(w, v)]
+
+    # ------------------------------------------------------------------- options and state
     def __init__(self, lr: float = 0.01, momentum: float = 0.0, *, dampening: float = 0.0, nesterov: bool = False,
                  momentum_form: str = "lr_outside", weight_decay: float = 0.0,
                  decoupled_weight_decay: bool = False, decay: float = 0.0):
@@ -148,27 +164,9 @@ class SGD(Optimizer):
         if momentum_form == "lr_inside" and self.dampening != 0.0:
             raise ValueError("dampening exists only in the lr_outside (torch) momentum form")
 
-    def _update(self, p, g, state, lr):
-        mu = self.momentum
-        if mu == 0.0:
-            p[:] = [pi - lr * gi for pi, gi in zip(p, g)]
-            return
-        if self.momentum_form == "lr_outside":
-            buf = state.get("momentum_buffer")
-            if buf is None:  # torch starts the buffer at g, not at (1 - τ) g
-                buf = state["momentum_buffer"] = list(g)
-            else:
-                c = 1.0 - self.dampening
-                buf[:] = [mu * b + c * gi for b, gi in zip(buf, g)]
-            d = [gi + mu * b for gi, b in zip(g, buf)] if self.nesterov else buf
-            p[:] = [pi - lr * di for pi, di in zip(p, d)]
-        else:
-            v = state.setdefault("velocity", [0.0] * len(p))
-            v[:] = [mu * vi - lr * gi for vi, gi in zip(v, g)]
-            if self.nesterov:
-                p[:] = [pi + mu * vi - lr * gi for pi, vi, gi in zip(p, v, g)]
-            else:
-                p[:] = [pi + vi for pi, vi in zip(p, v)]
+    def _new_state(self, n):
+        # torch's buffer has no value before the first step (b_1 = g_1); Keras's velocity starts at 0.
+        return {"velocity": [0.0] * n} if self.momentum and self.momentum_form == "lr_inside" else {}
 
 
 class Adam(Optimizer):
@@ -182,13 +180,30 @@ class Adam(Optimizer):
         Keras/TF/scikit-learn (``"before_bias_correction"``): w ← w - η_t √c2 / c1 · m_t / (√v_t + ε)
 
     i.e. the second adds ε to √v before the correction: written like the first, its ε is ε / √c2,
-    larger than ε in the first steps (c2 = 1 - β2^t is small) and tending to ε. ``amsgrad=True`` uses v̂_t = max(v̂_{t-1}, v_t) in place of v_t.
+    larger than ε in the first steps (c2 = 1 - β2^t is small) and tending to ε.
+    ``amsgrad=True`` uses v̂_t = max(v̂_{t-1}, v_t) in place of v_t.
 
     >>> w = [[1.0]]
     >>> Adam(lr=0.1).step(w, [[3.0]]); round(w[0][0], 9)  # the first step is about η sign(g)
     0.9
     """
 
+    def _update(self, w, g, state, lr):
+        b1, b2, eps = self.beta1, self.beta2, self.eps
+        t = state["step"] = state["step"] + 1
+        m = state["m"] = [b1 * mi + (1.0 - b1) * gi for mi, gi in zip(state["m"], g)]
+        v = state["v"] = [b2 * vi + (1.0 - b2) * (gi * gi) for vi, gi in zip(state["v"], g)]
+        if self.amsgrad:                             # v̂_t = max(v̂_{t-1}, v_t)
+            v = state["v_max"] = [max(a, b) for a, b in zip(state["v_max"], v)]
+        c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t       # the bias corrections
+        if self.eps_placement == "after_bias_correction":   # w ← w - η_t · (m / c1) / (√(v / c2) + ε)
+            step, root_c2 = lr / c1, sqrt(c2)
+            w[:] = [wi - step * (mi / (sqrt(vi) / root_c2 + eps)) for wi, mi, vi in zip(w, m, v)]
+        else:                                               # w ← w - η_t √c2 / c1 · m / (√v + ε)
+            step = lr * sqrt(c2) / c1
+            w[:] = [wi - step * (mi / (sqrt(vi) + eps)) for wi, mi, vi in zip(w, m, v)]
+
+    # ------------------------------------------------------------------- options and state
     def __init__(self, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8, *, amsgrad: bool = False,
                  eps_placement: str = "after_bias_correction", weight_decay: float = 0.0,
                  decoupled_weight_decay: bool = False, decay: float = 0.0):
@@ -203,31 +218,11 @@ class Adam(Optimizer):
             eps_placement, "eps_placement", ("after_bias_correction", "before_bias_correction")
         )
 
-    def _update(self, p, g, state, lr):
-        b1, b2, eps = self.beta1, self.beta2, self.eps
-        if not state:
-            state.update(step=0, m=[0.0] * len(p), v=[0.0] * len(p))
-            if self.amsgrad:
-                state["v_max"] = [0.0] * len(p)
-        state["step"] += 1
-        t = state["step"]
-        m, v = state["m"], state["v"]
-        keep1, keep2 = 1.0 - b1, 1.0 - b2  # the weights of the new gradient (not c1, c2 above)
-        m[:] = [b1 * mi + keep1 * gi for mi, gi in zip(m, g)]
-        v[:] = [b2 * vi + keep2 * (gi * gi) for vi, gi in zip(v, g)]
+    def _new_state(self, n):
+        state = {"step": 0, "m": [0.0] * n, "v": [0.0] * n}
         if self.amsgrad:
-            v_max = state["v_max"]
-            v_max[:] = [max(a, b) for a, b in zip(v_max, v)]
-            v = v_max
-        bc1 = 1.0 - b1 ** t
-        sqrt_bc2 = math.sqrt(1.0 - b2 ** t)
-        sqrt = math.sqrt
-        if self.eps_placement == "after_bias_correction":
-            step = lr / bc1
-            p[:] = [pi - step * (mi / (sqrt(vi) / sqrt_bc2 + eps)) for pi, mi, vi in zip(p, m, v)]
-        else:
-            step = lr * sqrt_bc2 / bc1
-            p[:] = [pi - step * (mi / (sqrt(vi) + eps)) for pi, mi, vi in zip(p, m, v)]
+            state["v_max"] = [0.0] * n
+        return state
 
 
 class AdamW(Adam):
@@ -263,6 +258,24 @@ class RMSprop(Optimizer):
     0.9
     """
 
+    def _update(self, w, g, state, lr):
+        a, mu = self.alpha, self.momentum
+        s = state["square_avg"] = [a * si + (1.0 - a) * (gi * gi) for si, gi in zip(state["square_avg"], g)]
+        if self.centered:                            # ḡ_t = α ḡ_{t-1} + (1 - α) g_t,  s'_t = s_t - ḡ_t²
+            g_avg = state["grad_avg"] = [a * bi + (1.0 - a) * gi for bi, gi in zip(state["grad_avg"], g)]
+            s = [si - bi * bi for si, bi in zip(s, g_avg)]
+        r = _root(s, self.eps, self.eps_placement)
+        if not mu:                                   # w ← w - η_t g_t / r_t
+            w[:] = [wi - lr * (gi / ri) for wi, gi, ri in zip(w, g, r)]
+        elif self.momentum_form == "lr_outside":     # b ← μ b + g_t / r_t;  w ← w - η_t b
+            b = state["momentum_buffer"] = [mu * bi + gi / ri for bi, gi, ri in zip(state["momentum_buffer"], g, r)]
+            w[:] = [wi - lr * bi for wi, bi in zip(w, b)]
+        else:                                        # b ← μ b + η_t g_t / r_t;  w ← w - b
+            b = state["momentum_buffer"] = [mu * bi + lr * gi / ri
+                                            for bi, gi, ri in zip(state["momentum_buffer"], g, r)]
+            w[:] = [wi - bi for wi, bi in zip(w, b)]
+
+    # ------------------------------------------------------------------- options and state
     def __init__(self, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8, *, momentum: float = 0.0,
                  centered: bool = False, eps_placement: str = "outside_sqrt", momentum_form: str = "lr_outside",
                  weight_decay: float = 0.0, decoupled_weight_decay: bool = False, decay: float = 0.0):
@@ -274,36 +287,13 @@ class RMSprop(Optimizer):
         self.eps_placement = _check_choice(eps_placement, "eps_placement", ("outside_sqrt", "inside_sqrt"))
         self.momentum_form = _check_choice(momentum_form, "momentum_form", ("lr_outside", "lr_inside"))
 
-    def _update(self, p, g, state, lr):
-        a, c, eps = self.alpha, 1.0 - self.alpha, self.eps
-        if not state:
-            state["square_avg"] = [0.0] * len(p)
-            if self.centered:
-                state["grad_avg"] = [0.0] * len(p)
-            if self.momentum:
-                state["momentum_buffer"] = [0.0] * len(p)
-        s = state["square_avg"]
-        s[:] = [a * si + c * (gi * gi) for si, gi in zip(s, g)]
+    def _new_state(self, n):
+        state = {"square_avg": [0.0] * n}
         if self.centered:
-            gbar = state["grad_avg"]
-            gbar[:] = [a * bi + c * gi for bi, gi in zip(gbar, g)]
-            s = [si - bi * bi for si, bi in zip(s, gbar)]
-        sqrt = math.sqrt
-        if self.eps_placement == "outside_sqrt":
-            r = [sqrt(si) + eps for si in s]
-        else:
-            r = [sqrt(si + eps) for si in s]
-        mu = self.momentum
-        if not mu:
-            p[:] = [pi - lr * (gi / ri) for pi, gi, ri in zip(p, g, r)]
-        elif self.momentum_form == "lr_outside":
-            buf = state["momentum_buffer"]
-            buf[:] = [mu * bi + gi / ri for bi, gi, ri in zip(buf, g, r)]
-            p[:] = [pi - lr * bi for pi, bi in zip(p, buf)]
-        else:
-            buf = state["momentum_buffer"]
-            buf[:] = [mu * bi + lr * gi / ri for bi, gi, ri in zip(buf, g, r)]
-            p[:] = [pi - bi for pi, bi in zip(p, buf)]
+            state["grad_avg"] = [0.0] * n
+        if self.momentum:
+            state["momentum_buffer"] = [0.0] * n
+        return state
 
 
 class Adagrad(Optimizer):
@@ -321,6 +311,12 @@ class Adagrad(Optimizer):
     0.1
     """
 
+    def _update(self, w, g, state, lr):
+        s = state["sum"] = [si + gi * gi for si, gi in zip(state["sum"], g)]
+        r = _root(s, self.eps, self.eps_placement)
+        w[:] = [wi - lr * (gi / ri) for wi, gi, ri in zip(w, g, r)]
+
+    # ------------------------------------------------------------------- options and state
     def __init__(self, lr: float = 1e-2, eps: float = 1e-10, *, initial_accumulator_value: float = 0.0,
                  eps_placement: str = "outside_sqrt", weight_decay: float = 0.0,
                  decoupled_weight_decay: bool = False, decay: float = 0.0):
@@ -329,16 +325,16 @@ class Adagrad(Optimizer):
         self.initial_accumulator_value = _check(initial_accumulator_value, "initial_accumulator_value")
         self.eps_placement = _check_choice(eps_placement, "eps_placement", ("outside_sqrt", "inside_sqrt"))
 
-    def _update(self, p, g, state, lr):
-        s = state.get("sum")
-        if s is None:
-            s = state["sum"] = [self.initial_accumulator_value] * len(p)
-        s[:] = [si + gi * gi for si, gi in zip(s, g)]
-        eps, sqrt = self.eps, math.sqrt
-        if self.eps_placement == "outside_sqrt":
-            p[:] = [pi - lr * (gi / (sqrt(si) + eps)) for pi, gi, si in zip(p, g, s)]
-        else:
-            p[:] = [pi - lr * (gi / sqrt(si + eps)) for pi, gi, si in zip(p, g, s)]
+    def _new_state(self, n):
+        return {"sum": [self.initial_accumulator_value] * n}
+
+
+def _root(s: list, eps: float, eps_placement: str) -> list:
+    """The divisor of RMSprop and Adagrad, entrywise: r = √s + ε (torch, ``"outside_sqrt"``) or
+    √(s + ε) (Keras, ``"inside_sqrt"``)."""
+    if eps_placement == "outside_sqrt":
+        return [sqrt(si) + eps for si in s]
+    return [sqrt(si + eps) for si in s]
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad}
@@ -357,3 +353,36 @@ def make_optimizer(name: str, lr: float, **options) -> Optimizer:
     if not isinstance(name, str) or name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
     return OPTIMIZERS[name](lr, **options)
+
+
+# ---------------------------------------------------------------------- input checks
+def _check_rows(params, grads) -> None:
+    """ValueError unless ``params`` and ``grads`` have the same number of rows of the same lengths."""
+    if len(params) != len(grads):
+        raise ValueError(f"params and grads must have the same number of rows, got {len(params)} and {len(grads)}")
+    for i, (p, g) in enumerate(zip(params, grads)):
+        if len(p) != len(g):
+            raise ValueError(f"params[{i}] and grads[{i}] must have the same length, got {len(p)} and {len(g)}")
+
+
+def _check(value, name: str, *, low: float = 0.0, high: float = math.inf, low_open: bool = False,
+           high_open: bool = False) -> float:
+    """``value`` as a float if it is a finite real number in the given range, else TypeError/ValueError."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    v = float(value)
+    lo_ok = v > low if low_open else v >= low
+    hi_ok = v < high if high_open else v <= high
+    if not (math.isfinite(v) and lo_ok and hi_ok):
+        if high == math.inf:
+            expected = f"a finite number {'>' if low_open else '>='} {low:g}"
+        else:
+            expected = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be {expected}, got {value!r}")
+    return v
+
+
+def _check_choice(value, name: str, choices: tuple) -> str:
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
