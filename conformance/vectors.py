@@ -69,7 +69,11 @@ VECTOR_LIMITS = Limits(rows=4, features=12, work=200)
 
 
 def file_name(op_id: str) -> str:
-    """``linear_act[relu]`` -> ``linear_act.relu.json``."""
+    """The file of an operation's vectors.
+
+    >>> file_name("linear_act[relu]")
+    'linear_act.relu.json'
+    """
     return op_id.replace("[", ".").replace("]", "") + ".json"
 
 

@@ -105,7 +105,10 @@ def test_known_failures_are_expected_not_fatal(tmp_path, capsys):
     KnownBadLinear.known_failures = ("softmax@float64",)
     try:
         result = run_check(KnownBadLinear(), "known", OPERATIONS["softmax"], "float64", PROFILES["ci"])
-        assert result.status == "unexpected pass"
+        assert result.status == "unexpected pass" and result.failed  # strict: a stale entry is noticed
+        assert main(["--backend", "test_conformance_cli:KnownBadLinear", "--ops", "softmax", "--dtypes", "fp64",
+                     "--out", str(tmp_path)]) == 1
+        assert "FAIL known-bad softmax@float64: listed as a known failure but passed" in capsys.readouterr().out
     finally:
         KnownBadLinear.known_failures = ("linear",)
 
