@@ -84,6 +84,11 @@ def test_third_party_backend_failure_exits_1_with_a_reproducer(tmp_path, capsys)
     assert report["activation[tanh]"]["status"] == "not implemented"  # declined every example
     assert report["linear"]["status"] == "fail"
     assert "FAIL partial linear@float64" in out and "minimal failing example" in out
+    md = (tmp_path / "partial.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| `")]
+    assert [row.split("|")[3].strip() for row in rows] == ["**fail**", "pass", "pass"]  # failures first
+    assert "**Not implemented** (2 checks): `log_softmax`, `activation[tanh]`." in md  # one line
+    assert "Device: **cpu**." in md and '"+k declined": examples the backend declined' in md
     snippet = report["linear"]["reproducer"]
     assert snippet in out
     namespace = {}
