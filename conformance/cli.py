@@ -2,7 +2,7 @@
 
     python -m conformance [--backend NAME ...] [--profile ci|gpu|thorough] [--ops GLOB ...]
                           [--dtypes DTYPE ...] [--seed N] [--out DIR] [--list]
-    python -m conformance export DIR [--ops GLOB ...] [--dtypes ...] [--examples N]
+    python -m conformance export DIR [--size small|large] [--ops GLOB ...] [--dtypes ...] [--examples N]
     python -m conformance check-vectors DIR --command "CMD" [--ops GLOB ...] [--dtypes ...]
 
 With no --backend, every built-in backend that can run here (reference, torch, triton). The exit
@@ -121,7 +121,10 @@ def _export(argv) -> int:
     parser = argparse.ArgumentParser(prog="python -m conformance export",
                                      description="Write golden test vectors (JSON) and their FORMAT.md to DIR.")
     parser.add_argument("directory", help="where to write the vectors")
-    parser.add_argument("--examples", type=int, default=10, help="cases per operation and dtype (default 10)")
+    parser.add_argument("--examples", type=int, default=10, help="drawn cases per operation and dtype (default 10)")
+    parser.add_argument("--size", choices=("small", "large"), default="small",
+                        help="small: drawn cases of at most 4 rows and 12 features (default); large: also the "
+                             "boundary cases, across the block sizes up to 4097 (see FORMAT.md)")
     _common(parser)
     args = parser.parse_args(argv)
     from .runner import select_operations
@@ -129,7 +132,8 @@ def _export(argv) -> int:
 
     try:
         ops = select_operations(args.ops)
-        paths = export(args.directory, ops, args.dtypes or DEFAULT_DTYPES, args.examples, progress=_wrote)
+        paths = export(args.directory, ops, args.dtypes or DEFAULT_DTYPES, args.examples, progress=_wrote,
+                       size=args.size)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

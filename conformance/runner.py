@@ -239,13 +239,18 @@ def _same(a, b) -> bool:
     return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
 
 
+def exact_bound(expected: dict, p: Precision) -> dict:
+    """The bound of the exact tier: |round(e) - e|, the correctly rounded result's own distance."""
+    return {k: _map(lambda e: abs(p.round(e) - e), v) for k, v in expected.items()}
+
+
 def held_to(op: Operation, case: dict, args: dict, expected: dict, got: dict, p: Precision) -> Comparison:
     """Compare with the worst-case bound; then, for a case of the probable tier that passed it, with
     the probable bound (tolerance.probable), and for one of the exact tier with the correctly
     rounded result's distance |round(e) - e| alone."""
     tier = case.get("tier", "worst")
     if tier == "exact":
-        cmp = compare(expected, got, {k: _map(lambda e: abs(p.round(e) - e), v) for k, v in expected.items()}, p.max)
+        cmp = compare(expected, got, exact_bound(expected, p), p.max)
         cmp.tier = "exact"
         return cmp
     cmp = compare(expected, got, total_bound(op, args, expected, p), p.max)
