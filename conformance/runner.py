@@ -15,7 +15,7 @@ import time
 import warnings
 from dataclasses import asdict, dataclass, field
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings
+from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings, target
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisWarning, Unsatisfiable
 
@@ -56,6 +56,12 @@ PROFILES = {
     "thorough": Profile("thorough", 400, 40, Limits(rows=9, features=130, work=20_000), False, _FULL, _SLOW_FULL),
 }
 ORACLE = ReferenceBackend()
+# The one hypothesis configuration of the suite's checks and of the vectors' draws (each adds its
+# example count and phases): no example database (a run depends on its profile and seed only), no
+# deadline (an interpreted kernel takes seconds a call), no health checks (large cases are slow to
+# draw by design), quiet (the runner reports).
+settings.register_profile("conformance", database=None, deadline=None, verbosity=Verbosity.quiet,
+                          suppress_health_check=list(HealthCheck))
 
 
 def get_profile(name: str) -> Profile:
@@ -402,7 +408,7 @@ def run_check(backend, spec: str, op: Operation, dtype: str, profile: Profile, s
         result = run_probes(backend, op, p, result)
         result.seconds = time.perf_counter() - start
         return _known(backend, result)
-    state = {"worst": None, "failing": None, "declined": ""}
+    state = {"worst": None, "failing": None, "declined": "", "last": 0.0}
 
     def record(case) -> bool:
         """Run one case; False if the backend declined it."""
@@ -414,6 +420,7 @@ def run_check(backend, spec: str, op: Operation, dtype: str, profile: Profile, s
             return False
         result.examples += 1
         result.note(case, cmp)
+        state["last"] = cmp.ratio
         if state["worst"] is None or cmp.ratio > state["worst"].ratio:
             state["worst"] = cmp
         if not cmp.ok:
@@ -426,17 +433,15 @@ def run_check(backend, spec: str, op: Operation, dtype: str, profile: Profile, s
             if result.examples == 0 and result.skipped >= DECLINED_LIMIT:
                 raise _Declined(state["declined"])
             reject()
+        target(state["last"], label="error / bound")  # the search climbs towards the headline number
 
     slow = getattr(backend, "slow", False)
     boundary = op.boundary((profile.slow_edges if slow else profile.edges), p) if op.boundary else []
     test = settings(
+        settings.get_profile("conformance"),
         max_examples=profile.slow_examples if slow else profile.examples,
         derandomize=profile.derandomize and seed is None,
-        database=None,
-        deadline=None,
-        verbosity=Verbosity.quiet,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
-        suppress_health_check=list(HealthCheck),
+        phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
     )(given(case=op.cases(profile.limits, p))(check))
     if seed is not None:
         test = hypothesis_seed(seed)(test)
