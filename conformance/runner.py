@@ -42,12 +42,12 @@ class Profile:
 
 
 # Boundary shapes. ci: a sample reaching 4097 (the layers' backward to 257: its oracle and bound
-# take seconds beyond), and for an interpreted kernel (0.3-30 s a call at these sizes) only the
-# first block ends; gpu and thorough: every 2^k ± 1 up to 16385 and a few past
+# take seconds beyond), and for an interpreted kernel (0.3-30 s a call at these sizes; most of the
+# ci profile's CPU time) the smallest size and one past its 16-wide tiles; gpu and thorough: every 2^k ± 1 up to 16385 and a few past
 # 32768. Rows cross 8, 16, 64, 128 and 1024; N = 0 everywhere.
 _ALL_ROWS = (0, 1) + power_edges(1025, start=3)
 _CI = Edges(features=(1, 2, 16, 17, 257, 4097), rows=(0, 1, 9, 65, 1025), backward_work=2000)
-_SLOW = Edges(features=(1, 2, 16, 17), rows=(0, 1, 17))
+_SLOW = Edges(features=(1, 17), rows=(0, 17))
 _FULL = Edges(features=(1,) + power_edges(16385) + (32767, 32769, 65537), rows=_ALL_ROWS)
 _SLOW_FULL = Edges(features=(1,) + power_edges(129), rows=_ALL_ROWS)
 PROFILES = {
