@@ -88,7 +88,7 @@ def test_third_party_backend_failure_exits_1_with_a_reproducer(tmp_path, capsys)
     rows = [line for line in md.splitlines() if line.startswith("| `")]
     assert [row.split("|")[3].strip() for row in rows] == ["**fail**", "pass", "pass"]  # failures first
     assert "**Not implemented** (2 checks): `log_softmax`, `activation[tanh]`." in md  # one line
-    assert "Device: **cpu**." in md and '"+k declined": examples the backend declined' in md
+    assert "Device: **cpu**" in md and '"+k declined": examples the backend declined' in md
     snippet = report["linear"]["reproducer"]
     assert snippet in out
     namespace = {}
