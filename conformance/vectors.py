@@ -4,7 +4,8 @@
 (float64 and float32 by default), ``DIR/<dtype>/<operation>.json`` with cases drawn from fixed
 seeds (small: at most 4 rows and 12 features, about 1 MB; large adds the suite's boundary cases:
 reductions and class counts of 2^k - 1, 2^k, 2^k + 1 up to 4097, up to 1025 rows, the target or
-largest logit at a block's end, NaN, ±inf and subnormal inputs; about 15 MB), and this text as
+largest logit at a block's end, NaN, ±inf and subnormal inputs; float32 only unless asked, about
+30 MB), and this text as
 ``DIR/FORMAT.md``. conformance/vectors/ holds the small set. ``python -m conformance check-vectors DIR --command "CMD"`` runs CMD once per
 file, feeds it the file's cases on stdin and checks what it prints, like the in-process suite.
 
