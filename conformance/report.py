@@ -1,13 +1,16 @@
 """The conformance report: one Markdown and one JSON file per backend.
 
-Each row is an operation x dtype with its status (pass, fail, not implemented, expected failure,
-unexpected pass), the examples tried, the worst observed error as a fraction of the tolerance
-bound and the time taken. Failures follow with their minimal example and a reproducing snippet.
+The header gives the counts, the device and whether Triton's interpreter ran. Each row is an
+operation x dtype with its status, the examples tried, the worst observed error as a fraction of
+the tolerance bound and the time taken: failures (fail, improbable, unexpected pass) first, then
+expected failures, then passes; the operations not implemented fold into one line. Failures follow
+with their message and a reproducing snippet.
 """
 from __future__ import annotations
 
 import json
 import math
+import os
 import platform
 import re
 import sys
@@ -20,16 +23,28 @@ STATUSES = ("pass", "fail", "improbable", "not implemented", "expected failure",
 
 
 def environment() -> dict:
-    """Versions and device, for the report header."""
+    """Versions and device, for the report header. ``triton_interpreter``: whether Triton's kernels
+    ran under its CPU interpreter (TRITON_INTERPRET=1, read when they were defined) rather than
+    compiled for a GPU; present only when triton was loaded."""
     env = {"python": platform.python_version(), "platform": platform.platform(), "hypothesis": hypothesis.__version__}
     for name in ("torch", "triton"):  # versions of what the backends loaded (nothing is imported here)
         module = sys.modules.get(name)
         if module is not None:
             env[name] = getattr(module, "__version__", "?")
     torch = sys.modules.get("torch")
-    if torch is not None:
-        env["device"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    env["device"] = torch.cuda.get_device_name(0) if torch is not None and torch.cuda.is_available() else "cpu"
+    if "triton" in sys.modules:
+        env["triton_interpreter"] = os.environ.get("TRITON_INTERPRET") == "1"
     return env
+
+
+def _device_line(env: dict) -> str:
+    line = f"Device: **{env.get('device', 'cpu')}**"
+    if "triton_interpreter" in env:
+        line += ("; Triton's kernels ran under its CPU interpreter (TRITON_INTERPRET=1: correctness only, "
+                 "no GPU code generation checked)" if env["triton_interpreter"] else
+                 "; Triton's kernels were compiled for the GPU")
+    return line + "."
 
 
 def summary(results) -> dict:
@@ -67,30 +82,53 @@ def reproducer_path(backend: str, result, directory=Path(".")) -> Path:
     return Path(directory) / f"{file_stem(backend)}-{file_stem(result.id)}.py"
 
 
+# Row order: what needs attention first, then the passes.
+_ORDER = {"fail": 0, "improbable": 0, "unexpected pass": 0, "expected failure": 1, "pass": 2}
+
+
+def _not_implemented(results) -> list[str]:
+    """One line for the operations the backend lacks: each id once, with its dtypes unless all."""
+    dtypes = list(dict.fromkeys(r.dtype for r in results))
+    missing: dict = {}
+    for r in results:
+        if r.status == "not implemented":
+            missing.setdefault(r.op, []).append(r.dtype)
+    if not missing:
+        return []
+    names = [f"`{op}`" + ("" if ds == dtypes else f" ({', '.join(ds)})") for op, ds in missing.items()]
+    return ["", f"**Not implemented** ({sum(map(len, missing.values()))} checks): " + ", ".join(names) + ".",
+            "An operation the backend has no method for, or whose every example it declined, is not a failure."]
+
+
 def markdown(backend: str, results, meta: dict) -> str:
     counts = summary(results)
+    env = dict(meta["environment"])
     lines = [
         f"# Conformance report: `{backend}`",
         "",
-        f"Profile `{meta['profile']}`, {meta['date']}; "
-        + ", ".join(f"{k} {v}" for k, v in meta["environment"].items()) + ".",
+        "**" + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + f"** (profile `{meta['profile']}`).",
+        "",
+        _device_line(env),
+        f"{meta['date']}; " + ", ".join(f"{k} {v}" for k, v in env.items()
+                                         if k not in ("device", "triton_interpreter")) + ".",
         "",
         "Worst error is max |got - expected| / bound over every element of every example: below 1 passes,",
         "and a small value means the backend is that much more accurate than the tolerance model requires",
-        "(conformance/TOLERANCE.md).",
-        "",
-        "**" + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + "**",
-        "",
-        "By size: the worst ratio per band of the largest dimension, worst-case bound / probable bound",
-        "(random boundary cases; \"improbable\" fails it) where it was measured.",
+        "(conformance/TOLERANCE.md). By size: the worst ratio per band of the largest dimension,",
+        "worst-case bound / probable bound (random boundary cases; \"improbable\" fails it) where measured.",
+        "\"+k declined\": examples the backend declined by raising NotImplementedError for their arguments",
+        "(an option it does not support); they are neither passes nor failures. Failures first, then passes.",
         "",
         "| operation | dtype | status | examples | worst error / bound | by size | seconds |",
         "|---|---|---|---:|---:|---|---:|",
     ]
-    for r in results:
+    shown = sorted((r for r in results if r.status != "not implemented"), key=lambda r: _ORDER[r.status])
+    for r in shown:
         examples = f"{r.examples}" + (f" (+{r.skipped} declined)" if r.skipped else "")
-        lines.append(f"| `{r.op}` | {r.dtype} | {r.status} | {examples} | {_ratio(r)} | {_bands(r)} | {r.seconds:.1f} |")
-    failures = [r for r in results if r.status in ("fail", "improbable", "expected failure")]
+        status = f"**{r.status}**" if _ORDER[r.status] == 0 else r.status
+        lines.append(f"| `{r.op}` | {r.dtype} | {status} | {examples} | {_ratio(r)} | {_bands(r)} | {r.seconds:.1f} |")
+    lines += _not_implemented(results)
+    failures = [r for r in shown if _ORDER[r.status] < 2]
     if failures:
         lines += ["", "## Failures", ""]
         for r in failures:

@@ -66,10 +66,9 @@ def special_sizes(limit: int) -> list[int]:
 
 
 @_cached
-def sizes(limit: int, minimum: int = 1) -> st.SearchStrategy[int]:
-    """A dimension in [minimum, limit]: a special size half of the time, any integer otherwise."""
-    special = [n for n in special_sizes(limit) if n >= minimum]
-    return st.one_of(st.sampled_from(special), st.integers(minimum, limit)) if special else st.integers(minimum, limit)
+def sizes(limit: int) -> st.SearchStrategy[int]:
+    """A dimension in [1, limit]: a special size half of the time, any integer otherwise."""
+    return st.one_of(st.sampled_from(special_sizes(limit)), st.integers(1, limit))
 
 
 @dataclass(frozen=True)

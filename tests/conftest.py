@@ -1,6 +1,8 @@
 """Shared test set-up: Triton runs under its CPU interpreter when there is no GPU."""
 import os
 
+import pytest
+
 try:  # decide before triton is imported anywhere
     import torch
 
@@ -8,3 +10,47 @@ try:  # decide before triton is imported anywhere
         os.environ.setdefault("TRITON_INTERPRET", "1")
 except ImportError:  # the reference tests need no torch
     pass
+
+
+class Guarded:
+    """``alloc(t)`` for a freshly allocated output t: a NaN-filled tensor like it (an element a kernel
+    forgets to write fails), in a buffer padded on both sides with canaries; ``breaches()`` says
+    which were overwritten. Under Triton's interpreter a kernel writing out of bounds writes into
+    host memory: into a bare tensor's neighbours that aborts the whole test process ("corrupted
+    size vs. prev_size"); into the padding it fails the test with a message. Integer, meta, strided
+    and requires-grad tensors (not kernel outputs) are only poisoned."""
+
+    CANARY = -1152.0  # exact in every float format, and a value no kernel here writes by accident
+
+    def __init__(self):
+        self.buffers = []
+
+    def alloc(self, like):
+        if not like.is_floating_point() or like.device.type == "meta":
+            return like
+        if not like.is_contiguous() or like.requires_grad:
+            like.detach().fill_(float("nan"))
+            return like
+        pad = like.numel() + 4096  # a tile of rows past the end, or before the start
+        buf = torch.full((2 * pad + like.numel(),), self.CANARY, dtype=like.dtype, device=like.device)
+        self.buffers.append((buf, pad, tuple(like.shape)))
+        return buf[pad:pad + like.numel()].view(like.shape).fill_(float("nan"))
+
+    def breaches(self) -> list[str]:
+        out = []
+        for buf, pad, shape in self.buffers:
+            before = int((buf[:pad] != self.CANARY).sum())
+            after = int((buf[buf.numel() - pad:] != self.CANARY).sum())
+            if before or after:
+                out.append(f"a kernel wrote outside an output buffer of shape {shape}: {before} elements "
+                           f"before its start, {after} past its end")
+        return out
+
+
+@pytest.fixture
+def guarded_alloc():
+    """Guarded.alloc for the test; the test fails if a kernel wrote outside a buffer it handed out."""
+    guard = Guarded()
+    yield guard.alloc
+    if guard.breaches():
+        pytest.fail("; ".join(guard.breaches()), pytrace=False)

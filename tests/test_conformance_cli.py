@@ -84,6 +84,11 @@ def test_third_party_backend_failure_exits_1_with_a_reproducer(tmp_path, capsys)
     assert report["activation[tanh]"]["status"] == "not implemented"  # declined every example
     assert report["linear"]["status"] == "fail"
     assert "FAIL partial linear@float64" in out and "minimal failing example" in out
+    md = (tmp_path / "partial.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| `")]
+    assert [row.split("|")[3].strip() for row in rows] == ["**fail**", "pass", "pass"]  # failures first
+    assert "**Not implemented** (2 checks): `log_softmax`, `activation[tanh]`." in md  # one line
+    assert "Device: **cpu**" in md and '"+k declined": examples the backend declined' in md
     snippet = report["linear"]["reproducer"]
     assert snippet in out
     namespace = {}
@@ -105,7 +110,10 @@ def test_known_failures_are_expected_not_fatal(tmp_path, capsys):
     KnownBadLinear.known_failures = ("softmax@float64",)
     try:
         result = run_check(KnownBadLinear(), "known", OPERATIONS["softmax"], "float64", PROFILES["ci"])
-        assert result.status == "unexpected pass"
+        assert result.status == "unexpected pass" and result.failed  # strict: a stale entry is noticed
+        assert main(["--backend", "test_conformance_cli:KnownBadLinear", "--ops", "softmax", "--dtypes", "fp64",
+                     "--out", str(tmp_path)]) == 1
+        assert "FAIL known-bad softmax@float64: listed as a known failure but passed" in capsys.readouterr().out
     finally:
         KnownBadLinear.known_failures = ("linear",)
 

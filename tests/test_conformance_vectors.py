@@ -127,3 +127,46 @@ def test_a_crashing_or_garbled_program_fails(vectors, tmp_path):
     assert all(r.status == "fail" and "exited with status 3" in r.message for r in crash)
     garbled = check(vectors, f'"{sys.executable}" -c "print(42)"', select_operations(["softmax"]))
     assert all(r.status == "fail" and "malformed output" in r.message for r in garbled)
+
+
+COMMITTED = Path(__file__).resolve().parent.parent / "conformance" / "vectors"
+
+
+def test_the_committed_small_set_is_what_export_writes(tmp_path):
+    """conformance/vectors/ is `python -m conformance export conformance/vectors --examples 3`:
+    regenerate it with that command when an operation, strategy or bound changes."""
+    export(tmp_path, select_operations(["softmax", "linear_act[relu]"]), examples=3)
+    for name in ("float32/softmax.json", "float64/linear_act.relu.json", "FORMAT.md"):
+        assert (tmp_path / name).read_text() == (COMMITTED / name).read_text(), name
+    size = sum(p.stat().st_size for p in COMMITTED.rglob("*"))
+    assert size < 700_000  # small enough to commit and to read in any language
+
+
+def test_the_committed_set_checks_an_external_program():
+    results = check(COMMITTED, f'"{sys.executable}" "{EXAMPLES / "softmax.py"}"', select_operations(["*softmax"]))
+    assert [r.status for r in results] == ["pass"] * 4
+
+
+def test_large_adds_the_boundary_cases(tmp_path):
+    export(tmp_path, select_operations(["cross_entropy[sum]"]), dtypes=("float32",), examples=1, size="large")
+    data = load(tmp_path / "float32" / "cross_entropy.sum.json")
+    widths = {len(c["arguments"]["logits"][0]) for c in data["cases"]}
+    assert {16, 17, 257, 4097} <= widths
+    assert any("probable_bound" in c for c in data["cases"])
+    with pytest.raises(ValueError, match="unknown size"):
+        export(tmp_path, [], size="huge")
+
+
+def test_a_probable_bound_is_checked(tmp_path):
+    """A result within the worst-case bound but beyond the probable one is 'improbable'."""
+    case = {"arguments": {"x": [[0.0, 0.0]]}, "expected": {"y": [[0.5, 0.5]]}, "bound": {"y": [[1e-3, 1e-3]]},
+            "probable_bound": {"y": [[1e-6, 1e-6]]}}
+    (tmp_path / "float64").mkdir()
+    (tmp_path / "float64" / "softmax.json").write_text(json.dumps(
+        {"format": "conformance-vectors/1", "op": "softmax", "dtype": "float64", "arguments": ["x"],
+         "array_arguments": ["x"], "results": ["y"], "cases": [case]}))
+    status = {}
+    for answer in ("0.5 0.5", "0.5001 0.5"):
+        program = f'"{sys.executable}" -c "print(\'result array y 2 1 2 {answer} end\')"'
+        status[answer] = check(tmp_path, program)[0].status
+    assert status == {"0.5 0.5": "pass", "0.5001 0.5": "improbable"}

@@ -42,17 +42,12 @@ SUP_DERIVATIVES = {
 
 
 @pytest.fixture(autouse=True)
-def nan_poisoned_empty(monkeypatch):
-    """torch.empty / empty_like hand out NaN-filled floating buffers for the duration of a test."""
+def nan_poisoned_empty(monkeypatch, guarded_alloc):
+    """torch.empty / empty_like hand out NaN-filled floating buffers with canaries around them
+    (tests/conftest.py) for the duration of a test."""
     empty, empty_like = torch.empty, torch.empty_like
-
-    def poison(t):
-        if t.is_floating_point():
-            t.detach().fill_(float("nan"))
-        return t
-
-    monkeypatch.setattr(torch, "empty", lambda *a, **k: poison(empty(*a, **k)))
-    monkeypatch.setattr(torch, "empty_like", lambda *a, **k: poison(empty_like(*a, **k)))
+    monkeypatch.setattr(torch, "empty", lambda *a, **k: guarded_alloc(empty(*a, **k)))
+    monkeypatch.setattr(torch, "empty_like", lambda *a, **k: guarded_alloc(empty_like(*a, **k)))
 
 
 # ---------------------------------------------------------------------------------------------
