@@ -273,6 +273,21 @@ def _attach_steps(path: Path, steps: list) -> None:
     results.save(doc, path)
 
 
+def install_wheels(wheels: Path, target: Path, runner=subprocess.run) -> bool:
+    """pip-install the wheels in ``wheels`` into ``target`` (no network, no dependencies: the
+    machine has them) and put it first on PYTHONPATH for every step's processes."""
+    files = sorted(str(w) for w in wheels.glob("*.whl"))
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--no-index", "--no-deps", "--no-compile",
+           "--upgrade", "--target", str(target), *files]
+    done = runner(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        print(f"gpu-check: --wheels: pip could not install {', '.join(files)}:\n{done.stderr.strip()}", flush=True)
+        return False
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(target), os.environ.get("PYTHONPATH")) if p)
+    print(f"gpu-check: installed {len(files)} wheel(s) into {target}", flush=True)
+    return True
+
+
 def _line(record: dict) -> str:
     extra = record.get("reason") or record.get("summary") or ""
     if record.get("sanitizer_errors") is not None:
@@ -374,6 +389,9 @@ def parse_args(argv):
                    help=f"wall-clock budget for all steps (default: {DEFAULT_BUDGET_S:.0f})")
     p.add_argument("--steps", default=",".join(STEP_NAMES),
                    help=f"comma-separated subset of {','.join(STEP_NAMES)}, run in that order (default: all)")
+    p.add_argument("--wheels", type=Path, metavar="DIR",
+                   help="install the wheels in DIR (peers the machine lacks, e.g. Liger-Kernel) for this run "
+                        "only, without network access, before the steps")
     p.add_argument("--environment", type=Path, help=argparse.SUPPRESS)  # the env step's own process
     p.add_argument("--sanitizer-workload", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--small", action="store_true", help=argparse.SUPPRESS)
@@ -382,6 +400,8 @@ def parse_args(argv):
         return args
     if args.out is None:
         p.error("--out: required (a directory for the logs and the report)")
+    if args.wheels is not None and not sorted(args.wheels.glob("*.whl")):
+        p.error(f"--wheels: no *.whl files in {args.wheels}")
     if not args.budget > 0:
         p.error(f"--budget: expected a positive number of seconds, got {args.budget:g}")
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
@@ -401,6 +421,8 @@ def main(argv=None) -> int:
         sanitizer_workload(args.small)
         return 0
     print(f"gpu-check: budget {args.budget:.0f} s, steps {','.join(args.steps)}, output in {args.out}", flush=True)
+    if args.wheels is not None and not install_wheels(args.wheels, args.out / "site"):
+        return 1
     doc = run(args.out, args.budget, args.steps)
     failed = [r["step"] for r in doc["steps"] if r["status"] in ("failed", "timeout")]
     print(f"gpu-check: {len(doc['steps']) - len(failed)} of {len(doc['steps'])} steps ok or skipped"

@@ -189,3 +189,27 @@ def test_the_report_cli_dispatches_gpu_check(tmp_path):
 
     assert cli.main(["gpu-check", "--out", str(tmp_path), "--steps", "env", "--budget", "30"]) == 0
     assert (tmp_path / "environment.json").exists()
+
+
+def test_wheels_are_installed_for_the_steps_only(tmp_path, monkeypatch, capsys):
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "liger_kernel-0.8.5-py3-none-any.whl").write_bytes(b"")
+    calls = []
+
+    def pip(cmd, **kwargs):
+        calls.append(cmd)
+        return types.SimpleNamespace(returncode=0, stderr="")
+
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    assert gpu_check.install_wheels(tmp_path / "w", tmp_path / "site", runner=pip)
+    (cmd,) = calls
+    assert cmd[1:4] == ["-m", "pip", "install"] and "--no-index" in cmd and "--no-deps" in cmd
+    assert cmd[-1].endswith("liger_kernel-0.8.5-py3-none-any.whl")
+    import os
+    assert os.environ["PYTHONPATH"] == os.pathsep.join([str(tmp_path / "site"), "/elsewhere"])
+    failing = lambda cmd, **kwargs: types.SimpleNamespace(returncode=1, stderr="no such wheel")  # noqa: E731
+    assert not gpu_check.install_wheels(tmp_path / "w", tmp_path / "site", runner=failing)
+    assert "no such wheel" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        gpu_check.main(["--out", str(tmp_path), "--wheels", str(tmp_path / "missing")])
+    assert "--wheels: no *.whl files" in capsys.readouterr().err
