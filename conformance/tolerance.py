@@ -604,84 +604,20 @@ class Tracked:
         return self._new(max(self.v, o.v), max(self.e, o.e))
 
 
-def _update_errors(name: str, o: dict, w, g, s: dict, t: int):
-    """The error of one step of optimizer ``name`` for one weight w with gradient g and state s
-    (floats; missing when t = 0), following reference.optimizers' formulas. Returns the Tracked
-    new weight and new state entries."""
-    lr = o["lr"] / (1.0 + o.get("decay", 0.0) * t)
-    wd = o.get("weight_decay", 0.01 if name == "adamw" else 0.0)
-    decoupled = o.get("decoupled_weight_decay", name == "adamw")
-    if wd:
-        if decoupled:
-            w = (1.0 - lr * wd) * w
-        else:
-            g = g + wd * w
-    new = {}
-    if name == "sgd":
-        mu = o.get("momentum", 0.0)
-        if mu == 0.0:
-            return w - lr * g, new
-        if o.get("momentum_form", "lr_outside") == "lr_outside":
-            b = g if t == 0 else mu * s["momentum_buffer"] + (1.0 - o.get("dampening", 0.0)) * g
-            new["momentum_buffer"] = b
-            step = g + mu * b if o.get("nesterov") else b
-            return w - lr * step, new
-        v = mu * s.get("velocity", 0.0) - lr * g
-        new["velocity"] = v
-        return (w + mu * v - lr * g if o.get("nesterov") else w + v), new
-    if name in ("adam", "adamw"):
-        b1, b2 = o.get("betas", (0.9, 0.999))
-        eps = o.get("eps", 1e-8)
-        m = b1 * s.get("m", 0.0) + (1.0 - b1) * g
-        v = b2 * s.get("v", 0.0) + (1.0 - b2) * (g * g)
-        new["m"], new["v"] = m, v
-        if o.get("amsgrad"):
-            v = new["v_max"] = v.maximum(s.get("v_max", 0.0))
-        bc1, bc2 = 1.0 - b1 ** (t + 1), 1.0 - b2 ** (t + 1)
-        if o.get("eps_placement", "after_bias_correction") == "after_bias_correction":
-            return w - (lr / bc1) * (m / (v.sqrt() / math.sqrt(bc2) + eps)), new
-        return w - (lr * math.sqrt(bc2) / bc1) * (m / (v.sqrt() + eps)), new
-    if name == "rmsprop":
-        a, eps, mu = o.get("alpha", 0.99), o.get("eps", 1e-8), o.get("momentum", 0.0)
-        sq = a * s.get("square_avg", 0.0) + (1.0 - a) * (g * g)
-        new["square_avg"] = var = sq
-        if o.get("centered"):
-            gbar = new["grad_avg"] = a * s.get("grad_avg", 0.0) + (1.0 - a) * g
-            var = sq - gbar * gbar
-        r = var.sqrt() + eps if o.get("eps_placement", "outside_sqrt") == "outside_sqrt" else (var + eps).sqrt()
-        if not mu:
-            return w - lr * (g / r), new
-        if o.get("momentum_form", "lr_outside") == "lr_outside":
-            b = new["momentum_buffer"] = mu * s.get("momentum_buffer", 0.0) + g / r
-            return w - lr * b, new
-        b = new["momentum_buffer"] = mu * s.get("momentum_buffer", 0.0) + lr * g / r
-        return w - b, new
-    if name == "adagrad":
-        eps = o.get("eps", 1e-10)
-        acc = new["sum"] = s.get("sum", o.get("initial_accumulator_value", 0.0)) + g * g
-        r = acc.sqrt() + eps if o.get("eps_placement", "outside_sqrt") == "outside_sqrt" else (acc + eps).sqrt()
-        return w - lr * (g / r), new
-    raise ValueError(f"no error model for optimizer {name!r}")
-
-
 def optimizer_step_bounds(name: str, options: dict, params, grads, state: dict, p: Precision) -> dict:
     """Bounds for one optimizer step: {"params": [...], buffer: [...]} shaped like params.
 
-    The update of each weight is replayed with :class:`Tracked` values in the compute precision,
-    with the format's underflow floor (hyperparameter arithmetic such as 1 - β^t and
-    η / (1 + decay t) is exact: done once, on the host, in float64); each output then gets
-    SLACK e + u_s |value| + floor.
+    The oracle's own step (the reference backend's ``optimizer_step``, i.e. reference.optimizers'
+    update rules) is run on :class:`Tracked` values in the compute precision, with the format's
+    underflow floor (hyperparameter arithmetic such as 1 - β^t and η / (1 + decay t) is exact: done
+    once, on the host, in float64); each output then gets SLACK e + u_s |value| + floor.
     """
-    t = state.get("step", 0)
-    out: dict = {"params": []}
-    for i, (wr, gr) in enumerate(zip(params, grads)):
-        rows: dict = {"params": []}
-        for j, (w, g) in enumerate(zip(wr, gr)):
-            s = {k: Tracked(v[i][j], 0.0, p.compute, p.floor) for k, v in state.items() if k != "step"}
-            w_t, g_t = Tracked(w, 0.0, p.compute, p.floor), Tracked(g, 0.0, p.compute, p.floor)
-            new_w, new_s = _update_errors(name, options, w_t, g_t, s, t)
-            for key, val in (("params", new_w), *new_s.items()):
-                rows.setdefault(key, []).append(SLACK * val.e + p.storage * abs(val.v) + p.floor)
-        for key, row in rows.items():
-            out.setdefault(key, []).append(row)
-    return out
+    from .backends.reference import ReferenceBackend  # the backends import this module
+
+    def tracked(rows):
+        return [[Tracked(v, 0.0, p.compute, p.floor) for v in row] for row in rows]
+
+    state = {k: v if k == "step" else tracked(v) for k, v in state.items()}
+    new_params, new_state = ReferenceBackend().optimizer_step(name, options, tracked(params), tracked(grads), state)
+    return {key: [[SLACK * val.e + p.storage * abs(val.v) + p.floor for val in row] for row in rows]
+            for key, rows in (("params", new_params), *new_state.items()) if key != "step"}

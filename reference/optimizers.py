@@ -34,7 +34,7 @@ per row position, so pass the same rows in the same order at every step.
 
 Reading the code: every class opens with its rule, ``_update``, the formulas of its docstring
 line by line for one row of weights; the options, their checks and the state's set-up come
-after it, and the input checks at the end of the file.
+after it, the rules' ``sqrt`` and ``maximum`` after the classes, and the input checks at the end.
 
 >>> w = [[1.0, -2.0]]
 >>> opt = SGD(lr=0.5)
@@ -44,7 +44,6 @@ after it, and the input checks at the end of the file.
 from __future__ import annotations
 
 import math
-from math import sqrt
 from numbers import Real
 
 
@@ -194,7 +193,7 @@ class Adam(Optimizer):
         m = state["m"] = [b1 * mi + (1.0 - b1) * gi for mi, gi in zip(state["m"], g)]
         v = state["v"] = [b2 * vi + (1.0 - b2) * (gi * gi) for vi, gi in zip(state["v"], g)]
         if self.amsgrad:                             # v̂_t = max(v̂_{t-1}, v_t)
-            v = state["v_max"] = [max(a, b) for a, b in zip(state["v_max"], v)]
+            v = state["v_max"] = [maximum(a, b) for a, b in zip(state["v_max"], v)]
         c1, c2 = 1.0 - b1 ** t, 1.0 - b2 ** t       # the bias corrections
         if self.eps_placement == "after_bias_correction":   # w ← w - η_t · (m / c1) / (√(v / c2) + ε)
             step, root_c2 = lr / c1, sqrt(c2)
@@ -327,6 +326,25 @@ class Adagrad(Optimizer):
 
     def _new_state(self, n):
         return {"sum": [self.initial_accumulator_value] * n}
+
+
+# The rules call sqrt and maximum, not math.sqrt and max, so that a number type carrying more than its
+# value (conformance.tolerance.Tracked: a value and its rounding-error bound) can bring its own; floats get
+# exactly math.sqrt and max.
+def sqrt(x):
+    """√x: math.sqrt(x), or x.sqrt() for a number type math.sqrt does not take."""
+    try:
+        return math.sqrt(x)
+    except TypeError:
+        return x.sqrt()
+
+
+def maximum(a, b):
+    """max(a, b), or the ``maximum`` method of a number type that max cannot compare."""
+    try:
+        return max(a, b)
+    except TypeError:
+        return a.maximum(b) if hasattr(a, "maximum") else b.maximum(a)
 
 
 def _root(s: list, eps: float, eps_placement: str) -> list:

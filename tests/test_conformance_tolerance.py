@@ -148,3 +148,26 @@ def test_doctests(module):
     whose examples were lost (none found) fails rather than passing silently."""
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_tracked_values_take_the_reference_optimizers_own_steps():
+    # The optimizer bounds are reference.optimizers' rules run on Tracked values: their values must be
+    # the oracle's floats exactly, for every optimizer and the options that reach sqrt and maximum.
+    from conformance.backends.reference import ReferenceBackend
+
+    step = ReferenceBackend().optimizer_step
+    w, g = [[0.5, -1.25, 2.0], [0.0, 3.0, -0.75]], [[0.25, -2.0, 1e-3], [-1.5, 0.0, 4.0]]
+
+    def tracked(rows):
+        return [[T.Tracked(v, 0.0, 2.0 ** -24) for v in row] for row in rows]
+
+    for name, options in (("sgd", {"momentum": 0.9, "nesterov": True}), ("adam", {"amsgrad": True}),
+                          ("adamw", {"eps_placement": "before_bias_correction"}),
+                          ("rmsprop", {"centered": True, "momentum": 0.5}), ("adagrad", {"eps_placement": "inside_sqrt"})):
+        options = {"lr": 0.1, **options}
+        fw, fs, tw, ts = w, {"step": 0}, tracked(w), {"step": 0}
+        for _ in range(3):  # the first step from fresh state, then from the state it left
+            fw, fs = step(name, options, fw, g, fs)
+            tw, ts = step(name, options, tw, tracked(g), ts)
+        assert [[x.v for x in row] for row in tw] == fw, name
+        assert all(x.e > 0.0 for row in tw for x in row), name

@@ -1,5 +1,7 @@
 """triton_kernels.cross_entropy against the float64 oracle reference.losses, within the error
 bounds of the module's tolerance model (they follow from the dtype and V, not a blanket rtol).
+Why that model and not conformance.tolerance's (whose formats it uses): conformance/TOLERANCE.md,
+"The kernels' own tests".
 
 Runs under TRITON_INTERPRET=1 on CPU (tests/conftest.py) with small shapes; the chunk size
 ``block_v`` is forced small so the online-softmax path runs with small V. Every output buffer the
@@ -12,6 +14,7 @@ import math
 import pytest
 import torch
 
+from conformance import tolerance as T
 from reference import losses as ref
 from triton_kernels.cross_entropy import CrossEntropyLoss, cross_entropy
 
@@ -22,10 +25,11 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # numpy, on m
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 DTYPES = [torch.float32, torch.float16, torch.bfloat16]
-U32 = 2.0**-24
-U_OUT = {torch.float32: 2.0**-24, torch.float16: 2.0**-11, torch.bfloat16: 2.0**-8}
-ETA = {torch.float32: 2.0**-150, torch.float16: 2.0**-25, torch.bfloat16: 2.0**-134}  # half subnormal spacing
-C = 8  # the tolerance model's constant
+FORMAT = {getattr(torch, f.torch_dtype): f for f in (T.FLOAT32, T.FLOAT16, T.BFLOAT16)}
+U32 = T.FLOAT32.compute  # 2^-24
+U_OUT = {d: f.storage for d, f in FORMAT.items()}  # 2^-24, 2^-11, 2^-8
+ETA = {d: math.ldexp(0.5, f.min_spacing_exp) for d, f in FORMAT.items()}  # half subnormal spacing
+C = 8  # the kernel's tolerance model's constant
 
 
 @pytest.fixture(autouse=True)

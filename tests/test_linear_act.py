@@ -1,8 +1,10 @@
 """triton_kernels.linear_act against the float64 oracle reference.linear.
 
 Every kernel result is checked elementwise against the error bound of the module docstring of
-triton_kernels.linear_act (dtype- and reduction-length-dependent), not a blanket rtol. Output
-buffers come out of torch.empty poisoned with NaN, so an element a kernel forgets to write fails.
+triton_kernels.linear_act (dtype- and reduction-length-dependent), not a blanket rtol; why that
+model and not conformance.tolerance's (whose formats it uses): conformance/TOLERANCE.md, "The
+kernels' own tests". Output buffers come out of torch.empty poisoned with NaN, so an element a
+kernel forgets to write fails.
 Without a GPU the kernels run under the Triton interpreter with 16-wide tiles, so the shapes below
 (1, primes, 15/17, 31/33) hit partial, single and multiple tiles in every dimension.
 """
@@ -17,6 +19,7 @@ import torch
 import triton
 import triton.language as tl
 
+from conformance import tolerance as T
 from reference import linear as ref
 from reference.activations import get_activation
 from triton_kernels.activations import ACTIVATIONS, activation_fn, activation_grad
@@ -26,9 +29,9 @@ la = importlib.import_module("triton_kernels.linear_act")
 linear_act, FusedLinear = la.linear_act, la.FusedLinear
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
-U_ACC = 2.0 ** -24  # float32 accumulation
-U_TF32 = 2.0 ** -11
-UNIT = {torch.float32: 2.0 ** -24, torch.float16: 2.0 ** -11, torch.bfloat16: 2.0 ** -8}
+U_ACC = T.FLOAT32.compute  # float32 accumulation, 2^-24
+U_TF32 = T.TF32.multiply  # 2^-11
+UNIT = {getattr(torch, f.torch_dtype): f.storage for f in (T.FLOAT32, T.FLOAT16, T.BFLOAT16)}  # 2^-24, -11, -8
 # Absolute error floor of a stored value: half fp16's smallest subnormal; for float32 and bf16
 # (float32's exponent range) the smallest normal number, as GPU float32 math may flush subnormals.
 UNDERFLOW = {torch.float32: 2.0 ** -126, torch.float16: 2.0 ** -25, torch.bfloat16: 2.0 ** -126}
