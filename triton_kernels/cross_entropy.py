@@ -111,8 +111,13 @@ B_c = (1-ε) w_y [c = y] + (ε / V) w_c and c a small constant (8 in the tests: 
 approximations of a few ulp on the GPU; sums of V terms lose up to V u in the worst case):
 
     |Δlse|    <= δ = c u (|m| + V)                          shift by m, V-term sum, log
-    |Δloss_i| <= A+ δ + c u ((1-ε) w_y |lse - x_y| + ε (W |lse - x_y| + Σ_c w_c |x_c - x_y|) + z lse²)
+    |Δloss_i| <= c u V ((1-ε) |w_y| + ε Σ_c |w_c| / V) + 2 z |lse| δ
+                 + c u ((1-ε) w_y |lse - x_y| + ε (W |lse - x_y| + Σ_c w_c |x_c - x_y|) + z lse²)
     |Δg_c|    <= s [ p_c (A+ (δ + c u |x_c - m|) + 2 z δ) + c u (p_c A+ + B_c) ] + u_out |g_c| + η
+
+The loss is formed from x - m and log Σ exp(x - m), never from lse itself, so its error scales
+with |lse - x_y| and V, not with |m| (computing lse - x_y directly would cost c u |m|, which the
+tests' large-logit rows without z-loss catch); only the z-loss term sees lse's own error δ.
 
 with s the gradient's scale (grad_output / D, grad_output, or the row's grad_output) and η half
 the spacing of the output dtype's subnormals (2^-25 for fp16, where gradients below 6e-5 are
