@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import re
 import sys
@@ -18,6 +17,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import hypothesis
+
+from .backends import interpreting
 
 STATUSES = ("pass", "fail", "improbable", "not implemented", "expected failure", "unexpected pass")
 
@@ -34,7 +35,7 @@ def environment() -> dict:
     torch = sys.modules.get("torch")
     env["device"] = torch.cuda.get_device_name(0) if torch is not None and torch.cuda.is_available() else "cpu"
     if "triton" in sys.modules:
-        env["triton_interpreter"] = os.environ.get("TRITON_INTERPRET") == "1"
+        env["triton_interpreter"] = interpreting()
     return env
 
 

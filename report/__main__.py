@@ -23,6 +23,7 @@ from pathlib import Path
 from conformance.dtypes import long_name, short_name
 
 from . import ce_bench, ceilings, cpu_reference, environment, linear_bench, mlp_step, plots, render, results
+from .environment import cuda_available as _cuda_available  # tests replace it here
 from .timing import Device, Progress
 
 KERNEL_DTYPES = ("bf16", "fp16", "fp32", "tf32")  # what the GPU kernel sections time
@@ -72,14 +73,6 @@ def parse_args(argv):
     if args.budget is not None and not args.budget > 0:
         p.error(f"--budget: expected a positive number of seconds, got {args.budget:g}")
     return args
-
-
-def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
 
 
 def measure(args, out: Path | None = None) -> dict:

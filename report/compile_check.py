@@ -164,13 +164,13 @@ def _linear_goal_scenarios():
     """Launch the linear_act variants that ``python -m report --goals`` times, at its shapes."""
     import torch
     from .linear_bench import configs
+    from .metrics import torch_dtype
     la = importlib.import_module("triton_kernels.linear_act")
 
-    dtypes = {"bf16": torch.bfloat16, "fp16": torch.float16, "tf32": torch.float32, "fp32": torch.float32}
     jobs = {}
     with _linear_recording(la, jobs):
         for cfg in configs(False, goals=True):
-            dtype, precision = dtypes[cfg["dtype"]], "ieee" if cfg["dtype"] == "fp32" else "tf32"
+            dtype, precision = torch_dtype(cfg["dtype"]), "ieee" if cfg["dtype"] == "fp32" else "tf32"
             x = torch.empty((cfg["m"], cfg["k"]), dtype=dtype)
             w = torch.empty((cfg["n"], cfg["k"]), dtype=dtype)
             b = torch.empty((cfg["n"],), dtype=dtype)

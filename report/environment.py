@@ -29,6 +29,15 @@ def _run(cmd: list) -> str | None:
     return text.splitlines()[0].strip() if out.returncode == 0 and text else None
 
 
+def cuda_available() -> bool:
+    """Whether torch is installed and sees a CUDA device."""
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
+
+
 def git_revision() -> str | None:
     """The commit the code was measured at, with "+dirty" when the working tree has changes.
 

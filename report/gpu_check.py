@@ -41,7 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from .environment import REPO
+from .environment import REPO, cuda_available
 
 DEFAULT_BUDGET_S = 480.0
 RENDER_RESERVE_S = 25.0  # kept back for the render step, which needs only what speed wrote
@@ -225,7 +225,7 @@ def run(out: Path, budget_s: float, steps=STEP_NAMES, cuda: bool | None = None, 
         runner=subprocess.run) -> dict:
     """Run ``steps`` stage by stage within ``budget_s``; write and return the gpu_check.json document."""
     out.mkdir(parents=True, exist_ok=True)
-    cuda = _cuda_available() if cuda is None else cuda
+    cuda = cuda_available() if cuda is None else cuda
     clock = clock or Clock(budget_s)
     doc = {"budget_s": budget_s, "cuda": cuda, "steps": []}
     lock = threading.Lock()
@@ -293,14 +293,6 @@ def _line(record: dict) -> str:
     if record.get("sanitizer_errors") is not None:
         extra = f"{record['sanitizer_errors']} errors in {record['sanitizer_runs']} tool runs"
     return f"gpu-check {record['step']:<12} {record['status']:<8} {record['seconds']:>6.0f} s  {extra}"
-
-
-def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
 
 
 # ---------------------------------------------------------------------------------------------
