@@ -134,18 +134,17 @@ path rounds the log-probabilities to bf16 before its backward forms the gradient
 """
 from __future__ import annotations
 
-import contextlib
-import os
 from typing import Optional
 
 import torch
 import triton
 import triton.language as tl
 
+from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, on_device as _on_device
+
 __all__ = ["cross_entropy", "CrossEntropyLoss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
-_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 # Launch shape. Checked by compiling for sm_90 with ptxas, no GPU needed (python -m report.compile_check):
 # at 16 logits per thread only weighted, label-smoothed rows of 16384 at 32 warps (the 64-register
 # cap) spill, 4 to 8 bytes; a 32768-wide row at 32 warps spills.
@@ -536,7 +535,7 @@ def _check_tensors(logits, target, weight, ignore_index, inplace_backward) -> bo
     if logits.dim() == 0 or logits.shape[logits.dim() > 1] < 1:
         raise ValueError(f"logits must be [C], [N, C] or [N, C, d1, ...] with C >= 1 classes, "
                          f"got shape {tuple(logits.shape)}")
-    if logits.device.type != "cuda" and os.environ.get("TRITON_INTERPRET") != "1":
+    if logits.device.type != "cuda" and not _INTERPRET:
         raise ValueError(f"logits must be on a CUDA device (or set TRITON_INTERPRET=1), got {logits.device}")
     n_cols = logits.shape[logits.dim() > 1]
     soft = isinstance(target, torch.Tensor) and target.dtype in _DTYPES + (torch.float64,)
@@ -604,7 +603,7 @@ def _classes_last(t):
 
 
 def _round_bf16(grad) -> bool:
-    return grad is not None and grad.dtype == torch.bfloat16 and os.environ.get("TRITON_INTERPRET") == "1"
+    return grad is not None and grad.dtype == torch.bfloat16 and _INTERPRET
 
 
 def _launch_config(n_rows: int, n_cols: int, block_v: int):
@@ -616,11 +615,6 @@ def _launch_config(n_rows: int, n_cols: int, block_v: int):
     per_thread = 4 if block <= 64 else _PER_THREAD
     warps = min(32, max(4, rows * block // (32 * per_thread)))
     return block, rows, warps, n_cols <= block
-
-
-def _on_device(t):
-    """Launch on t's GPU (Triton launches on the current device), or nowhere in particular on CPU."""
-    return torch.cuda.device(t.device) if t.is_cuda else contextlib.nullcontext()
 
 
 def _persistent_programs(device, n_blocks: int) -> int:

@@ -69,8 +69,6 @@ and ``oracle_kernels::linear_act_backward`` (options as arguments, fake implemen
 autograd by ``register_autograd``; not twice differentiable), so ``torch.compile(fullgraph=True)``
 traces a step through them without graph breaks and CUDA graphs capture them (no host sync).
 """
-import contextlib
-import os
 from typing import Optional
 
 import torch
@@ -78,11 +76,10 @@ import triton
 import triton.language as tl
 
 from .activations import activation_fn, activation_grad, activation_grad_from_output, check_activation
+from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, on_device as _on_device
 
 __all__ = ["linear_act", "FusedLinear"]
 
-_INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
-_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 
 # ---------------------------------------------------------------------------------------------
 # Block configurations
@@ -373,21 +370,22 @@ def _input_precision(dtype, allow_tf32):
     return "tf32" if allow_tf32 else "ieee"
 
 
+def _fp32_switch():
+    """(name, TF32 value, IEEE value) of torch's float32 matmul switch: ``fp32_precision`` on
+    torch >= 2.9 (resolved through its parents; reading the legacy ``allow_tf32`` raises once a
+    user has set the new one), ``allow_tf32`` before."""
+    if hasattr(torch.backends.cuda.matmul, "fp32_precision"):
+        return "fp32_precision", "tf32", "ieee"
+    return "allow_tf32", True, False
+
+
 # torch.compile cannot trace the setting's getter; it calls this once while tracing instead. That
 # is safe: compiled code is guarded on the cuBLAS TF32 setting and recompiles when it changes.
 @torch.compiler.assume_constant_result
 def _torch_allows_tf32():
-    """Whether torch lets cuBLAS use TF32 for float32 matmuls.
-
-    torch >= 2.9 keeps this in ``torch.backends.cuda.matmul.fp32_precision`` (resolved through its
-    parents; "none" everywhere means IEEE), and reading the legacy ``allow_tf32`` raises once a user
-    has set the new one; older torch has only ``allow_tf32``.
-    """
-    matmul = torch.backends.cuda.matmul
-    try:
-        return matmul.fp32_precision == "tf32"
-    except AttributeError:
-        return matmul.allow_tf32
+    """Whether torch lets cuBLAS use TF32 for float32 matmuls."""
+    name, tf32, _ = _fp32_switch()
+    return getattr(torch.backends.cuda.matmul, name) == tf32
 
 
 def _delta_source(activation, negative_slope, recompute):
@@ -470,11 +468,8 @@ def _mm(a, b, precision):
         return torch.mm(a, b)
     matmul = torch.backends.cuda.matmul
     if a.dtype == torch.float32:
-        try:  # torch >= 2.9; the legacy allow_tf32 must not be mixed with it (see _torch_allows_tf32)
-            matmul.fp32_precision
-            name, value = "fp32_precision", precision
-        except AttributeError:
-            name, value = "allow_tf32", precision == "tf32"
+        name, tf32, ieee = _fp32_switch()
+        value = tf32 if precision == "tf32" else ieee
     else:
         name = "allow_bf16_reduced_precision_reduction" if a.dtype == torch.bfloat16 else \
             "allow_fp16_reduced_precision_reduction"
@@ -558,11 +553,6 @@ def _backward(ctx, dy, _dg):
 
 
 _linear_act_op.register_autograd(_backward, setup_context=_setup_context)
-
-
-def _on_device(t):
-    """Launch on t's GPU (Triton launches on the current device), or nowhere in particular on CPU."""
-    return torch.cuda.device(t.device) if t.is_cuda else contextlib.nullcontext()
 
 
 def linear_act(x, weight, bias=None, activation="relu", *, negative_slope=0.01, allow_tf32=None,
