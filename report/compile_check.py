@@ -87,17 +87,20 @@ def _recording(module, names, jobs):
 
 @contextlib.contextmanager
 def _linear_recording(la, jobs):
-    """Record the linear_act kernels; the backward's torch matmuls (cuBLAS on the GPU, nothing to
-    compile) return empty results of their shapes instead of running on the CPU."""
+    """Record the linear_act kernels as launched on an H100 (which has TMA: aligned problems take
+    the TMA kernel, the others the portable one); the backward's torch matmuls (cuBLAS on the GPU,
+    nothing to compile) return empty results of their shapes instead of running on the CPU."""
     import torch
 
-    mm = la._mm
+    mm, capable = la._mm, la._tma_capable
     la._mm = lambda a, b, precision: torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
+    la._tma_capable = lambda t: True
     try:
-        with _recording(la, ["_linear_act_fwd_kernel", "_linear_act_delta_kernel"], jobs):
+        with _recording(la, ["_linear_act_fwd_kernel", "_linear_act_fwd_tma_kernel", "_linear_act_delta_kernel"],
+                        jobs):
             yield
     finally:
-        la._mm = mm
+        la._mm, la._tma_capable = mm, capable
 
 
 # The operators under the public functions: the public ones refuse CPU tensors outside the
@@ -250,12 +253,14 @@ def _launch_jobs(recorder, args, kwargs):
         configs = kernel.configs
         if kernel.early_config_prune:
             configs = kernel.early_config_prune(configs, dict(zip(kernel.arg_names, args)), **kwargs)
-        variants = [{**kwargs, **cfg.all_kwargs()} for cfg in configs]
+        variants = [(cfg.pre_hook, {**kwargs, **cfg.all_kwargs()}) for cfg in configs]
     else:
-        fn, variants = kernel, [kwargs]
+        fn, variants = kernel, [(None, kwargs)]
     binder = create_function_from_signature(fn.signature, fn.params, backend)
     jobs = {}
-    for kw in variants:
+    for cfg_hook, kw in variants:
+        if cfg_hook:  # e.g. the block shapes of TMA descriptors, which enter the signature
+            cfg_hook({**dict(zip(fn.arg_names, args)), **kw})
         bound, specialization, options = binder(*args, **kw)
         options, signature, constexprs, attrs = fn._pack_args(backend, kw, bound, specialization, options)
         key = (recorder.name, str(signature), str(constexprs), str(attrs), str(options))

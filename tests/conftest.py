@@ -31,7 +31,9 @@ class Guarded:
         if not like.is_contiguous() or like.requires_grad:
             like.detach().fill_(float("nan"))
             return like
-        pad = like.numel() + 4096  # a tile of rows past the end, or before the start
+        # A tile of rows past the end or before the start; whole 64-element blocks, so that the
+        # buffer keeps the 16-byte alignment of a fresh allocation (TMA descriptors need it).
+        pad = -(-(like.numel() + 4096) // 64) * 64
         buf = torch.full((2 * pad + like.numel(),), self.CANARY, dtype=like.dtype, device=like.device)
         self.buffers.append((buf, pad, tuple(like.shape)))
         return buf[pad:pad + like.numel()].view(like.shape).fill_(float("nan"))

@@ -13,6 +13,7 @@ import math
 import os
 import subprocess
 import sys
+import types
 
 import pytest
 import torch
@@ -376,6 +377,90 @@ def test_bounds_catch_a_wrong_result():
 
 
 # ---------------------------------------------------------------------------------------------
+# The two forward kernels: persistent with TMA (Hopper), portable (elsewhere, and unaligned inputs)
+# ---------------------------------------------------------------------------------------------
+class _Forbidden:
+    """Stands in for a kernel that must not be launched."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __getitem__(self, grid):
+        raise AssertionError(f"{self.name} was launched")
+
+
+@pytest.fixture
+def forward_kernel(monkeypatch):
+    """forward_kernel("tma" or "portable"): launch as on a GPU with TMA (under the interpreter,
+    which emulates the descriptors), failing the test if the other forward kernel runs."""
+    if torch.cuda.is_available() and torch.cuda.get_device_capability()[0] < 9:
+        pytest.skip("TMA needs compute capability 9.0 or later")
+    monkeypatch.setattr(la, "_tma_capable", lambda t: True)
+
+    def expect(kind):
+        other = "_linear_act_fwd_kernel" if kind == "tma" else "_linear_act_fwd_tma_kernel"
+        monkeypatch.setattr(la, other, _Forbidden(other))
+
+    return expect
+
+
+@pytest.mark.parametrize("dtype,tf32", PRECISIONS[1:], ids=["tf32", "fp16", "bf16"])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_tma_kernel_matches_oracle(activation, dtype, tf32, forward_kernel):
+    # With 16-wide tiles: 53 rows = 4 row tiles (the last has 5 rows), 40 columns = 3 column tiles
+    # (the last has 8: one of its two epilogue halves lies wholly outside y), K = 40 = 3 reduction
+    # steps (the last half read as zeros): 12 tiles for 3 persistent programs.
+    forward_kernel("tma")
+    _verify(53, 40, 40, activation, dtype, tf32, seed=40 + ACTIVATIONS.index(activation))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["tf32", "bf16"])
+@pytest.mark.parametrize("activation", ["relu", "gelu_tanh", "sigmoid"])
+def test_tma_kernel_recompute_mode(activation, dtype, forward_kernel):
+    forward_kernel("tma")
+    _verify(37, 24, 24, activation, dtype, tf32=True, seed=50 + ACTIVATIONS.index(activation), recompute=True)
+    _verify(5, 8, 8, activation, dtype, tf32=True, seed=60, recompute=True, bias=False)  # one tile, 3 programs
+
+
+@pytest.mark.parametrize("layout", ["broadcast", "transposed"])
+def test_tma_kernel_recompute_reads_dy_through_its_strides(layout, forward_kernel):
+    forward_kernel("tma")
+    x, w, b, _ = _inputs(19, 24, 24, torch.bfloat16, seed=17)
+    dy = (torch.full((), 0.75, device=DEVICE, dtype=torch.bfloat16).expand(19, 24) if layout == "broadcast"
+          else torch.randn(24, 19, generator=torch.Generator(device=DEVICE).manual_seed(18), device=DEVICE)
+          .to(torch.bfloat16).t())
+    got = _run(x, w, b, dy, "gelu", recompute=True)
+    o = _oracle(x, w, b, dy, "gelu", 0.0)
+    _check(got, o, _bounds(x, w, b, dy, o, "gelu", 0.0, torch.bfloat16, False), f"{layout} dy")
+
+
+def _verify_tensors(x, w, b, activation, dtype, what):
+    dy = torch.randn(x.shape[0], w.shape[0], generator=torch.Generator(device=DEVICE).manual_seed(19),
+                     device=DEVICE).to(dtype)
+    got = _run(x, w, b, dy, activation)
+    o = _oracle(x, w, b, dy, activation, 0.0)
+    _check(got, o, _bounds(x, w, b, dy, o, activation, 0.0, dtype, False), what)
+
+
+def test_tma_kernel_takes_rows_that_are_not_contiguous(forward_kernel):
+    # x a column slice of a wider tensor: row starts 16-byte aligned apart, unit stride along a row.
+    forward_kernel("tma")
+    x, w, b, _ = _inputs(21, 48, 24, torch.float16, seed=20)
+    _verify_tensors(x[:, :40], w[:, :40], b, "silu", torch.float16, "sliced rows")
+
+
+@pytest.mark.parametrize("case", ["odd K", "odd N", "shifted start", "column-major W", "IEEE float32"])
+def test_the_portable_kernel_takes_what_tma_cannot_address_and_ieee_float32(case, forward_kernel):
+    forward_kernel("portable")
+    dtype = torch.float32 if case == "IEEE float32" else torch.bfloat16
+    m, k, n = 19, {"odd K": 36}.get(case, 40), {"odd N": 20}.get(case, 24)  # 72 and 40 bytes: not 16-aligned
+    x, w, b, _ = _inputs(m, k + 8, n, dtype, seed=21)
+    x = x[:, 1:k + 1] if case == "shifted start" else x[:, :k]  # starts 2 bytes past an aligned address
+    w = w[:, :k].t().contiguous().t() if case == "column-major W" else w[:, :k].contiguous()
+    _verify_tensors(x, w, b, "gelu_tanh", dtype, case)
+
+
+# ---------------------------------------------------------------------------------------------
 # The module
 # ---------------------------------------------------------------------------------------------
 def test_fused_linear_is_initialised_like_nn_linear():
@@ -535,30 +620,56 @@ def test_tf32_flag_follows_torch_unless_given():
     assert la._input_precision(torch.bfloat16, False) == "tf32"  # 16-bit products are exact anyway
 
 
-def _prune(rows, cols, red, dtype, kernel=("BLOCK_M", "BLOCK_N", "BLOCK_K")):
-    configs = la._configs(*kernel, tiles=la._HOPPER_TILES)
-    prune = la._pruner(*kernel, "M", "N", "K", "x_ptr")
-    return prune(configs, {"M": rows, "N": cols, "K": red, "x_ptr": torch.empty(1, dtype=dtype)})
+def _prune(rows, cols, red, dtype, tma=False, epilogue="y"):
+    configs = la._configs(la._TMA_TILES if tma else la._PORTABLE_TILES)
+    x = torch.empty(1, dtype=dtype)
+    operand = {"x_desc": types.SimpleNamespace(base=x)} if tma else {"x_ptr": x}
+    return la._pruner(tma)(configs, {"M": rows, "N": cols, "K": red, **operand}, EPILOGUE=epilogue)
 
 
-def test_small_problems_get_one_config_without_autotuning():
+def _tiles(configs):
+    return [(c.kwargs["BLOCK_M"], c.kwargs["BLOCK_N"], c.kwargs["BLOCK_K"], c.num_stages, c.num_warps)
+            for c in configs]
+
+
+@pytest.mark.parametrize("tma", [False, True], ids=["portable", "tma"])
+def test_small_problems_get_one_config_without_autotuning(tma):
     # The 8x8-digits MLP 64 -> 128 -> 10 on a full batch: the smallest tile, nothing to benchmark.
-    smallest = la._HOPPER_TILES[-1]
+    smallest = (la._TMA_TILES if tma else la._PORTABLE_TILES)[-1]
     for rows, cols, red in ((1797, 128, 64), (1797, 10, 128), (1, 1, 1)):
-        (cfg,) = _prune(rows, cols, red, torch.float32)
-        assert (cfg.kwargs["BLOCK_M"], cfg.kwargs["BLOCK_N"], cfg.kwargs["BLOCK_K"]) == smallest[:3]
+        for dtype in (torch.float32, torch.bfloat16):
+            assert _tiles(_prune(rows, cols, red, dtype, tma)) == [smallest]
 
 
 def test_large_problems_autotune_over_tiles_that_fit_shared_memory():
     bf16 = _prune(8192, 4096, 4096, torch.bfloat16)
     fp32 = _prune(8192, 4096, 4096, torch.float32)
-    assert len(bf16) == len(la._HOPPER_TILES)  # every Hopper tile fits in bf16
+    assert len(bf16) == len(la._PORTABLE_TILES)  # every portable tile fits in bf16
     assert 1 < len(fp32) < len(bf16)  # the 3-stage 128x256x64 float32 tiles do not
     for cfg in fp32:
         kw = cfg.kwargs
         assert cfg.num_stages * (kw["BLOCK_M"] + kw["BLOCK_N"]) * kw["BLOCK_K"] * 4 <= la._SMEM_BYTES
     # a narrow output keeps only tiles no wider than it
     assert all(cfg.kwargs["BLOCK_N"] <= 64 for cfg in _prune(8192, 64, 4096, torch.bfloat16))
+
+
+@pytest.mark.parametrize("epilogue", ["y", "y+g", "delta"])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+def test_tma_tiles_count_their_store_buffers_and_load_whole_lines(dtype, epilogue):
+    kept = _prune(8192, 4096, 4096, dtype, tma=True, epilogue=epilogue)
+    elem = dtype.itemsize
+    for cfg in kept:
+        bm, bn, bk, stages, _ = _tiles([cfg])[0]
+        staged = (2 if epilogue == "delta" else 1) * bm * bn // 2 * elem  # half tiles: stores (and dy)
+        assert stages * (bm + bn) * bk * elem + staged <= la._SMEM_BYTES
+        assert bk * elem >= 128  # bf16 drops the 32-deep tiles, float32 keeps them
+    # Epilogues with a second tile (y and σ', or δ and dy) spill with 128 accumulators a thread.
+    widest = (128, 256, 64 if dtype == torch.bfloat16 else 32, 3, 8)
+    assert (widest in _tiles(kept)) == (epilogue == "y")
+    for tma in (False, True):
+        if epilogue != "y":
+            tiles = _tiles(_prune(8192, 4096, 4096, dtype, tma=tma, epilogue=epilogue))
+            assert tiles and all(bm * bn // (32 * warps) <= 64 for bm, bn, _, _, warps in tiles)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -591,19 +702,26 @@ requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs 
     ("silu", torch.float16, None, False), ("gelu_tanh", torch.bfloat16, None, False),
     ("sigmoid", torch.bfloat16, None, True),
 ], ids=["fp32", "tf32", "fp16", "bf16", "bf16-recompute"])
-@pytest.mark.parametrize("m,k,n", [(641, 513, 513), (256, 2048, 384)])
+@pytest.mark.parametrize("m,k,n", [(641, 513, 513), (256, 2048, 384), (641, 1024, 520)])
 def test_gpu_autotuned_tiles(m, k, n, activation, dtype, tf32, recompute):
     # Over 2^27 multiply-adds, so the autotuner runs the Hopper tiles: 641 = 5 x 128 + 1 and
     # 513 = 2 x 256 + 1 leave one-element edge tiles; the last row and column are always checked.
+    # K = 513 takes the portable kernel (rows of 513 elements are not 16-byte multiples), the
+    # others the TMA kernel on Hopper (520 = 2 x 256 + 8: an edge tile with one empty half).
     _verify_sampled(m, k, n, activation, dtype, tf32, seed=31, rows=[0, m // 3, m - 1],
                     cols=[1, n // 2, n - 1], recompute=recompute)
 
 
 @pytest.mark.gpu
 @requires_cuda
-@pytest.mark.parametrize("dtype", [torch.bfloat16])
-def test_gpu_64_bit_offsets(dtype):
+@pytest.mark.parametrize("tma", [True, False], ids=["tma", "portable"])
+def test_gpu_64_bit_offsets(tma, monkeypatch):
     # M K = M N > 2^31 elements: rows past the 2^31st element need 64-bit offsets in every kernel.
+    if not tma:
+        monkeypatch.setattr(la, "_tma_capable", lambda t: False)
+    elif torch.cuda.get_device_capability()[0] < 9:
+        pytest.skip("TMA needs compute capability 9.0 or later")
+    dtype = torch.bfloat16
     m = 2 ** 21 + 3
     _verify_sampled(m, 1024, 1024, "relu", dtype, None, seed=33, rows=[0, m // 2, m - 2, m - 1], cols=[])
 

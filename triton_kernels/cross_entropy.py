@@ -140,7 +140,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, on_device as _on_device
+from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, on_device as _on_device, sm_count
 
 __all__ = ["cross_entropy", "CrossEntropyLoss"]
 
@@ -620,8 +620,7 @@ def _launch_config(n_rows: int, n_cols: int, block_v: int):
 def _persistent_programs(device, n_blocks: int) -> int:
     """Grid of the backward: one program per SM at most (a few under the interpreter, enough to
     exercise the grid-stride loop), since for grad_output = 1 each program only loads one scalar."""
-    sms = torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 3
-    return max(1, min(n_blocks, sms))
+    return max(1, min(n_blocks, sm_count(device)))
 
 
 def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z_loss, block_v, *,

@@ -14,3 +14,9 @@ INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
 def on_device(t):
     """Launch on t's GPU (Triton launches on the current device), or nowhere in particular on CPU."""
     return torch.cuda.device(t.device) if t.is_cuda else contextlib.nullcontext()
+
+
+def sm_count(device):
+    """Streaming multiprocessors of a CUDA device: the grid of a persistent kernel. On the CPU
+    (the interpreter) 3, so that a persistent kernel's programs each walk several tiles, unevenly."""
+    return torch.cuda.get_device_properties(device).multi_processor_count if device.type == "cuda" else 3

@@ -8,12 +8,19 @@ is [N], and y is [..., N]. With ξ = x W^T + b (the inner potential) and δ = dy
                dx = δ W                  [M, K], reduction over N   } torch.mm (cuBLAS), input
                dW = δ^T x                [N, K], reduction over M   } dtype, float32 accumulation
 
-Forward tiling. Each program owns one output tile and loops over the reduction dimension,
-accumulating ``tl.dot`` products in float32 registers. Programs are numbered in groups of GROUP row
-tiles so that consecutive programs share column tiles of the second operand in L2. Minimum HBM
-traffic, in elements: M K + N K + M N (read x and W, write y), plus M N when it also writes g. It
-is 2 M N K flops, so at the benchmark shapes it is compute-bound and the epilogue (bias, σ, σ')
-is hidden behind the tensor cores.
+Forward tiling. The output is cut into [BLOCK_M, BLOCK_N] tiles, each accumulated over the
+reduction dimension from ``tl.dot`` products in float32 registers, visited in groups of GROUP row
+tiles so that consecutive tiles share column tiles of W in L2. Two kernels do this:
+- on Hopper and later GPUs (TMA), a persistent kernel: one program per SM walks the tiles; the x and
+  W tiles arrive by TMA descriptor loads (out-of-bounds elements read as zeros, nothing masked), and
+  the epilogue (bias, σ, σ') runs on one column half of the tile at a time and leaves by TMA stores,
+  so that it needs fewer registers than the accumulator itself;
+- elsewhere, for IEEE float32 products, and for inputs a TMA descriptor cannot address (rows not
+  contiguous, a row stride or start not a multiple of 16 bytes), a portable kernel with pointer
+  loads, one tile a program.
+Minimum HBM traffic, in elements: M K + N K + M N (read x and W, write y), plus M N when it also
+writes g. It is 2 M N K flops, so at the benchmark shapes it is compute-bound and the epilogue
+(bias, σ, σ') is hidden behind the tensor cores.
 
 Backward. δ is formed once, by a memory-bound pass that reads dy (any strides) and the saved y or
 g and writes δ contiguous in the input dtype: 3 M N elements (2 M N when δ = dy needs only db:
@@ -74,9 +81,10 @@ from typing import Optional
 import torch
 import triton
 import triton.language as tl
+from triton.tools.tensor_descriptor import TensorDescriptor
 
 from .activations import activation_fn, activation_grad, activation_grad_from_output, check_activation
-from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, on_device as _on_device
+from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, on_device as _on_device, sm_count
 
 __all__ = ["linear_act", "FusedLinear"]
 
@@ -84,10 +92,14 @@ __all__ = ["linear_act", "FusedLinear"]
 # ---------------------------------------------------------------------------------------------
 # Block configurations
 # ---------------------------------------------------------------------------------------------
-# Forward tiles for Hopper (H100), as (output rows, output columns, reduction, stages, warps).
-# Under the CPU interpreter autotuning would run every candidate in Python, so a single small config
-# is used there (its 16-wide blocks also let small test shapes cover several tiles and partial tiles).
-_HOPPER_TILES = (
+# Forward tiles as (output rows, output columns, reduction, stages, warps), for Hopper (H100/H200).
+# The persistent TMA kernel's stores go through shared memory as well, half a tile at a time
+# (BLOCK_M x BLOCK_N / 2 elements for each tensor stored), which rules out the deepest pipelines.
+# The portable kernel (pointer loads, cp.async on Hopper) serves GPUs without TMA and inputs a TMA
+# descriptor cannot address. Under the CPU interpreter autotuning would run every candidate in
+# Python, so a single small config is used there (its 16-wide blocks also let small test shapes
+# cover several tiles and partial tiles).
+_PORTABLE_TILES = (
     (128, 256, 64, 3, 8),
     (256, 128, 64, 3, 8),
     (128, 128, 64, 4, 8),
@@ -96,13 +108,29 @@ _HOPPER_TILES = (
     (64, 64, 64, 4, 4),
     (32, 32, 32, 3, 4),
 )
+_TMA_TILES = (
+    (128, 256, 64, 3, 8),
+    (256, 128, 64, 3, 8),
+    (128, 128, 128, 3, 8),
+    (128, 128, 64, 4, 8),
+    (128, 128, 64, 4, 4),
+    (128, 256, 32, 3, 8),
+    (128, 128, 32, 4, 8),
+    (64, 128, 64, 4, 4),
+    (64, 64, 64, 4, 4),
+)
+# A TMA load moves rows of BLOCK_K elements: at least 128 bytes (the widest shared-memory swizzle) so
+# that no transaction is narrower than a cache line; the 32-deep tiles above are float32's.
+_TMA_MIN_ROW_BYTES = 128
 _INTERPRETER_TILES = ((16, 16, 16, 1, 4),)
 _GROUP = 8
-# The epilogues that write a second tile (y and σ'(ξ) when training, δ = dy σ'(ξ) when the backward
-# recomputes) need registers beyond the float32 accumulator: compiled for sm_90, the tiles that hold
-# 128 accumulators a thread spill 2-2.5 KB (y + σ') or 24-128 B (δ) a thread, those with 64 none.
+# Accumulators a thread may hold (BLOCK_M BLOCK_N / threads) when the epilogue needs registers for a
+# second tile (y and σ'(ξ) when training, δ = dy σ'(ξ) when the backward recomputes), before ptxas
+# spills (sm_90, compile_check): with 128 the portable kernel spills 1.5-2.5 KB a thread for
+# y + σ'(ξ) and 24-128 B for δ, the TMA kernel 0.2-0.3 KB for y + σ'(ξ) with triton 3.6 and 28-68 B
+# for δ (its dy tile); with 64 neither spills.
 _TWO_TILE_ACCUMULATORS = 64
-_SMEM_BYTES = 220 * 1024  # Hopper: 227 KB of shared memory per block, less some for the epilogue
+_SMEM_BYTES = 220 * 1024  # Hopper: 227 KB of shared memory per block, less a margin (barriers, epilogue)
 # Problems under this many multiply-adds finish in a few microseconds with any tile: they are
 # launch-bound, so take the smallest tile (most programs) and skip benchmarking altogether.
 _SMALL_PROBLEM = 1 << 27
@@ -116,50 +144,74 @@ _DELTA_PROGRAMS = 2 if _INTERPRET else 1024
 _DELTA_MAX_STEPS = 4 if _INTERPRET else 8
 
 
-def _configs(rows, cols, red, tiles=_INTERPRETER_TILES if _INTERPRET else _HOPPER_TILES):
+def _configs(tiles, pre_hook=None):
     return [
-        triton.Config({rows: r, cols: c, red: k, "GROUP": _GROUP}, num_stages=s, num_warps=w)
+        triton.Config({"BLOCK_M": r, "BLOCK_N": c, "BLOCK_K": k, "GROUP": _GROUP}, num_stages=s, num_warps=w,
+                      pre_hook=pre_hook)
         for r, c, k, s, w in tiles
     ]
 
 
-def _pruner(rows, cols, red, rows_arg, cols_arg, red_arg, operand):
-    """early_config_prune for a kernel whose output is [rows_arg, cols_arg], reduced over red_arg.
+def _shared_memory(cfg, elem, epilogue, tma):
+    """Bytes of shared memory a forward config needs: the pipelined x and W tiles, and in the TMA
+    kernel a half tile that stages its stores (y and g take turns in it) and, for δ, another that
+    the dy tile passes through. Matches what triton 3.9 allocates for sm_90 to under 1 KB (the
+    pipeline's barriers); the portable kernel's epilogue reuses the pipeline's buffers."""
+    kw = cfg.kwargs
+    smem = cfg.num_stages * (kw["BLOCK_M"] + kw["BLOCK_N"]) * kw["BLOCK_K"] * elem
+    if tma:
+        smem += (2 if epilogue == "delta" else 1) * kw["BLOCK_M"] * kw["BLOCK_N"] // 2 * elem
+    return smem
+
+
+def _pruner(tma):
+    """early_config_prune for a forward kernel (TMA or portable).
 
     Drops tiles that would not fit in shared memory, that exceed the (power-of-two rounded)
-    problem, or that would spill in a two-tile epilogue, and keeps a single tile for small
-    problems so that a small MLP never autotunes.
+    problem, that would spill in a two-tile epilogue, or (TMA) whose loads are narrower than
+    _TMA_MIN_ROW_BYTES, and keeps a single tile for small problems so that a small MLP never
+    autotunes.
     """
 
     def prune(configs, named_args, **kwargs):
-        sizes = {name: max(16, triton.next_power_of_2(named_args[arg]))
-                 for name, arg in ((rows, rows_arg), (cols, cols_arg), (red, red_arg))}
-        elem = named_args[operand].element_size()
-        two_tiles = kwargs.get("EPILOGUE", "y") != "y"
+        sizes = {f"BLOCK_{d}": max(16, triton.next_power_of_2(named_args[d])) for d in "MNK"}
+        x = named_args["x_desc"].base if tma else named_args["x_ptr"]
+        epilogue = kwargs.get("EPILOGUE", "y")
+        two_tiles = epilogue != "y"
 
         def usable(cfg):
             kw = cfg.kwargs
-            smem = cfg.num_stages * (kw[rows] + kw[cols]) * kw[red] * elem
-            per_thread = kw[rows] * kw[cols] // (32 * cfg.num_warps)
-            return (smem <= _SMEM_BYTES and all(kw[name] <= size for name, size in sizes.items())
+            per_thread = kw["BLOCK_M"] * kw["BLOCK_N"] // (32 * cfg.num_warps)
+            return (_shared_memory(cfg, x.element_size(), epilogue, tma) <= _SMEM_BYTES
+                    and not (tma and kw["BLOCK_K"] * x.element_size() < _TMA_MIN_ROW_BYTES)
+                    and all(kw[name] <= size for name, size in sizes.items())
                     and not (two_tiles and per_thread > _TWO_TILE_ACCUMULATORS))
 
         kept = [cfg for cfg in configs if usable(cfg)] or configs[-1:]
-        work = named_args[rows_arg] * named_args[cols_arg] * named_args[red_arg]
+        work = named_args["M"] * named_args["N"] * named_args["K"]
         return kept[-1:] if work < _SMALL_PROBLEM else kept
 
     return prune
 
 
-def _autotune(rows, cols, red, rows_arg, cols_arg, red_arg, operand, modes):
+def _set_blocks(nargs):
+    """Config pre_hook of the TMA kernel: the descriptors' block shapes follow the config's tile."""
+    bm, bn, bk = nargs["BLOCK_M"], nargs["BLOCK_N"], nargs["BLOCK_K"]
+    nargs["x_desc"].block_shape = [bm, bk]
+    nargs["w_desc"].block_shape = [bn, bk]
+    nargs["y_desc"].block_shape = nargs["aux_desc"].block_shape = [bm, bn // 2]
+
+
+def _autotune(tma):
     # M enters the key rounded to a power of two (M_BUCKET): batch sizes vary, N and K do not.
     # The constexpr modes too: each is a different kernel (IEEE or TF32 products, the epilogue's
     # registers: a smooth activation's y+g spills on tiles where y alone does not), whose best
     # tile can differ; Triton's key holds only the listed arguments and the tensors' dtypes.
     return triton.autotune(
-        configs=_configs(rows, cols, red),
-        key=["M_BUCKET", "N", "K", *modes],
-        prune_configs_by={"early_config_prune": _pruner(rows, cols, red, rows_arg, cols_arg, red_arg, operand)},
+        configs=_configs(_INTERPRETER_TILES if _INTERPRET else _TMA_TILES if tma else _PORTABLE_TILES,
+                         _set_blocks if tma else None),
+        key=["M_BUCKET", "N", "K", "ACTIVATION", "HAS_BIAS", "EPILOGUE", "INPUT_PRECISION"],
+        prune_configs_by={"early_config_prune": _pruner(tma)},
     )
 
 
@@ -236,8 +288,24 @@ def _load_delta(dy_ptrs, aux_ptrs, mask, DELTA_FROM: tl.constexpr, negative_slop
     return delta
 
 
-@_autotune("BLOCK_M", "BLOCK_N", "BLOCK_K", "M", "N", "K", "x_ptr",
-           ("ACTIVATION", "HAS_BIAS", "EPILOGUE", "INPUT_PRECISION"))
+@triton.jit
+def _potential(acc, b_ptr, cols, N, stride_b, HAS_BIAS: tl.constexpr, INTERPRET_BF16: tl.constexpr):
+    """ξ = x W^T + b for a float32 tile acc of x W^T with columns cols."""
+    if HAS_BIAS:
+        acc += _widen(tl.load(b_ptr + cols * stride_b, mask=cols < N, other=0.0), INTERPRET_BF16)[None, :]
+    return acc
+
+
+@triton.jit
+def _delta_from_potential(xi, dy_ptr, rows, cols, M, N, stride_dym, stride_dyn, negative_slope,
+                          ACTIVATION: tl.constexpr, INTERPRET_BF16: tl.constexpr):
+    """δ = dy ⊙ σ'(ξ) for a float32 tile ξ (recompute mode); dy may have any strides."""
+    dy_ptrs = dy_ptr + rows.to(tl.int64)[:, None] * stride_dym + cols.to(tl.int64)[None, :] * stride_dyn
+    dy = _widen(tl.load(dy_ptrs, mask=(rows < M)[:, None] & (cols < N)[None, :], other=0.0), INTERPRET_BF16)
+    return dy * activation_grad(xi, ACTIVATION, negative_slope)
+
+
+@_autotune(tma=False)
 @triton.jit
 def _linear_act_fwd_kernel(
     x_ptr, w_ptr, b_ptr, y_ptr, aux_ptr, dy_ptr,
@@ -248,9 +316,10 @@ def _linear_act_fwd_kernel(
     INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP: tl.constexpr,
 ):
-    """One [BLOCK_M, BLOCK_N] tile of ξ = x W^T + b, then by EPILOGUE:
-    "y": y = σ(ξ);  "y+g": also aux = σ'(ξ);  "delta": aux = dy ⊙ σ'(ξ), no y (recompute mode).
-    y and aux are contiguous [M, N]; x, W, b and dy may have any strides."""
+    """The portable forward: one [BLOCK_M, BLOCK_N] tile of ξ = x W^T + b a program, pointer loads,
+    then by EPILOGUE: "y": y = σ(ξ);  "y+g": also aux = σ'(ξ);  "delta": δ = dy ⊙ σ'(ξ) to y (which
+    is then the caller's aux), no σ(ξ) (recompute mode). y and aux are contiguous [M, N]; x, W, b
+    and dy may have any strides."""
     pid_m, pid_n = _tile_coords(tl.program_id(0), M, N, BLOCK_M, BLOCK_N, GROUP)
     rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
     cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
@@ -269,23 +338,79 @@ def _linear_act_fwd_kernel(
         x_ptrs += BLOCK_K * stride_xk
         w_ptrs += BLOCK_K * stride_wk
 
-    xi = acc
-    if HAS_BIAS:
-        xi += _widen(tl.load(b_ptr + (cols % N) * stride_b), INTERPRET_BF16)[None, :]
-    rows64 = rows.to(tl.int64)
-    out = rows64[:, None] * N + cols[None, :]
+    xi = _potential(acc, b_ptr, cols, N, stride_b, HAS_BIAS, INTERPRET_BF16)
+    out = rows.to(tl.int64)[:, None] * N + cols[None, :]
     in_bounds = (rows < M)[:, None] & (cols < N)[None, :]
     if EPILOGUE == "delta":
-        dy_ptrs = dy_ptr + rows64[:, None] * stride_dym + cols.to(tl.int64)[None, :] * stride_dyn
-        dy = _widen(tl.load(dy_ptrs, mask=in_bounds, other=0.0), INTERPRET_BF16)
-        delta = dy * activation_grad(xi, ACTIVATION, negative_slope)
-        tl.store(aux_ptr + out, _narrow(delta, INTERPRET_BF16).to(aux_ptr.dtype.element_ty), mask=in_bounds)
+        delta = _delta_from_potential(xi, dy_ptr, rows, cols, M, N, stride_dym, stride_dyn, negative_slope,
+                                      ACTIVATION, INTERPRET_BF16)
+        tl.store(y_ptr + out, _narrow(delta, INTERPRET_BF16).to(y_ptr.dtype.element_ty), mask=in_bounds)
     else:
         y = activation_fn(xi, ACTIVATION, negative_slope)
         tl.store(y_ptr + out, _narrow(y, INTERPRET_BF16).to(y_ptr.dtype.element_ty), mask=in_bounds)
         if EPILOGUE == "y+g":
             g = activation_grad(xi, ACTIVATION, negative_slope)
             tl.store(aux_ptr + out, _narrow(g, INTERPRET_BF16).to(aux_ptr.dtype.element_ty), mask=in_bounds)
+
+
+@_autotune(tma=True)
+@triton.jit
+def _linear_act_fwd_tma_kernel(
+    x_desc, w_desc, b_ptr, y_desc, aux_desc, dy_ptr,
+    M, N, K, M_BUCKET, PROGRAMS,
+    stride_b, stride_dym, stride_dyn,
+    negative_slope,
+    ACTIVATION: tl.constexpr, HAS_BIAS: tl.constexpr, EPILOGUE: tl.constexpr,
+    INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr, FLATTEN: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP: tl.constexpr,
+):
+    """The Hopper forward, the same tiles as the portable kernel's computed another way: PROGRAMS
+    programs (one per SM) walk the output tiles in the same grouped order, x and W tiles arrive
+    by TMA (the tensor-memory accelerator: one instruction a tile, out-of-bounds elements read as
+    0, so nothing is masked), and the epilogue runs on one column half of the accumulator at a time,
+    stored by TMA (which drops what lies outside y), so its registers stay below the accumulator's.
+    FLATTEN merges the tile and reduction loops into one, so that the compiler can overlap a tile's
+    epilogue with the next tile's first loads. Descriptors: x [M, K] and W [N, K] in blocks of
+    [BLOCK_M, BLOCK_K] and [BLOCK_N, BLOCK_K]; y and aux [M, N] in [BLOCK_M, BLOCK_N / 2]."""
+    HALF: tl.constexpr = BLOCK_N // 2
+    tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)
+    steps = tl.cdiv(K, BLOCK_K)
+    for tile in tl.range(tl.program_id(0), tiles, PROGRAMS, flatten=FLATTEN):
+        pid_m, pid_n = _tile_coords(tile, M, N, BLOCK_M, BLOCK_N, GROUP)
+        row0 = pid_m * BLOCK_M
+        col0 = pid_n * BLOCK_N
+        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)
+        for k in range(0, steps):
+            a = x_desc.load([row0, k * BLOCK_K])
+            b = w_desc.load([col0, k * BLOCK_K])
+            acc = tl.dot(_mma_operand(a, INTERPRET_BF16), _mma_operand(b, INTERPRET_BF16).T, acc,
+                         input_precision=INPUT_PRECISION)
+        left, right = tl.reshape(acc, (BLOCK_M, 2, HALF)).permute(0, 2, 1).split()
+        _store_half(left, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b, stride_dym, stride_dyn,
+                    negative_slope, ACTIVATION, HAS_BIAS, EPILOGUE, INTERPRET_BF16, BLOCK_M, HALF)
+        _store_half(right, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0 + HALF, M, N, stride_b, stride_dym,
+                    stride_dyn, negative_slope, ACTIVATION, HAS_BIAS, EPILOGUE, INTERPRET_BF16, BLOCK_M, HALF)
+
+
+@triton.jit
+def _store_half(acc, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b, stride_dym, stride_dyn,
+                negative_slope, ACTIVATION: tl.constexpr, HAS_BIAS: tl.constexpr, EPILOGUE: tl.constexpr,
+                INTERPRET_BF16: tl.constexpr, ROWS: tl.constexpr, COLS: tl.constexpr):
+    """The TMA kernel's epilogue on a [ROWS, COLS] part of the accumulator at (row0, col0), as the
+    portable kernel's: y = σ(ξ) to y_desc and, for "y+g", σ'(ξ) to aux_desc once y is on its way
+    (fewer live registers); for "delta", δ to y_desc."""
+    cols = col0 + tl.arange(0, COLS)
+    xi = _potential(acc, b_ptr, cols, N, stride_b, HAS_BIAS, INTERPRET_BF16)
+    if EPILOGUE == "delta":
+        delta = _delta_from_potential(xi, dy_ptr, row0 + tl.arange(0, ROWS), cols, M, N, stride_dym, stride_dyn,
+                                      negative_slope, ACTIVATION, INTERPRET_BF16)
+        y_desc.store([row0, col0], _narrow(delta, INTERPRET_BF16).to(y_desc.dtype))
+    else:
+        y_desc.store([row0, col0], _narrow(activation_fn(xi, ACTIVATION, negative_slope), INTERPRET_BF16)
+                     .to(y_desc.dtype))
+        if EPILOGUE == "y+g":
+            g = activation_grad(xi, ACTIVATION, negative_slope)
+            aux_desc.store([row0, col0], _narrow(g, INTERPRET_BF16).to(aux_desc.dtype))
 
 
 @triton.jit
@@ -404,27 +529,57 @@ def _launch_args(t):
     return {"INTERPRET_BF16": _INTERPRET and t.dtype == torch.bfloat16}
 
 
+def _tma_capable(t):
+    """Whether t's GPU loads and stores tiles by TMA: Hopper (compute capability 9.0) and later."""
+    return t.is_cuda and torch.cuda.get_device_capability(t.device)[0] >= 9
+
+
+def _tma_addressable(t):
+    """Whether a TMA descriptor can describe the 2-D tensor t: unit stride along a row, the row
+    stride and the start 16-byte aligned."""
+    return t.stride(1) == 1 and t.stride(0) * t.element_size() % 16 == 0 and t.data_ptr() % 16 == 0
+
+
+def _descriptor(t):
+    # The block shape is a placeholder: the kernel's config pre_hook (_set_blocks) sets it.
+    return TensorDescriptor(t, list(t.shape), list(t.stride()), [16, 16])
+
+
 def _forward(x, weight, bias, activation, slope, precision, epilogue, dy=None):
-    """Launch the forward kernel on 2-D x; returns (y, aux) with None for what EPILOGUE skips."""
+    """Launch the forward kernel on 2-D x; returns (y, aux) with None for what EPILOGUE skips.
+
+    The persistent TMA kernel where the GPU has TMA, the products run on tensor cores (16-bit or
+    TF32) and x, W and the outputs suit a descriptor (contiguous rows of a multiple of 16 bytes: K
+    and N multiples of 8 in 16-bit, of 4 in float32), the portable kernel otherwise. IEEE float32
+    products run on the CUDA cores, which TMA loads do not speed up; with triton 3.6 that variant
+    of the TMA kernel spills kilobytes a thread."""
     m, k = x.shape
     n = weight.shape[0]
     y = None if epilogue == "delta" else torch.empty((m, n), device=x.device, dtype=x.dtype)
     aux = torch.empty((m, n), device=x.device, dtype=x.dtype) if epilogue != "y" else None
     if m == 0:
         return y, aux
-    dy_strides = dy.stride() if dy is not None else (0, 0)
-    grid = lambda meta: (triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"]),)
-    # Unused pointer arguments get any tensor of the right dtype; their constexpr flags keep them unread.
-    _linear_act_fwd_kernel[grid](
-        x, weight, bias if bias is not None else x, y if y is not None else aux,
-        aux if aux is not None else y, dy if dy is not None else x,
-        m, n, k, triton.next_power_of_2(m),
-        x.stride(0), x.stride(1), weight.stride(0), weight.stride(1), bias.stride(0) if bias is not None else 0,
-        *dy_strides,
-        slope,
-        ACTIVATION=activation, HAS_BIAS=bias is not None, EPILOGUE=epilogue,
-        INPUT_PRECISION=precision, **_launch_args(x),
-    )
+    # The kernels write y and σ'(ξ), or δ alone (recompute mode): their first output is y or δ,
+    # the second σ'(ξ). Unused arguments get any tensor of the right dtype; their constexpr flags
+    # keep them untouched.
+    first = y if y is not None else aux
+    second = aux if aux is not None else first
+    b_args = (bias, bias.stride(0)) if bias is not None else (x, 0)
+    dy_args = (dy, *dy.stride()) if dy is not None else (x, 0, 0)
+    flags = dict(ACTIVATION=activation, HAS_BIAS=bias is not None, EPILOGUE=epilogue, INPUT_PRECISION=precision,
+                 **_launch_args(x))
+    tiles = lambda meta: triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"])  # noqa: E731
+    if precision != "ieee" and _tma_capable(x) and all(map(_tma_addressable, (x, weight, first, second))):
+        programs = sm_count(x.device)
+        # Flattened, the "y+g" epilogue spills 0.1-1.2 KB a thread with triton 3.6 (none in 3.9).
+        _linear_act_fwd_tma_kernel[lambda meta: (min(programs, tiles(meta)),)](
+            _descriptor(x), _descriptor(weight), b_args[0], _descriptor(first), _descriptor(second), dy_args[0],
+            m, n, k, triton.next_power_of_2(m), programs, b_args[1], *dy_args[1:], slope,
+            FLATTEN=epilogue != "y+g", **flags)
+    else:
+        _linear_act_fwd_kernel[lambda meta: (tiles(meta),)](
+            x, weight, b_args[0], first, second, dy_args[0], m, n, k, triton.next_power_of_2(m),
+            *x.stride(), *weight.stride(), b_args[1], *dy_args[1:], slope, **flags)
     return y, aux
 
 
