@@ -754,8 +754,11 @@ def _autocast(*tensors):
     _check_inputs to judge). In the public function rather than as the operator's autocast rule,
     since torch.library.register_autocast takes one fixed dtype, not autocast's current one."""
     first = tensors[0]
+    # Only the devices the kernels run on (CUDA; the CPU under the interpreter), whose autocast state
+    # torch.is_autocast_enabled can be asked about: torch 2.11's dynamo cannot trace
+    # torch.amp.is_autocast_available, the general test.
     device = first.device.type if isinstance(first, torch.Tensor) else None
-    if not (device and torch.amp.is_autocast_available(device) and torch.is_autocast_enabled(device)):
+    if device not in ("cuda", "cpu") or not torch.is_autocast_enabled(device):
         return tensors
     dtype = torch.get_autocast_dtype(device)
     return tuple(t.to(dtype) if isinstance(t, torch.Tensor) and t.is_floating_point() and t.dtype != torch.float64
