@@ -6,14 +6,18 @@ y = act(x W^T + b), x [M, K], W [N, K] (nn.Linear layout), for (M, K, N):
     (4096, 784, 1024)                          an MNIST-sized MLP layer
     (4096, 64, 128), (4096, 128, 10)           the digits MLP 64 -> 128 -> 10 (launch-bound)
 
-Implementations: ``ours`` (triton_kernels.linear_act), ``eager`` (F.linear then the activation),
-``compile`` (the same under torch.compile), ``matmul`` (x @ W^T alone through cuBLAS, no bias, no
-activation: the time the fused kernel tries to match, measured once per shape and dtype).
+Implementations: ``ours`` (triton_kernels.linear_act), ``portable`` (ours with the forward held
+to the portable kernel where the GPU would take the TMA one: forward only, 16-bit and TF32, to time
+the two side by side), ``eager`` (F.linear then the activation), ``compile`` (the same under
+torch.compile), ``matmul`` (x @ W^T alone through cuBLAS, no bias, no activation: the time the
+fused kernel tries to match, measured once per shape and dtype).
 Precisions: bf16, tf32 (float32 storage, TF32 tensor cores allowed) and fp32 (IEEE; TF32 off).
 Modes: fwd (under no_grad: inference), bwd (dx, dW, db from a retained graph), fwd+bwd.
 """
 from __future__ import annotations
 
+import contextlib
+import importlib
 import math
 import sys
 
@@ -27,7 +31,7 @@ SHAPES = ((16384, 1024, 4096), (8192, 4096, 4096), (4096, 784, 1024), (4096, 64,
 QUICK_SHAPES = ((8192, 4096, 4096), (4096, 784, 1024))
 ACTIVATIONS = ("relu", "gelu_tanh")
 DTYPES = ("bf16", "tf32", "fp32")
-IMPLS = ("ours", "eager", "compile", "matmul")
+IMPLS = ("ours", "portable", "eager", "compile", "matmul")
 MODES = ("fwd", "bwd", "fwd+bwd")
 MATMUL_ACTIVATION = "none"  # the matmul rows serve every activation of their shape
 
@@ -90,13 +94,19 @@ def jobs(cfg: dict, impls, notes: list) -> list:
     pairs += [(impl, a) for a in cfg["activations"] for impl in IMPLS if impl != "matmul" and impl in chosen]
     out = []
     for impl, activation in pairs:
+        job_modes = modes
         if impl == "matmul":
             fn = _matmul
         elif impl == "ours":
             fn = lambda x, w, b, a=activation: linear_act(x, w, b, activation=a)  # noqa: E731
+        elif impl == "portable":
+            job_modes = tuple(m for m in modes if m == "fwd")
+            if not job_modes or cfg["dtype"] == "fp32":  # IEEE float32 is always the portable kernel
+                continue
+            fn = _portable(activation)
         else:
             fn = _eager(activation)
-        out.append(Job(impl, fn, modes, fields={"activation": activation}, compile=impl == "compile",
+        out.append(Job(impl, fn, job_modes, fields={"activation": activation}, compile=impl == "compile",
                        skip=None if impl in impls else "not selected"))
     return out
 
@@ -188,6 +198,28 @@ def _eager(activation: str):
         return act(F.linear(x, weight, bias))
 
     return eager
+
+
+@contextlib.contextmanager
+def _portable_kernel():
+    """linear_act's forward on its portable kernel even where the GPU has TMA."""
+    la = importlib.import_module("triton_kernels.linear_act")  # the package's linear_act is the function
+    capable = la._tma_capable
+    la._tma_capable = lambda t: False
+    try:
+        yield
+    finally:
+        la._tma_capable = capable
+
+
+def _portable(activation: str):
+    from triton_kernels.linear_act import linear_act
+
+    def portable(x, weight, bias):
+        with _portable_kernel():
+            return linear_act(x, weight, bias, activation=activation)
+
+    return portable
 
 
 def _matmul(x, weight, bias):

@@ -15,6 +15,7 @@ LINEAR_PEERS = ("eager", "compile")
 IMPL_NAMES = {
     "ours": "this project", "ours_inplace": "this project, in-place", "eager": "torch eager",
     "compile": "torch.compile", "liger": "Liger-Kernel", "matmul": "cuBLAS matmul alone",
+    "portable": "our portable kernel",
     "reference": "pure-Python reference", "torch": "torch", "kernels": "this project's kernels",
 }
 DTYPE_ORDER = {"bf16": 0, "fp16": 1, "tf32": 2, "fp32": 3, "fp64": 4}
@@ -230,17 +231,20 @@ def render_linear(doc: dict, notes: Footnotes) -> list[str]:
         if not any(r["mode"] == mode for r in sec["rows"]):
             continue
         with_err = mode == "fwd"
+        # The forward also beside our portable kernel, where it was timed (GPUs with TMA).
+        peers_here = LINEAR_PEERS + tuple(p for p in ("portable",) if any(
+            r["impl"] == p and r["mode"] == mode for r in sec["rows"]))
         headers = ["dtype", "M×K×N", "activation", "floor ms", "ours ms", "TFLOP/s", "% peak"]
         headers += ["ours rel. err"] if with_err else []
-        headers += ["matmul ms", "vs matmul"] + [f"{IMPL_NAMES[p]} ms" for p in LINEAR_PEERS]
-        headers += [f"×{IMPL_NAMES[p]}" for p in LINEAR_PEERS]
+        headers += ["matmul ms", "vs matmul"] + [f"{IMPL_NAMES[p]} ms" for p in peers_here]
+        headers += [f"×{IMPL_NAMES[p]}" for p in peers_here]
         body = []
         for dtype, m, k, n, act in configs:
             ours = idx.get((dtype, m, k, n, act, mode, "ours"))
             matmul = idx.get((dtype, m, k, n, "none", mode, "matmul"))
             rate = tflop_per_s(ours["flops"], ours["ms"]) if ours and "ms" in ours else None
             floor = floor_ms(ours["bytes"], ours["flops"], dtype, ceil) if ours else None
-            peers = [idx.get((dtype, m, k, n, act, mode, p)) for p in LINEAR_PEERS]
+            peers = [idx.get((dtype, m, k, n, act, mode, p)) for p in peers_here]
             line = [dtype, f"{m}×{k}×{n}", act, fmt(floor), time_cell(ours, notes), fmt(rate),
                     fmt_pct(rate / ceil[MATMUL_CEILING[dtype]] if rate else None)]
             line += [fmt_err((ours or {}).get("rel_err"))] if with_err else []

@@ -74,6 +74,19 @@ def test_linear_row_reports_fraction_of_matmul(sample, text):
     assert render.fmt_ratio(matmul["ms"] / ours["ms"]) in line
 
 
+def test_the_portable_kernel_is_a_column_of_the_forward_table_when_timed(sample, text):
+    assert "our portable kernel ms" not in text  # the sample has no such rows
+    doc = copy.deepcopy(sample)
+    ours = _row(doc, "linear_act", dtype="bf16", m=16384, k=1024, n=4096, activation="relu", mode="fwd",
+                impl="ours")
+    doc["sections"]["linear_act"]["rows"].append(dict(ours, impl="portable", ms=1.25 * ours["ms"]))
+    forward = render.render(doc, {}).split("#### ")[1:]
+    with_column = [t for t in forward if "our portable kernel ms" in t]
+    assert len(with_column) == 1 and with_column[0].startswith(render.LINEAR_MODE_TITLES["fwd"])
+    line = _table_line(with_column[0], "bf16", "16384×1024×4096", "relu")
+    assert "1.25×" in line
+
+
 def test_failures_become_footnotes_and_fused_backward_is_named(sample, text):
     failed = [r for r in sample["sections"]["cross_entropy"]["rows"]
               if "error" in r]

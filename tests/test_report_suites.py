@@ -54,9 +54,11 @@ def test_unselected_implementations_keep_the_table_shape(cpu):
 def test_linear_suite(cpu):
     cfgs = linear_bench.configs(False, shapes=((9, 16, 5),), dtypes=("fp32", "bf16"), activations=("gelu_tanh",))
     progress = Progress(linear_bench.count_cases(cfgs))
-    sec = linear_bench.run(cpu, cfgs, progress, impls=("ours", "eager", "matmul"))
+    sec = linear_bench.run(cpu, cfgs, progress, impls=("ours", "portable", "eager", "matmul"))
     rows = _check_section("linear_act", sec, progress)
     assert sec["status"] == "ok"
+    # The portable kernel beside ours: the forward, where the TMA kernel could run (not IEEE fp32).
+    assert {(r["dtype"], r["mode"]) for r in rows if r["impl"] == "portable"} == {("bf16", "fwd")}
     for r in rows:
         if r["impl"] == "compile":
             assert r["skipped"] == "not selected"
