@@ -620,11 +620,12 @@ def test_tf32_flag_follows_torch_unless_given():
     assert la._input_precision(torch.bfloat16, False) == "tf32"  # 16-bit products are exact anyway
 
 
-def _prune(rows, cols, red, dtype, tma=False, epilogue="y"):
+def _prune(rows, cols, red, dtype, tma=False, epilogue="y", precision="tf32"):
     configs = la._configs(la._TMA_TILES if tma else la._PORTABLE_TILES)
     x = torch.empty(1, dtype=dtype)
     operand = {"x_desc": types.SimpleNamespace(base=x)} if tma else {"x_ptr": x}
-    return la._pruner(tma)(configs, {"M": rows, "N": cols, "K": red, **operand}, EPILOGUE=epilogue)
+    return la._pruner(tma)(configs, {"M": rows, "N": cols, "K": red, **operand}, EPILOGUE=epilogue,
+                           INPUT_PRECISION=precision)
 
 
 def _tiles(configs):
@@ -670,6 +671,16 @@ def test_tma_tiles_count_their_store_buffers_and_load_whole_lines(dtype, epilogu
         if epilogue != "y":
             tiles = _tiles(_prune(8192, 4096, 4096, dtype, tma=tma, epilogue=epilogue))
             assert tiles and all(bm * bn // (32 * warps) <= 64 for bm, bn, _, _, warps in tiles)
+
+
+@pytest.mark.parametrize("epilogue", ["y", "y+g", "delta"])
+def test_ieee_tiles_count_the_operands_a_thread_holds(epilogue):
+    # IEEE float32 products run on the CUDA cores with both operand slices in registers: 64x128x64
+    # on 4 warps holds 160 values a thread and spills, 64x128x32 on 8 warps holds 56.
+    kept = _tiles(_prune(8192, 4096, 4096, torch.float32, epilogue=epilogue, precision="ieee"))
+    assert (64, 128, 32, 4, 8) in kept and (64, 128, 64, 4, 4) not in kept
+    assert all((bm * bn + (bm + bn) * bk) // (32 * warps) <= 64 for bm, bn, bk, _, warps in kept)
+    assert (64, 128, 64, 4, 4) in _tiles(_prune(8192, 4096, 4096, torch.float32, epilogue=epilogue))  # TF32
 
 
 # ---------------------------------------------------------------------------------------------

@@ -106,6 +106,8 @@ _PORTABLE_TILES = (
     (128, 128, 64, 4, 4),
     (64, 128, 64, 4, 4),
     (64, 64, 64, 4, 4),
+    (64, 128, 32, 4, 8),
+    (64, 64, 32, 4, 4),
     (32, 32, 32, 3, 4),
 )
 _TMA_TILES = (
@@ -124,12 +126,15 @@ _TMA_TILES = (
 _TMA_MIN_ROW_BYTES = 128
 _INTERPRETER_TILES = ((16, 16, 16, 1, 4),)
 _GROUP = 8
-# Accumulators a thread may hold (BLOCK_M BLOCK_N / threads) when the epilogue needs registers for a
-# second tile (y and σ'(ξ) when training, δ = dy σ'(ξ) when the backward recomputes), before ptxas
-# spills (sm_90, compile_check): with 128 the portable kernel spills 1.5-2.5 KB a thread for
-# y + σ'(ξ) and 24-128 B for δ, the TMA kernel 0.2-0.3 KB for y + σ'(ξ) with triton 3.6 and 28-68 B
-# for δ (its dy tile); with 64 neither spills.
-_TWO_TILE_ACCUMULATORS = 64
+# Values a thread may hold in registers through the main loop, where ptxas would spill more: the
+# accumulators, BLOCK_M BLOCK_N / threads, and for IEEE float32 products, which run on the CUDA
+# cores, the operand slices too, (BLOCK_M + BLOCK_N) BLOCK_K / threads. The limit applies to IEEE
+# products, and to tensor-core products when the epilogue needs registers for a second tile (y and
+# σ'(ξ) when training, δ = dy σ'(ξ) when the backward recomputes). Measured (sm_90, compile_check,
+# triton 3.6 and 3.9) above it: tensor-core tiles with 128 accumulators a thread spill 1.5-2.5 KB
+# (portable kernel) or 0.1-0.3 KB (TMA kernel, triton 3.6) for y + σ', 24-128 B for δ; IEEE tiles
+# holding 80-160 spill 20 B to 25 KB (the erf of gelu even for y alone). At or below it none do.
+_HELD_VALUES = 64
 _SMEM_BYTES = 220 * 1024  # Hopper: 227 KB of shared memory per block, less a margin (barriers, epilogue)
 # Problems under this many multiply-adds finish in a few microseconds with any tile: they are
 # launch-bound, so take the smallest tile (most programs) and skip benchmarking altogether.
@@ -168,24 +173,25 @@ def _pruner(tma):
     """early_config_prune for a forward kernel (TMA or portable).
 
     Drops tiles that would not fit in shared memory, that exceed the (power-of-two rounded)
-    problem, that would spill in a two-tile epilogue, or (TMA) whose loads are narrower than
-    _TMA_MIN_ROW_BYTES, and keeps a single tile for small problems so that a small MLP never
-    autotunes.
+    problem, that would hold too many values a thread (_HELD_VALUES), or (TMA) whose loads are
+    narrower than _TMA_MIN_ROW_BYTES, and keeps a single tile for small problems so that a small
+    MLP never autotunes.
     """
 
     def prune(configs, named_args, **kwargs):
         sizes = {f"BLOCK_{d}": max(16, triton.next_power_of_2(named_args[d])) for d in "MNK"}
         x = named_args["x_desc"].base if tma else named_args["x_ptr"]
         epilogue = kwargs.get("EPILOGUE", "y")
-        two_tiles = epilogue != "y"
+        ieee = kwargs.get("INPUT_PRECISION") == "ieee"
+        limited = ieee or epilogue != "y"
 
         def usable(cfg):
             kw = cfg.kwargs
-            per_thread = kw["BLOCK_M"] * kw["BLOCK_N"] // (32 * cfg.num_warps)
+            held = kw["BLOCK_M"] * kw["BLOCK_N"] + ieee * (kw["BLOCK_M"] + kw["BLOCK_N"]) * kw["BLOCK_K"]
             return (_shared_memory(cfg, x.element_size(), epilogue, tma) <= _SMEM_BYTES
                     and not (tma and kw["BLOCK_K"] * x.element_size() < _TMA_MIN_ROW_BYTES)
                     and all(kw[name] <= size for name, size in sizes.items())
-                    and not (two_tiles and per_thread > _TWO_TILE_ACCUMULATORS))
+                    and not (limited and held > _HELD_VALUES * 32 * cfg.num_warps))
 
         kept = [cfg for cfg in configs if usable(cfg)] or configs[-1:]
         work = named_args["M"] * named_args["N"] * named_args["K"]
