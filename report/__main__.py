@@ -8,6 +8,7 @@
     python -m report --goals --budget 300     only what the speed goals are judged on, within 300 s
     python -m report gpu-check --out DIR      everything a GPU is needed for (see report.gpu_check)
     python -m report teaching                 the course's figures into report/teaching/ (see report.teaching)
+    python -m report ce-sweep                 cross-entropy launch configurations timed side by side (GPU)
 
 The ceilings are measured whenever a GPU kernel section runs, so every fraction of a ceiling in a
 results file comes from the same run as the rows it judges.
@@ -148,6 +149,10 @@ def main(argv=None) -> int:
         from . import teaching
 
         return teaching.main(argv[1:])
+    if argv[:1] == ["ce-sweep"]:
+        from . import ce_sweep
+
+        return ce_sweep.main(argv[1:])
     args = parse_args(argv)
     args.argv = argv
     if args.sources:

@@ -1,0 +1,192 @@
+"""python -m report ce-sweep: cross-entropy launch configurations timed side by side.
+
+The cross-entropy kernel takes its tile from the row length (``_launch_config`` in
+triton_kernels/cross_entropy.py): BLOCK_V logits of ROWS rows a program, over num_warps warps, the
+chunk loop pipelined over NUM_STAGES. Whether another choice moves more bytes a second is a
+question for the GPU; this command answers it for one shape in one run. It times forward +
+backward (the fused forward that writes the gradient, then the backward that finds nothing left to
+do, as ``loss.backward()`` after ``cross_entropy``) under each candidate, beside a copy of the
+logits (the same minimal bytes: the logits read once, the gradient written once), and checks each
+candidate's loss and gradient against the kernel's own choice (``default``).
+
+    python -m report ce-sweep                                    8192 x 32000 bf16, 180 s at most
+    python -m report ce-sweep --shape 8192x128256 --dtype fp32 --out sweep.json
+
+Candidates: every power-of-two BLOCK_V from --min-block to the row's (capped at 16384, the
+kernel's longest tile), ROWS from 1 to 8, warps from 4 to 32, with 4 to 32 logits a thread; chunked
+rows (BLOCK_V < V) also with 2 pipeline stages. Each is a separate compilation (a few seconds on
+the GPU): the budget stops the sweep, and what was not reached is listed as such.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import itertools
+import json
+import sys
+import time
+from pathlib import Path
+
+from .metrics import cross_entropy_bytes, torch_dtype
+from .runner import error_text
+from .timing import Device
+
+MAX_BLOCK = 16384  # the kernel's longest tile (_MAX_BLOCK_V): longer rows are streamed in chunks
+PER_THREAD = (4, 32)  # logits a thread, least and most (registers: the tile is float32 there)
+
+
+def candidates(v: int, min_block: int = 1024) -> list[dict]:
+    """(BLOCK_V, ROWS, warps, stages) to try for rows of ``v`` logits (see the module docstring),
+    in the order a budget should reach them: one stage before two; 16 logits a thread (the
+    kernel's own density) first, then 32, 8, 4; more rows a program first (the open question: more
+    independent loads in flight per SM, NOTES "Softmax cross-entropy")."""
+    top = min(MAX_BLOCK, 1 << (v - 1).bit_length())
+    out = []
+    block = min(min_block, top)
+    while block <= top:
+        for rows, warps in itertools.product((1, 2, 4, 8), (4, 8, 16, 32)):
+            if PER_THREAD[0] <= rows * block // (32 * warps) <= PER_THREAD[1]:
+                for stages in (1, 2) if block < v else (1,):
+                    out.append({"block_v": block, "rows": rows, "warps": warps, "stages": stages})
+        block *= 2
+    density = {16: 0, 32: 1, 8: 2, 4: 3}
+    return sorted(out, key=lambda c: (c["stages"], density[c["rows"] * c["block_v"] // (32 * c["warps"])],
+                                      -c["rows"], -c["block_v"]))
+
+
+@contextlib.contextmanager
+def launching(config: dict | None):
+    """cross_entropy launched with ``config`` (None: the kernel's own choice)."""
+    ce = importlib.import_module("triton_kernels.cross_entropy")  # not the function of that name
+    if config is None:
+        yield
+        return
+    saved = ce._launch_config, ce._NUM_STAGES
+    block, rows, warps = config["block_v"], config["rows"], config["warps"]
+    ce._launch_config = lambda n_rows, n_cols, block_v: (block, rows, warps, n_cols <= block)
+    ce._NUM_STAGES = config["stages"]
+    try:
+        yield
+    finally:
+        ce._launch_config, ce._NUM_STAGES = saved
+
+
+def _step(logits, target):
+    """Forward + backward as a training step runs them; returns (loss, gradient)."""
+    import torch
+
+    from triton_kernels import cross_entropy
+
+    loss = cross_entropy(logits, target)
+    return loss, torch.autograd.grad(loss, logits)[0]
+
+
+def sweep(n: int, v: int, dtype: str, device: Device, budget_s: float, min_block: int = 1024,
+          progress=print) -> dict:
+    """Time the copy, the default and every candidate (until ``budget_s`` is spent); the document."""
+    import torch
+
+    gen = torch.Generator(device=device.kind).manual_seed(0)
+    zero = torch.zeros((), device=device.kind, dtype=torch_dtype(dtype), requires_grad=True)
+    logits = torch.randn(n, v, device=device.kind, generator=gen).to(torch_dtype(dtype)) + zero
+    target = torch.randint(0, v, (n,), device=device.kind, generator=gen)
+    out = torch.empty_like(logits)
+    raw = logits.detach()
+    bytes_ = cross_entropy_bytes(n, v, dtype, "fwd+bwd")
+    copy = device.time(lambda: out.copy_(raw))
+    loss0, grad0 = _step(logits, target)
+    scale = float(grad0.abs().max().float())
+    rows = []
+    deadline = time.monotonic() + budget_s
+    for config in [None] + candidates(v, min_block):
+        row = {"config": "default" if config is None else config}
+        if config is not None and time.monotonic() > deadline:  # the default is always timed
+            rows.append(dict(row, skipped="the sweep's time budget (--budget) was spent"))
+            continue
+        try:
+            with launching(config):
+                loss, grad = _step(logits, target)
+                row["loss_rel_diff"] = abs(loss.item() - loss0.item()) / abs(loss0.item())
+                row["grad_max_diff"] = float((grad.float() - grad0.float()).abs().max()) / scale
+                row.update(device.time(lambda: _step(logits, target)))
+            row["fraction_of_copy"] = copy["ms"] / row["ms"]
+            row["tb_per_s"] = bytes_ / row["ms"] / 1e9
+        except Exception as exc:  # noqa: BLE001 -- one failing candidate must not end the sweep
+            row.pop("ms", None)
+            row["error"] = error_text(exc)
+        progress(_line(row))
+        rows.append(row)
+    return {"n": n, "v": v, "dtype": dtype, "bytes": bytes_, "copy": copy, "rows": rows}
+
+
+def _name(config) -> str:
+    if config == "default":
+        return "default"
+    return f"BLOCK_V={config['block_v']} ROWS={config['rows']} warps={config['warps']} stages={config['stages']}"
+
+
+def _line(row: dict) -> str:
+    if "ms" in row:
+        return (f"{_name(row['config']):<48} {row['ms']:.4f} ms  {row['fraction_of_copy']:.0%} of copy  "
+                f"loss diff {row['loss_rel_diff']:.1e}  grad diff {row['grad_max_diff']:.1e}")
+    return f"{_name(row['config']):<48} {row.get('error') or row.get('skipped')}"
+
+
+def table(doc: dict) -> str:
+    """The timed candidates, fastest first, as a markdown table."""
+    timed = sorted((r for r in doc["rows"] if "ms" in r), key=lambda r: r["ms"])
+    lines = [f"Cross-entropy forward + backward, {doc['dtype']} {doc['n']} x {doc['v']}: copy of the logits "
+             f"{doc['copy']['ms']:.4f} ms (the same minimal bytes)", "",
+             "| configuration | ms | of copy | TB/s | loss rel. diff | grad diff / max |grad| |",
+             "|---|---|---|---|---|---|"]
+    lines += [f"| {_name(r['config'])} | {r['ms']:.4f} | {r['fraction_of_copy']:.0%} | {r['tb_per_s']:.2f} | "
+              f"{r['loss_rel_diff']:.1e} | {r['grad_max_diff']:.1e} |" for r in timed]
+    missing = [r for r in doc["rows"] if "ms" not in r]
+    if missing:
+        lines += ["", f"{len(missing)} not timed: " + "; ".join(
+            f"{_name(r['config'])}: {r.get('error') or r.get('skipped')}" for r in missing[:10])]
+    return "\n".join(lines)
+
+
+def _shape(text: str) -> tuple[int, int]:
+    try:
+        n, v = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N x V as e.g. 8192x32000, got {text!r}") from None
+    if n < 1 or v < 1:
+        raise argparse.ArgumentTypeError(f"N and V must be positive, got {text!r}")
+    return n, v
+
+
+def main(argv=None) -> int:
+    from .environment import collect, cuda_available
+
+    p = argparse.ArgumentParser(prog="python -m report ce-sweep", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shape", type=_shape, default=(8192, 32000), metavar="NxV", help="default: 8192x32000")
+    p.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), default="bf16")
+    p.add_argument("--budget", type=float, default=180.0, metavar="SECONDS",
+                   help="stop starting candidates after this long (default: 180)")
+    p.add_argument("--min-block", type=int, default=1024, metavar="LOGITS",
+                   help="shortest BLOCK_V to try, a power of two (default: 1024)")
+    p.add_argument("--out", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
+    argv = sys.argv[2:] if argv is None else list(argv)
+    args = p.parse_args(argv)
+    if args.min_block < 16 or args.min_block & (args.min_block - 1):
+        p.error(f"--min-block must be a power of two >= 16, got {args.min_block}")
+    cuda = cuda_available()
+    if not cuda and not importlib.import_module("triton_kernels.launch").INTERPRET:
+        p.error("no CUDA device, and TRITON_INTERPRET is not 1: nothing can run the kernels")
+    # Without a GPU the kernels run under Triton's interpreter: the sweep's code is exercised, its
+    # times mean nothing.
+    device = Device("cuda" if cuda else "cpu", warmup_ms=10 if cuda else 0, rep_ms=50 if cuda else 0)
+    n, v = args.shape
+    doc = sweep(n, v, args.dtype, device, args.budget, args.min_block)
+    doc["environment"] = collect(["ce-sweep", *argv])
+    print()
+    print(table(doc))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    return 0

@@ -1,0 +1,51 @@
+"""report.ce_sweep: the candidates, the side-by-side run and its command line. Without a GPU the
+kernels run under Triton's interpreter, so only the code is checked here, not the times."""
+import json
+
+import pytest
+
+from report import ce_sweep
+from report.timing import Device
+
+
+def test_candidates_span_tiles_rows_warps_and_stages():
+    found = ce_sweep.candidates(32000)
+    assert {c["block_v"] for c in found} == {1024, 2048, 4096, 8192, 16384}  # longer rows: chunks
+    assert {"block_v": 16384, "rows": 1, "warps": 32, "stages": 2} in found  # the default's tile, pipelined
+    assert {"block_v": 2048, "rows": 8, "warps": 16, "stages": 1} in found  # several rows a program
+    for c in found:
+        assert 4 <= c["rows"] * c["block_v"] // (32 * c["warps"]) <= 32
+    short = ce_sweep.candidates(100, min_block=64)
+    assert {c["block_v"] for c in short} == {64, 128} and all(c["stages"] == 1 for c in short if c["block_v"] == 128)
+
+
+def test_the_sweep_checks_every_candidate_against_the_default():
+    doc = ce_sweep.sweep(5, 100, "fp32", Device("cpu", warmup_ms=0, rep_ms=0), budget_s=600, min_block=128,
+                         progress=lambda line: None)
+    configs = [r["config"] for r in doc["rows"]]
+    assert configs[0] == "default" and configs[1:] == ce_sweep.candidates(100, min_block=128)
+    for r in doc["rows"]:
+        assert r["ms"] > 0 and r["loss_rel_diff"] < 1e-6 and r["grad_max_diff"] < 1e-6, r
+    assert doc["bytes"] == 2 * 5 * 100 * 4 + 8 * 5 and doc["copy"]["ms"] > 0
+    # the kernel's own choice is back afterwards
+    ce = ce_sweep.importlib.import_module("triton_kernels.cross_entropy")
+    assert ce._launch_config(5, 100, ce._MAX_BLOCK_V) == (128, 8, 4, True)
+
+
+def test_a_spent_budget_skips_all_but_the_default():
+    doc = ce_sweep.sweep(3, 40, "bf16", Device("cpu", warmup_ms=0, rep_ms=0), budget_s=0, min_block=64,
+                         progress=lambda line: None)
+    assert "ms" in doc["rows"][0]
+    assert len(doc["rows"]) > 1 and all("skipped" in r for r in doc["rows"][1:])
+    assert "not timed" in ce_sweep.table(doc)
+
+
+def test_command_line(tmp_path, capsys):
+    out = tmp_path / "sweep.json"
+    assert ce_sweep.main(["--shape", "4x60", "--dtype", "bf16", "--min-block", "64", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["n"] == 4 and doc["v"] == 60 and doc["environment"]["command"].startswith("python -m report ce-sweep")
+    assert "| configuration | ms | of copy |" in capsys.readouterr().out
+    for bad in (["--shape", "8192"], ["--shape", "0x10"], ["--min-block", "100"]):
+        with pytest.raises(SystemExit):
+            ce_sweep.main(bad)
