@@ -449,13 +449,16 @@ def test_tma_kernel_takes_rows_that_are_not_contiguous(forward_kernel):
     _verify_tensors(x[:, :40], w[:, :40], b, "silu", torch.float16, "sliced rows")
 
 
-@pytest.mark.parametrize("case", ["odd K", "odd N", "shifted start", "column-major W", "IEEE float32"])
+@pytest.mark.parametrize("case", ["odd K", "odd N", "shifted start", "column-major W", "IEEE float32",
+                                  "broadcast x"])
 def test_the_portable_kernel_takes_what_tma_cannot_address_and_ieee_float32(case, forward_kernel):
     forward_kernel("portable")
     dtype = torch.float32 if case == "IEEE float32" else torch.bfloat16
     m, k, n = 19, {"odd K": 36}.get(case, 40), {"odd N": 20}.get(case, 24)  # 72 and 40 bytes: not 16-aligned
     x, w, b, _ = _inputs(m, k + 8, n, dtype, seed=21)
     x = x[:, 1:k + 1] if case == "shifted start" else x[:, :k]  # starts 2 bytes past an aligned address
+    if case == "broadcast x":  # one row for all: row stride 0
+        x = x[:1].expand(m, k)
     w = w[:, :k].t().contiguous().t() if case == "column-major W" else w[:, :k].contiguous()
     _verify_tensors(x, w, b, "gelu_tanh", dtype, case)
 

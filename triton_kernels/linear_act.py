@@ -541,9 +541,10 @@ def _tma_capable(t):
 
 
 def _tma_addressable(t):
-    """Whether a TMA descriptor can describe the 2-D tensor t: unit stride along a row, the row
-    stride and the start 16-byte aligned."""
-    return t.stride(1) == 1 and t.stride(0) * t.element_size() % 16 == 0 and t.data_ptr() % 16 == 0
+    """Whether a TMA descriptor can describe the 2-D tensor t: unit stride along a row, rows that do
+    not overlap (a broadcast x has row stride 0), the row stride and the start 16-byte aligned."""
+    return (t.stride(1) == 1 and t.stride(0) >= t.shape[1] and t.stride(0) * t.element_size() % 16 == 0
+            and t.data_ptr() % 16 == 0)
 
 
 def _descriptor(t):
