@@ -1,5 +1,6 @@
 """The kernels as torch.library custom operators (namespace ``oracle_kernels``): opcheck on each
-operator, torch.compile(fullgraph=True) of a training step against eager, autocast, CUDA graphs.
+operator, torch.compile(fullgraph=True) of a training step (through the operators) against eager
+(which runs their implementations directly), autocast, CUDA graphs.
 
 Without a GPU the operators run under the Triton interpreter on CPU, and torch.compile uses the
 aot_eager backend (inductor's C++ build takes most of a minute per graph there); the tests marked
@@ -152,6 +153,36 @@ def _check_compiled_step(device, backend, scale):
         assert (p.grad is None) == (name not in want_grads), name
         if p.grad is not None:
             assert torch.equal(p.grad, want_grads[name]), name
+
+
+# ---------------------------------------------------------------------------------------------
+# Eager calls run the implementations directly (the dispatcher costs more than short kernels);
+# traced, faked or intercepted calls go through the operators
+# ---------------------------------------------------------------------------------------------
+def test_eager_calls_skip_the_operators(monkeypatch):
+    def refuse(*args):
+        raise AssertionError("an eager call went through the operator")
+
+    for name in ("cross_entropy", "cross_entropy_inplace", "cross_entropy_backward", "linear_act",
+                 "linear_act_backward"):
+        monkeypatch.setattr(ops, name, refuse)
+    device = "cuda" if HAS_CUDA else "cpu"
+    model = _MLP(device)
+    x = _randn(9, 12, device=device, seed=5)
+    target = torch.tensor([1, 0, -100, 3, 9, 9, 2, -100, 5], device=device)
+    _step(model, x, target, 3.0).backward()  # the forwards, then the backwards that recompute
+    h = _randn(9, 10, device=device, seed=6).requires_grad_()
+    tk.cross_entropy(h * 1, target, inplace_backward=True).backward()  # the in-place operator
+    assert model.layers[0].weight.grad is not None and h.grad is not None
+
+
+def test_fake_tensors_go_through_the_operators():
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode():
+        y = tk.linear_act(torch.empty(9, 12), torch.empty(16, 12), torch.empty(16), "gelu")
+        loss = tk.cross_entropy(torch.empty(9, 10), torch.zeros(9, dtype=torch.long), reduction="none")
+    assert y.shape == (9, 16) and loss.shape == (9,)  # from the operators' fake implementations
 
 
 @pytest.mark.parametrize("scale", [1.0, 3.0])

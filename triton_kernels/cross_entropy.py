@@ -88,7 +88,9 @@ Operators, torch.compile, autocast. The forward and backward are the custom oper
 ``oracle_kernels::cross_entropy`` (functional, autograd by ``register_autograd``),
 ``oracle_kernels::cross_entropy_inplace`` and ``oracle_kernels::cross_entropy_backward`` (they
 declare the buffer they write, so the dispatcher bumps its version counter), options as arguments,
-fake implementations for every output. ``torch.compile(fullgraph=True)`` traces the default call
+fake implementations for every output; an eager call with plain tensors runs the same
+implementations and autograd formula without the operators' dispatch, which costs more host time
+than a short row's kernels (``launch.eager``). ``torch.compile(fullgraph=True)`` traces the default call
 without graph breaks; under it the backward's in-place completion of the forward's gradient
 buffer is functionalized (a copy where the backend does not re-inplace it), and
 ``inplace_backward`` goes through an autograd.Function (see the operators' comment).
@@ -140,7 +142,8 @@ import torch
 import triton
 import triton.language as tl
 
-from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, on_device as _on_device, sm_count
+from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call, eager
+from .launch import cdiv, next_power_of_2, on_device as _on_device, sm_count
 
 __all__ = ["cross_entropy", "CrossEntropyLoss"]
 
@@ -610,8 +613,8 @@ def _launch_config(n_rows: int, n_cols: int, block_v: int):
     """(BLOCK_V, ROWS, num_warps, SINGLE_TILE): _PER_THREAD logits per thread (4 for rows of at
     most 64, many rows a program: on an H200, bf16 V = 10 fwd+bwd took 0.58 ms instead of 0.74 ms,
     with fewer registers), 4 to 32 warps."""
-    block = min(max(16, triton.next_power_of_2(n_cols)), block_v)
-    rows = max(1, min(_TILE // block, triton.next_power_of_2(max(n_rows, 1))))
+    block = min(max(16, next_power_of_2(n_cols)), block_v)
+    rows = max(1, min(_TILE // block, next_power_of_2(max(n_rows, 1))))
     per_thread = 4 if block <= 64 else _PER_THREAD
     warps = min(32, max(4, rows * block // (32 * per_thread)))
     return block, rows, warps, n_cols <= block
@@ -632,7 +635,7 @@ def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z
     n_rows, n_cols = logits.shape
     device = logits.device
     block, rows, warps, single = _launch_config(n_rows, n_cols, block_v)
-    n_programs = triton.cdiv(n_rows, rows)
+    n_programs = cdiv(n_rows, rows)
     # consts [1/D, W], D's partials, then one loss partial per program.
     ws = _alloc((2 + _MAX_PARTS + n_programs,), torch.float32, device)
     consts, parts, partials = ws[:2], ws[2:2 + _MAX_PARTS], ws[2 + _MAX_PARTS:]
@@ -646,11 +649,11 @@ def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z
     if n_rows == 0:
         return (loss if reduction == "none" else loss.fill_(0.0)), lse, a_sum, consts.zero_()
     mean = reduction == "mean" and not soft  # the prologue sums D (soft targets: D = N)
-    n_parts = min(_MAX_PARTS, triton.cdiv(n_rows, _PART_ROWS)) if mean else 1
+    n_parts = min(_MAX_PARTS, cdiv(n_rows, _PART_ROWS)) if mean else 1
     if count is not None:
         _prologue_kernel[(n_parts,)](
             target, ws if weight is None else weight, parts, count, n_rows, n_cols, ignore_index,
-            triton.cdiv(triton.cdiv(n_rows, n_parts), _BLOCK) * _BLOCK,
+            cdiv(cdiv(n_rows, n_parts), _BLOCK) * _BLOCK,
             HAS_WEIGHT=weight is not None, MEAN=mean, BLOCK=_BLOCK, num_warps=4)
     _cross_entropy_kernel[(n_programs,)](
         logits, logits.stride(0), target, target.stride(0) if soft else 0, ws if weight is None else weight,
@@ -672,7 +675,7 @@ def _backward(src, target, weight, lse, a_sum, consts, grad, grad_output, option
     if n_rows == 0:
         return
     block, rows, warps, _ = _launch_config(n_rows, n_cols, block_v)
-    grid = (_persistent_programs(grad.device, triton.cdiv(n_rows, rows)),)
+    grid = (_persistent_programs(grad.device, cdiv(n_rows, rows)),)
     go = grad_output.float()
     _backward_kernel[grid](
         src, src.stride(0), target, target.stride(0) if soft else 0, consts if weight is None else weight,
@@ -726,8 +729,7 @@ def _forward_outputs(logits, target, weight, reduction, ignore_index, label_smoo
     return loss, _empty(loss) if lse is None else lse, _empty(loss) if a_sum is None else a_sum, consts
 
 
-@torch.library.custom_op("oracle_kernels::cross_entropy", mutates_args=())
-def _cross_entropy_op(logits: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor], reduction: str,
+def _cross_entropy_impl(logits: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor], reduction: str,
                       ignore_index: int, label_smoothing: float, z_loss: float, block_v: int, compute_grad: bool,
                       store_lse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """(loss, lse, Σ_c a_c, consts [1/D, W], grad) for logits [N, V]. compute_grad: the logits will
@@ -740,6 +742,9 @@ def _cross_entropy_op(logits: torch.Tensor, target: torch.Tensor, weight: Option
     return (*outputs, _empty(logits) if grad is None else grad)
 
 
+_cross_entropy_op = torch.library.custom_op("oracle_kernels::cross_entropy", _cross_entropy_impl, mutates_args=())
+
+
 @_cross_entropy_op.register_fake
 def _(logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v, compute_grad, store_lse):
     loss, lse, a_sum, consts = _fake_forward_outputs(logits, target, reduction, store_lse or compute_grad)
@@ -747,14 +752,17 @@ def _(logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, 
     return loss, lse, a_sum, consts, grad
 
 
-@torch.library.custom_op("oracle_kernels::cross_entropy_inplace", mutates_args=("logits",))
-def _cross_entropy_inplace_op(logits: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor],
+def _cross_entropy_inplace_impl(logits: torch.Tensor, target: torch.Tensor, weight: Optional[torch.Tensor],
                               reduction: str, ignore_index: int, label_smoothing: float, z_loss: float, block_v: int,
                               store_lse: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """oracle_kernels::cross_entropy for "mean"/"sum" with the gradient for grad_output = 1 written
     over the logits; returns (loss, lse, Σ_c a_c, consts)."""
     return _forward_outputs(logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v,
                             logits, store_lse)
+
+
+_cross_entropy_inplace_op = torch.library.custom_op("oracle_kernels::cross_entropy_inplace",
+                                                    _cross_entropy_inplace_impl, mutates_args=("logits",))
 
 
 @_cross_entropy_inplace_op.register_fake
@@ -771,8 +779,7 @@ def _fake_forward_outputs(logits, target, reduction, store_lse):
     return loss, lse, a_sum, torch.empty((2,), **f32)
 
 
-@torch.library.custom_op("oracle_kernels::cross_entropy_backward", mutates_args=("grad",))
-def _cross_entropy_backward_op(grad: torch.Tensor, logits: Optional[torch.Tensor], target: torch.Tensor,
+def _cross_entropy_backward_impl(grad: torch.Tensor, logits: Optional[torch.Tensor], target: torch.Tensor,
                                weight: Optional[torch.Tensor], lse: torch.Tensor, a_sum: torch.Tensor,
                                consts: torch.Tensor, grad_output: torch.Tensor, reduction: str, ignore_index: int,
                                label_smoothing: float, z_loss: float, block_v: int, skip_if_one: bool) -> None:
@@ -785,6 +792,10 @@ def _cross_entropy_backward_op(grad: torch.Tensor, logits: Optional[torch.Tensor
         _backward(grad if logits is None else logits, target, weight, lse if lse.numel() else None,
                   a_sum if a_sum.numel() else None, consts, grad, grad_output, options,
                   rescale=logits is None, skip_if_one=skip_if_one)
+
+
+_cross_entropy_backward_op = torch.library.custom_op("oracle_kernels::cross_entropy_backward",
+                                                     _cross_entropy_backward_impl, mutates_args=("grad",))
 
 
 @_cross_entropy_backward_op.register_fake
@@ -828,9 +839,9 @@ def _backward_formula(ctx, grad_loss):
                                    "gradient the first time)")
             # "none" in place: the gradient overwrites the logits (the operator bumps their version).
             grad = logits.detach() if inplace else _alloc(logits.shape, logits.dtype, logits.device)
-        torch.ops.oracle_kernels.cross_entropy_backward(
-            grad, logits, target, weight, lse, a_sum, consts, grad_loss, reduction, ignore_index, label_smoothing,
-            z_loss, block_v, first)
+        call(torch.ops.oracle_kernels.cross_entropy_backward, _cross_entropy_backward_impl,
+             grad, logits, target, weight, lse, a_sum, consts, grad_loss, reduction, ignore_index, label_smoothing,
+             z_loss, block_v, first, mutated=(grad,))
     grad_target = None
     if ctx.needs_input_grad[1]:
         grad_target = _target_grad(logits, target, weight, lse, grad_loss, ctx.options)
@@ -851,6 +862,7 @@ def _op_backward(ctx, grad_loss, *_):
 
 
 _cross_entropy_op.register_autograd(_op_backward, setup_context=_setup_context)
+_CrossEntropyFunction = autograd_function("_CrossEntropyFunction", _cross_entropy_impl, _setup_context, _op_backward)
 
 
 class _CrossEntropyInplace(torch.autograd.Function):
@@ -864,9 +876,11 @@ class _CrossEntropyInplace(torch.autograd.Function):
         args = (logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v)
         store_lse = return_lse or (needs_grad and not fused) or target_grad
         if fused:
-            loss, lse, a_sum, consts = torch.ops.oracle_kernels.cross_entropy_inplace(*args, store_lse)
+            loss, lse, a_sum, consts = call(torch.ops.oracle_kernels.cross_entropy_inplace,
+                                            _cross_entropy_inplace_impl, *args, store_lse, mutated=(logits,))
         else:
-            loss, lse, a_sum, consts, _ = torch.ops.oracle_kernels.cross_entropy(*args, False, store_lse)
+            loss, lse, a_sum, consts, _ = call(torch.ops.oracle_kernels.cross_entropy, _cross_entropy_impl, *args,
+                                               False, store_lse)
         options = (reduction, ignore_index, label_smoothing, z_loss, True, block_v, target.is_floating_point())
         _save(ctx, logits, target, weight, options, lse, a_sum, consts, logits.detach() if fused else None)
         ctx.mark_non_differentiable(lse)
@@ -933,8 +947,8 @@ def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="
     else:
         needs_grad = torch.is_grad_enabled() and logits.requires_grad
         store_lse = bool(return_lse) or (torch.is_grad_enabled() and target.requires_grad)  # q's gradient uses it
-        loss, lse, *_ = torch.ops.oracle_kernels.cross_entropy(logits, target, weight, *options, needs_grad,
-                                                               store_lse)
+        args = (logits, target, weight, *options, needs_grad, store_lse)
+        loss, lse, *_ = (_CrossEntropyFunction.apply if eager(args) else torch.ops.oracle_kernels.cross_entropy)(*args)
     if reduction == "none":
         loss = loss.reshape(batch_shape)
     return (loss, lse.reshape(batch_shape)) if return_lse else loss

@@ -74,7 +74,9 @@ while a 16-bit y uses most of its u_io |y|.
 Operators. The forward and the backward are the custom operators ``oracle_kernels::linear_act``
 and ``oracle_kernels::linear_act_backward`` (options as arguments, fake implementations,
 autograd by ``register_autograd``; not twice differentiable), so ``torch.compile(fullgraph=True)``
-traces a step through them without graph breaks and CUDA graphs capture them (no host sync).
+traces a step through them without graph breaks and CUDA graphs capture them (no host sync). An
+eager call with plain tensors runs the same implementations and autograd formula without the
+operators' dispatch, which costs more host time than a small layer's kernels (``launch.eager``).
 """
 from typing import Optional
 
@@ -84,7 +86,8 @@ import triton.language as tl
 from triton.tools.tensor_descriptor import TensorDescriptor
 
 from .activations import activation_fn, activation_grad, activation_grad_from_output, check_activation
-from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, on_device as _on_device, sm_count
+from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call, eager
+from .launch import cdiv, next_power_of_2, on_device as _on_device, sm_count
 
 __all__ = ["linear_act", "FusedLinear"]
 
@@ -179,7 +182,7 @@ def _pruner(tma):
     """
 
     def prune(configs, named_args, **kwargs):
-        sizes = {f"BLOCK_{d}": max(16, triton.next_power_of_2(named_args[d])) for d in "MNK"}
+        sizes = {f"BLOCK_{d}": max(16, next_power_of_2(named_args[d])) for d in "MNK"}
         x = named_args["x_desc"].base if tma else named_args["x_ptr"]
         epilogue = kwargs.get("EPILOGUE", "y")
         ieee = kwargs.get("INPUT_PRECISION") == "ieee"
@@ -575,17 +578,17 @@ def _forward(x, weight, bias, activation, slope, precision, epilogue, dy=None):
     dy_args = (dy, *dy.stride()) if dy is not None else (x, 0, 0)
     flags = dict(ACTIVATION=activation, HAS_BIAS=bias is not None, EPILOGUE=epilogue, INPUT_PRECISION=precision,
                  **_launch_args(x))
-    tiles = lambda meta: triton.cdiv(m, meta["BLOCK_M"]) * triton.cdiv(n, meta["BLOCK_N"])  # noqa: E731
+    tiles = lambda meta: cdiv(m, meta["BLOCK_M"]) * cdiv(n, meta["BLOCK_N"])  # noqa: E731
     if precision != "ieee" and _tma_capable(x) and all(map(_tma_addressable, (x, weight, first, second))):
         programs = sm_count(x.device)
         # Flattened, the "y+g" epilogue spills 0.1-1.2 KB a thread with triton 3.6 (none in 3.9).
         _linear_act_fwd_tma_kernel[lambda meta: (min(programs, tiles(meta)),)](
             _descriptor(x), _descriptor(weight), b_args[0], _descriptor(first), _descriptor(second), dy_args[0],
-            m, n, k, triton.next_power_of_2(m), programs, b_args[1], *dy_args[1:], slope,
+            m, n, k, next_power_of_2(m), programs, b_args[1], *dy_args[1:], slope,
             FLATTEN=epilogue != "y+g", **flags)
     else:
         _linear_act_fwd_kernel[lambda meta: (tiles(meta),)](
-            x, weight, b_args[0], first, second, dy_args[0], m, n, k, triton.next_power_of_2(m),
+            x, weight, b_args[0], first, second, dy_args[0], m, n, k, next_power_of_2(m),
             *x.stride(), *weight.stride(), b_args[1], *dy_args[1:], slope, **flags)
     return y, aux
 
@@ -603,11 +606,11 @@ def _delta_and_db(dy, aux, slope, source, need_delta, need_db):
     if not (store or need_db):
         return delta, None
     block_m, block_n, warps = _DELTA_TILE
-    tiles_m, tiles_n = triton.cdiv(m, block_m), triton.cdiv(n, block_n)
+    tiles_m, tiles_n = cdiv(m, block_m), cdiv(n, block_n)
     # Once there are enough programs to fill the GPU, each walks down more tiles instead: fewer
     # float32 partial rows to write and sum (STEPS is a runtime argument: no recompilation).
     steps = max(1, min(_DELTA_MAX_STEPS, tiles_m * tiles_n // _DELTA_PROGRAMS))
-    programs_m = triton.cdiv(tiles_m, steps)
+    programs_m = cdiv(tiles_m, steps)
     partial = torch.empty((programs_m, n), device=dy.device, dtype=torch.float32) if need_db else None
     if m > 0:
         # Unused pointer arguments get any tensor; their constexpr flags keep them untouched.
@@ -651,8 +654,7 @@ def _mm(a, b, precision):
 # backward's per-call cuBLAS precision settings (_mm) would be applied at trace time only, and the
 # compiled matmuls would run under the process-wide ones.
 # ---------------------------------------------------------------------------------------------
-@torch.library.custom_op("oracle_kernels::linear_act", mutates_args=())
-def _linear_act_op(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], activation: str,
+def _linear_act_impl(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], activation: str,
                    negative_slope: float, precision: str, recompute: bool, needs_grad: bool
                    ) -> tuple[torch.Tensor, torch.Tensor]:
     """(y, g) for 2-D x [M, K]: y = σ(x W^T + b) [M, N]; g = σ'(ξ) [M, N] when the backward will
@@ -663,6 +665,9 @@ def _linear_act_op(x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.T
     return y, g if save_g else x.new_empty((0,))
 
 
+_linear_act_op = torch.library.custom_op("oracle_kernels::linear_act", _linear_act_impl, mutates_args=())
+
+
 @_linear_act_op.register_fake
 def _(x, weight, bias, activation, negative_slope, precision, recompute, needs_grad):
     save_g = needs_grad and _delta_source(activation, negative_slope, recompute) == "g"
@@ -670,8 +675,7 @@ def _(x, weight, bias, activation, negative_slope, precision, recompute, needs_g
     return y, torch.empty_like(y) if save_g else x.new_empty((0,))
 
 
-@torch.library.custom_op("oracle_kernels::linear_act_backward", mutates_args=())
-def _linear_act_backward_op(dy: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
+def _linear_act_backward_impl(dy: torch.Tensor, x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor],
                             aux: Optional[torch.Tensor], activation: str, negative_slope: float, precision: str,
                             source: str, output_mask: list[bool]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(dx, dW, db) = (δ W, δ^T x, Σ_m δ) with δ = dy ⊙ σ'(ξ) formed from ``source`` ("dy", "y" or
@@ -686,6 +690,10 @@ def _linear_act_backward_op(dy: torch.Tensor, x: torch.Tensor, weight: torch.Ten
         dx = _mm(delta, weight, precision) if need_dx else None
         dw = _mm(delta.t(), x, precision) if need_dw else None
     return tuple(t if t is not None else dy.new_empty((0,)) for t in (dx, dw, db))
+
+
+_linear_act_backward_op = torch.library.custom_op("oracle_kernels::linear_act_backward", _linear_act_backward_impl,
+                                                  mutates_args=())
 
 
 @_linear_act_backward_op.register_fake
@@ -709,12 +717,13 @@ def _backward(ctx, dy, _dg):
     x, weight, bias, aux = ctx.saved_tensors
     activation, slope, precision, source = ctx.config
     mask = list(ctx.needs_input_grad[:3])
-    grads = torch.ops.oracle_kernels.linear_act_backward(dy, x, weight, bias, aux, activation, slope, precision,
-                                                         source, mask)
+    grads = call(torch.ops.oracle_kernels.linear_act_backward, _linear_act_backward_impl, dy, x, weight, bias, aux,
+                 activation, slope, precision, source, mask)
     return (*(g if need else None for g, need in zip(grads, mask)), None, None, None, None, None)
 
 
 _linear_act_op.register_autograd(_backward, setup_context=_setup_context)
+_LinearActFunction = autograd_function("_LinearActFunction", _linear_act_impl, _setup_context, _backward)
 
 
 def linear_act(x, weight, bias=None, activation="relu", *, negative_slope=0.01, allow_tf32=None,
@@ -751,7 +760,8 @@ def linear_act(x, weight, bias=None, activation="relu", *, negative_slope=0.01, 
     precision = _input_precision(x.dtype, allow_tf32)
     needs_grad = torch.is_grad_enabled() and (
         x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
-    y, _ = torch.ops.oracle_kernels.linear_act(x2, weight, bias, activation, slope, precision, recompute, needs_grad)
+    args = (x2, weight, bias, activation, slope, precision, recompute, needs_grad)
+    y, _ = (_LinearActFunction.apply if eager(args) else torch.ops.oracle_kernels.linear_act)(*args)
     return y.view(*lead, n)
 
 
