@@ -20,6 +20,8 @@ run killed from outside still leaves what it finished.
                  that the speed step's autotuning times kernels instead of waiting for compilers
     speed        python -m report --goals: ceilings, cross-entropy and linear + activation against
                  their peers, the teaching figure, sized to the budget left -> report/results.json
+    ce-sweep     (only when named in --steps) python -m report ce-sweep: the cross-entropy's launch
+                 configurations timed side by side at 8192 x 32000 bf16   -> ce_sweep.json
     render       the report of what the speed step finished               -> report/README.md, plots/
 
 Without a CUDA device every step but env is skipped with the reason. The exit status is 0 when
@@ -71,11 +73,15 @@ STEPS = (
     Step("sanitizer", 1, 150, 40),
     Step("warm", 1, 90, 20),
     Step("speed", 2, float("inf"), 60),
-    Step("render", 3, RENDER_RESERVE_S, 5, needs_cuda=False),
+    Step("ce-sweep", 3, 150, 40),
+    Step("render", 4, RENDER_RESERVE_S, 5, needs_cuda=False),
 )
 # The conformance suite runs one process per dtype: its float64 oracle is pure Python, one core each.
 CONFORMANCE_DTYPES = ("fp32", "fp16", "bf16")
 STEP_NAMES = tuple(s.name for s in STEPS)
+SPEED_STAGE = next(s.stage for s in STEPS if s.name == "speed")
+# The sweep answers an open question rather than checking a goal: run only when asked for.
+DEFAULT_STEPS = tuple(name for name in STEP_NAMES if name != "ce-sweep")
 
 
 class Clock:
@@ -131,6 +137,9 @@ def commands(step: str, out: Path, seconds: float) -> dict:
     if step == "speed":
         return {"speed.log": [_python("-m", "report", "--goals", "--budget", f"{max(seconds - 30, 1):.0f}",
                                       "--out", str(out / "report"))]}
+    if step == "ce-sweep":
+        return {"ce-sweep.log": [_python("-m", "report", "ce-sweep", "--budget", f"{max(seconds - 30, 1):.0f}",
+                                         "--out", str(out / "ce_sweep.json"))]}
     if step == "render":
         return {"render.log": [_python("-m", "report", "--from", str(out / "report" / "results.json"),
                                        "--out", str(out / "report"))]}
@@ -152,11 +161,14 @@ def skip_reason(step: Step, cuda: bool, out: Path) -> str | None:
 # Running the steps
 # ---------------------------------------------------------------------------------------------
 def _summarize(step: str, logs: list) -> dict:
-    """The numbers a reader wants from a step's logs: test counts, sanitizer errors."""
+    """The numbers a reader wants from a step's logs: test counts, sanitizer errors, the sweep's best."""
     out = {}
     if step in ("tests", "conformance"):
         tails = [" / ".join(line.strip() for line in log.strip().splitlines()[-2:]) for log in logs]
         out["summary"] = " | ".join(tails)
+    if step == "ce-sweep":  # its table: the fastest configuration first, and the kernel's own
+        rows = [line for log in logs for line in log.splitlines() if line.startswith("| ")][1:]
+        out["summary"] = " / ".join(rows[:1] + [r for r in rows[1:] if r.startswith("| default ")])
     if step == "sanitizer":
         # memcheck ends with "ERROR SUMMARY: n errors", racecheck with "RACECHECK SUMMARY: ... (n errors, ...)"
         errors = [int(n) for log in logs
@@ -221,7 +233,7 @@ def run_step(step: Step, out: Path, clock: Clock, cuda: bool, runner=subprocess.
     return record
 
 
-def run(out: Path, budget_s: float, steps=STEP_NAMES, cuda: bool | None = None, clock: Clock | None = None,
+def run(out: Path, budget_s: float, steps=DEFAULT_STEPS, cuda: bool | None = None, clock: Clock | None = None,
         runner=subprocess.run) -> dict:
     """Run ``steps`` stage by stage within ``budget_s``; write and return the gpu_check.json document."""
     out.mkdir(parents=True, exist_ok=True)
@@ -231,7 +243,10 @@ def run(out: Path, budget_s: float, steps=STEP_NAMES, cuda: bool | None = None, 
     lock = threading.Lock()
 
     def one(step):
-        reserve = RENDER_RESERVE_S if "render" in steps and step.name != "render" else 0.0
+        # Kept back for the chosen steps after the speed step (which takes whatever is left), so
+        # that neither it nor anything before it leaves them nothing.
+        after = max(step.stage, SPEED_STAGE)
+        reserve = sum(s.cap_s for s in STEPS if s.stage > after and s.name in steps)
         record = run_step(step, out, clock, cuda, runner, reserve)
         with lock:  # on disk as soon as it ends, whatever the other steps of its stage are doing
             doc["steps"].append(record)
@@ -382,8 +397,9 @@ def parse_args(argv):
     p.add_argument("--out", type=Path, help="directory for the logs, gpu_check.json and the report (required)")
     p.add_argument("--budget", type=float, default=DEFAULT_BUDGET_S, metavar="SECONDS",
                    help=f"wall-clock budget for all steps (default: {DEFAULT_BUDGET_S:.0f})")
-    p.add_argument("--steps", default=",".join(STEP_NAMES),
-                   help=f"comma-separated subset of {','.join(STEP_NAMES)}, run in that order (default: all)")
+    p.add_argument("--steps", default=",".join(DEFAULT_STEPS),
+                   help=f"comma-separated subset of {','.join(STEP_NAMES)}, run in that order "
+                        f"(default: all but ce-sweep)")
     p.add_argument("--wheels", type=Path, metavar="DIR",
                    help="install the wheels in DIR (peers the machine lacks, e.g. Liger-Kernel) for this run "
                         "only, without network access, before the steps")

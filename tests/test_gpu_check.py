@@ -50,7 +50,7 @@ def _step_of(cmd):
     if module == "report.gpu_check":
         return "env" if "--environment" in rest else "sanitizer"
     if module == "report":
-        return "speed" if "--goals" in rest else "render"
+        return "speed" if "--goals" in rest else "ce-sweep" if "ce-sweep" in rest else "render"
     return {"pytest": "tests", "conformance": "conformance", "report.compile_check": "warm"}[module]
 
 
@@ -128,6 +128,25 @@ def test_the_budget_caps_each_step_and_skips_what_no_longer_fits(tmp_path):
     # 200 - 150 leaves 50 s, less the render reserve: too little for the speed step's minimum
     assert status["speed"]["status"] == "skipped" and "25 s of the budget left" in status["speed"]["reason"]
     assert status["render"]["status"] == "skipped"
+
+
+def test_the_sweep_runs_only_when_named_and_is_kept_time_for(tmp_path):
+    doc = gpu_check.run(tmp_path / "default", 480, cuda=False)
+    ran = [r["step"] for r in doc["steps"]]  # a stage's steps end in any order
+    assert sorted(ran) == sorted(gpu_check.DEFAULT_STEPS)
+    assert "ce-sweep" not in gpu_check.DEFAULT_STEPS and "ce-sweep" in gpu_check.STEP_NAMES
+    calls = []
+    clock = FakeClock(400)
+    table = "| configuration | ms |\n|---|---|\n| BLOCK_V=2048 ROWS=8 | 0.41 |\n| default | 0.55 |\n"
+    behaviour = {"speed": (0, "", 200.0), "ce-sweep": (0, table, 100.0)}
+    out = tmp_path / "sweep"
+    doc = gpu_check.run(out, 400, steps=("speed", "ce-sweep", "render"), cuda=True, clock=clock,
+                        runner=fake_runner(behaviour, calls, clock))
+    timeouts = {step: timeout for step, timeout, _ in calls}
+    assert timeouts["speed"] == pytest.approx(400 - 150 - gpu_check.RENDER_RESERVE_S)  # both kept back
+    assert timeouts["ce-sweep"] == pytest.approx(150)
+    sweep = next(r for r in doc["steps"] if r["step"] == "ce-sweep")
+    assert sweep["status"] == "ok" and sweep["summary"] == "| BLOCK_V=2048 ROWS=8 | 0.41 | / | default | 0.55 |"
 
 
 def test_sanitizer_errors_are_counted_and_fail_the_step(tmp_path, sanitizer):
