@@ -45,7 +45,7 @@ def sm_count(device):
 # operator's dispatch against 18 µs for its implementation (the autograd wrapper of a custom
 # operator fills the schema's defaults at a cost quadratic in the number of arguments). An eager
 # call with plain tensors therefore runs the same implementation and the same autograd formula
-# directly (145 µs for that step, with the host arithmetic below in plain Python); anything being
+# directly (145 µs for that step, with cdiv and next_power_of_2 above in plain Python); anything being
 # traced, faked or intercepted goes through the operator.
 _PLAIN = (torch.Tensor, torch.nn.Parameter)
 
