@@ -166,7 +166,7 @@ def _linear_scenarios(quick):
 def _linear_goal_scenarios():
     """Launch the linear_act variants that ``python -m report --goals`` times, at its shapes."""
     import torch
-    from .linear_bench import IMPLS, configs
+    from .linear_bench import IMPLS, _portable_kernel, configs
     from .metrics import torch_dtype
     la = importlib.import_module("triton_kernels.linear_act")
 
@@ -178,14 +178,13 @@ def _linear_goal_scenarios():
             w = torch.empty((cfg["n"], cfg["k"]), dtype=dtype)
             b = torch.empty((cfg["n"],), dtype=dtype)
             # The forward also on the portable kernel where the suite times it beside the TMA one.
-            capable = [True, False] if "portable" in cfg.get("impls", IMPLS) else [True]
+            kernels = [contextlib.nullcontext]
+            kernels += [_portable_kernel] if "portable" in cfg.get("impls", IMPLS) else []
             for activation in cfg["activations"]:
                 slope = 0.0 if activation == "relu" else 0.01  # as linear_act does
-                for tma in capable if "fwd" in cfg["modes"] else []:
-                    la._tma_capable = lambda t, tma=tma: tma
-                    with torch.no_grad():
+                for kernel in kernels if "fwd" in cfg["modes"] else []:
+                    with kernel(), torch.no_grad():
                         la._forward(x, w, b, activation, slope, precision, "y")
-                la._tma_capable = lambda t: True
                 if "fwd+bwd" in cfg["modes"]:
                     params = [t.requires_grad_() for t in (x, w, b)]
                     _linear_op(x, w, b, activation, slope, precision, False).backward(

@@ -142,7 +142,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call, eager
+from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call
 from .launch import cdiv, next_power_of_2, on_device as _on_device, sm_count
 
 __all__ = ["cross_entropy", "CrossEntropyLoss"]
@@ -948,7 +948,7 @@ def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="
         needs_grad = torch.is_grad_enabled() and logits.requires_grad
         store_lse = bool(return_lse) or (torch.is_grad_enabled() and target.requires_grad)  # q's gradient uses it
         args = (logits, target, weight, *options, needs_grad, store_lse)
-        loss, lse, *_ = (_CrossEntropyFunction.apply if eager(args) else torch.ops.oracle_kernels.cross_entropy)(*args)
+        loss, lse, *_ = call(torch.ops.oracle_kernels.cross_entropy, _CrossEntropyFunction.apply, *args)
     if reduction == "none":
         loss = loss.reshape(batch_shape)
     return (loss, lse.reshape(batch_shape)) if return_lse else loss

@@ -59,9 +59,10 @@ def eager(args) -> bool:
 
 
 def call(op, impl, *args, mutated=()):
-    """``op(*args)``, or where :func:`eager` allows ``impl(*args)``, the operator's implementation,
-    then the version counters of the ``mutated`` tensors bumped, as the dispatcher bumps those of a
-    mutating operator's arguments (autograd then refuses a backward through overwritten values)."""
+    """``op(*args)``, or where :func:`eager` allows ``impl(*args)`` (the operator's implementation,
+    or for a differentiable operator its :func:`autograd_function`'s apply), then the version
+    counters of the ``mutated`` tensors bumped, as the dispatcher bumps those of a mutating
+    operator's arguments (autograd then refuses a backward through overwritten values)."""
     if not eager(args):
         return op(*args)
     out = impl(*args)

@@ -86,7 +86,7 @@ import triton.language as tl
 from triton.tools.tensor_descriptor import TensorDescriptor
 
 from .activations import activation_fn, activation_grad, activation_grad_from_output, check_activation
-from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call, eager
+from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call
 from .launch import cdiv, next_power_of_2, on_device as _on_device, sm_count
 
 __all__ = ["linear_act", "FusedLinear"]
@@ -761,7 +761,7 @@ def linear_act(x, weight, bias=None, activation="relu", *, negative_slope=0.01, 
     needs_grad = torch.is_grad_enabled() and (
         x.requires_grad or weight.requires_grad or (bias is not None and bias.requires_grad))
     args = (x2, weight, bias, activation, slope, precision, recompute, needs_grad)
-    y, _ = (_LinearActFunction.apply if eager(args) else torch.ops.oracle_kernels.linear_act)(*args)
+    y, _ = call(torch.ops.oracle_kernels.linear_act, _LinearActFunction.apply, *args)
     return y.view(*lead, n)
 
 
