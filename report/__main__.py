@@ -9,6 +9,7 @@
     python -m report gpu-check --out DIR      everything a GPU is needed for (see report.gpu_check)
     python -m report teaching                 the course's figures into report/teaching/ (see report.teaching)
     python -m report ce-sweep                 cross-entropy launch configurations timed side by side (GPU)
+    python -m report linear-sweep             the linear forward's autotuning table at the goal shapes (GPU)
 
 The ceilings are measured whenever a GPU kernel section runs, so every fraction of a ceiling in a
 results file comes from the same run as the rows it judges.
@@ -153,6 +154,10 @@ def main(argv=None) -> int:
         from . import ce_sweep
 
         return ce_sweep.main(argv[1:])
+    if argv[:1] == ["linear-sweep"]:
+        from . import linear_sweep
+
+        return linear_sweep.main(argv[1:])
     args = parse_args(argv)
     args.argv = argv
     if args.sources:

@@ -1,0 +1,219 @@
+"""python -m report linear-sweep: the linear forward's autotuning table at the goal shapes.
+
+The forward kernels of triton_kernels/linear_act.py are autotuned: for each key (M bucket, N, K,
+activation, epilogue, precision) Triton times every tile the pruner keeps and keeps the fastest.
+Which tiles win, and by how much, is what the per-GPU defaults are set from; this command writes
+the autotuner's own full timing table (median, 20th and 80th percentile of each candidate, as
+``Autotuner.configs_timings`` holds them) beside the cuBLAS matmul alone at the same shape, for the
+TMA kernel and the portable one, both epilogues ("y": inference, "y+g": y and σ'(ξ) for training).
+
+    python -m report linear-sweep                         goal shapes, bf16 and tf32, relu and gelu_tanh
+    python -m report linear-sweep --shapes 8192x4096x4096 --dtypes bf16 --out sweep.json
+
+Shapes are M x K x N as in report/linear_bench.py. Each kernel variant compiles once per candidate
+tile (seconds on the GPU): the budget stops the sweep, and what was not reached is listed as such.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from .linear_bench import GOAL_SHAPES, SMALL_GOAL_SHAPE, _portable_kernel
+from .metrics import linear_flops, torch_dtype
+from .runner import error_text, tf32_mode
+from .timing import Device
+
+KERNELS = ("tma", "portable")
+EPILOGUES = ("y", "y+g")
+
+
+def _kernel_object(la, kernel: str):
+    return la._linear_act_fwd_tma_kernel if kernel == "tma" else la._linear_act_fwd_kernel
+
+
+def table_of(m: int, k: int, n: int, dtype: str, activation: str, epilogue: str, kernel: str, seed: int = 0) -> dict:
+    """Run one forward with the autotuner's memory emptied, so that it times every candidate the
+    pruner keeps; the row: {"kernel_ran", "best", "candidates": [{"config", "ms", "ms_p20",
+    "ms_p80"}]} (one candidate and no timings when the pruner keeps one tile)."""
+    import torch
+
+    la = importlib.import_module("triton_kernels.linear_act")  # the package's linear_act is the function
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    gen = torch.Generator(device=device).manual_seed(seed)
+    dt = torch_dtype(dtype)
+    x = torch.randn(m, k, device=device, generator=gen).to(dt)
+    w = (torch.randn(n, k, device=device, generator=gen) / k ** 0.5).to(dt)
+    b = torch.randn(n, device=device, generator=gen).to(dt)
+    precision = la._input_precision(x.dtype, dtype == "tf32")
+    hold = _portable_kernel() if kernel == "portable" else contextlib.nullcontext()
+    ran = {}
+    for name in KERNELS:  # which kernel the launch took: its autotuner records a best config
+        obj = _kernel_object(la, name)
+        obj.cache.clear()
+        obj.best_config = None
+        with contextlib.suppress(AttributeError):
+            del obj.configs_timings  # a table left by an earlier key must not be read as this one's
+    with hold, torch.no_grad():
+        la._forward(x, w, b, activation, 0.0 if activation == "relu" else 0.01, precision, epilogue)
+    for name in KERNELS:
+        if _kernel_object(la, name).best_config is not None:
+            ran = {"kernel_ran": name, "obj": _kernel_object(la, name)}
+    if not ran:
+        raise RuntimeError("neither forward kernel ran")
+    obj = ran.pop("obj")
+    timings = getattr(obj, "configs_timings", None) or {}
+    rows = [{"config": _config_dict(cfg), **dict(zip(("ms", "ms_p20", "ms_p80"), _quantiles(t)))}
+            for cfg, t in sorted(timings.items(), key=lambda item: _quantiles(item[1])[0])]
+    return dict(ran, best=_config_dict(obj.best_config), candidates=rows)
+
+
+def _quantiles(t) -> list[float]:
+    return list(t) if isinstance(t, (list, tuple)) else [t]
+
+
+def _config_dict(cfg) -> dict:
+    kw = cfg.kwargs
+    return {"BLOCK_M": kw["BLOCK_M"], "BLOCK_N": kw["BLOCK_N"], "BLOCK_K": kw["BLOCK_K"],
+            "stages": cfg.num_stages, "warps": cfg.num_warps}
+
+
+def _matmul_ms(m: int, k: int, n: int, dtype: str, device: Device) -> dict:
+    import torch
+
+    gen = torch.Generator(device=device.kind).manual_seed(1)
+    dt = torch_dtype(dtype)
+    x = torch.randn(m, k, device=device.kind, generator=gen).to(dt)
+    w = torch.randn(n, k, device=device.kind, generator=gen).to(dt)
+    return device.time(lambda: x @ w.t())
+
+
+def sweep(shapes, dtypes, activations, kernels, epilogues, device: Device, budget_s: float, progress=print) -> dict:
+    """Every (shape, dtype, activation, epilogue, kernel) table until ``budget_s`` is spent; the document.
+    The goal's order: bf16 before tf32, the first shape's every table before the next shape's."""
+    deadline = time.monotonic() + budget_s
+    groups = []
+    for dtype in dtypes:
+        with tf32_mode(dtype == "tf32"):
+            for m, k, n in shapes:
+                group = {"m": m, "k": k, "n": n, "dtype": dtype, "flops": linear_flops(m, k, n, "fwd"),
+                         "matmul": _matmul_ms(m, k, n, dtype, device), "tables": []}
+                for activation in activations:
+                    for epilogue in epilogues:
+                        for kernel in kernels:
+                            row = {"activation": activation, "epilogue": epilogue, "kernel": kernel}
+                            if dtype == "fp32" and kernel == "tma":
+                                continue  # IEEE float32 always takes the portable kernel
+                            if time.monotonic() > deadline:
+                                row["skipped"] = "the sweep's time budget (--budget) was spent"
+                            else:
+                                try:
+                                    row.update(table_of(m, k, n, dtype, activation, epilogue, kernel))
+                                except Exception as exc:  # noqa: BLE001 -- one failing table must not end the sweep
+                                    row["error"] = error_text(exc)
+                            group["tables"].append(row)
+                            progress(_line(group, row))
+                groups.append(group)
+    return {"groups": groups}
+
+
+def _name(cfg: dict) -> str:
+    return f"{cfg['BLOCK_M']}x{cfg['BLOCK_N']}x{cfg['BLOCK_K']} s{cfg['stages']} w{cfg['warps']}"
+
+
+def _line(group: dict, row: dict) -> str:
+    head = (f"{group['dtype']} {group['m']}x{group['k']}x{group['n']} {row['activation']} {row['epilogue']} "
+            f"{row['kernel']}:")
+    if "error" in row or "skipped" in row:
+        return f"{head} {row.get('error') or row['skipped']}"
+    best = row["candidates"][0] if row["candidates"] else None
+    if best is None:
+        return f"{head} one candidate kept ({_name(row['best'])}), not timed by the autotuner"
+    return (f"{head} best {_name(best['config'])} {best['ms']:.4f} ms "
+            f"({group['matmul']['ms'] / best['ms']:.0%} of the matmul alone, {group['matmul']['ms']:.4f} ms); "
+            f"{len(row['candidates'])} timed; ran {row['kernel_ran']}")
+
+
+def table(doc: dict) -> str:
+    """Every timed candidate of every table, fastest first, as markdown."""
+    lines = []
+    for g in doc["groups"]:
+        mm = g["matmul"]["ms"]
+        lines += [f"### {g['dtype']} M={g['m']} K={g['k']} N={g['n']}: cuBLAS matmul alone {mm:.4f} ms "
+                  f"({g['flops'] / mm / 1e9:.0f} TFLOP/s)", ""]
+        for row in g["tables"]:
+            title = f"{row['activation']}, epilogue {row['epilogue']}, {row['kernel']} kernel"
+            if "candidates" not in row:
+                lines += [f"{title}: {row.get('error') or row.get('skipped')}", ""]
+                continue
+            if row["kernel_ran"] != row["kernel"]:
+                title += f" (the {row['kernel_ran']} kernel ran)"
+            lines += [f"{title}:", "", "| tile (M x N x K) | stages | warps | ms | p20-p80 | of matmul |",
+                      "|---|---|---|---|---|---|"]
+            for c in row["candidates"]:
+                cfg = c["config"]
+                spread = f"{c['ms_p20']:.4f}-{c['ms_p80']:.4f}" if "ms_p80" in c else "-"
+                lines.append(f"| {cfg['BLOCK_M']}x{cfg['BLOCK_N']}x{cfg['BLOCK_K']} | {cfg['stages']} | "
+                             f"{cfg['warps']} | {c['ms']:.4f} | {spread} | {mm / c['ms']:.0%} |")
+            if not row["candidates"]:
+                lines.append(f"| {_name(row['best'])} (the only candidate kept; not timed) | | | | | |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def _shape(text: str) -> tuple[int, int, int]:
+    try:
+        m, k, n = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected M x K x N as e.g. 8192x4096x4096, got {text!r}") from None
+    if min(m, k, n) < 1:
+        raise argparse.ArgumentTypeError(f"M, K and N must be positive, got {text!r}")
+    return m, k, n
+
+
+def _choices(allowed):
+    def parse(text: str) -> list[str]:
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        bad = [t for t in items if t not in allowed]
+        if not items or bad:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated subset of {', '.join(allowed)}, got {text!r}")
+        return items
+    return parse
+
+
+def main(argv=None) -> int:
+    from triton_kernels.activations import ACTIVATIONS
+
+    from .environment import collect, cuda_available
+
+    p = argparse.ArgumentParser(prog="python -m report linear-sweep", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shapes", type=_shape, nargs="+", metavar="MxKxN",
+                   default=[*GOAL_SHAPES, SMALL_GOAL_SHAPE], help="default: the goal shapes")
+    p.add_argument("--dtypes", type=_choices(("bf16", "fp16", "tf32", "fp32")), default=["bf16", "tf32"])
+    p.add_argument("--activations", type=_choices(tuple(ACTIVATIONS)), default=["relu", "gelu_tanh"])
+    p.add_argument("--kernels", type=_choices(KERNELS), default=list(KERNELS))
+    p.add_argument("--epilogues", type=_choices(EPILOGUES), default=list(EPILOGUES))
+    p.add_argument("--budget", type=float, default=180.0, metavar="SECONDS",
+                   help="stop starting tables after this long (default: 180)")
+    p.add_argument("--out", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
+    argv = sys.argv[2:] if argv is None else list(argv)
+    args = p.parse_args(argv)
+    cuda = cuda_available()
+    if not cuda and not importlib.import_module("triton_kernels.launch").INTERPRET:
+        p.error("no CUDA device, and TRITON_INTERPRET is not 1: nothing can run the kernels")
+    # Without a GPU the kernels run under Triton's interpreter with one tile: the sweep's code is
+    # exercised, its times mean nothing.
+    device = Device("cuda" if cuda else "cpu", warmup_ms=10 if cuda else 0, rep_ms=50 if cuda else 0)
+    doc = sweep(args.shapes, args.dtypes, args.activations, args.kernels, args.epilogues, device, args.budget)
+    doc["environment"] = collect(["linear-sweep", *argv])
+    print()
+    print(table(doc))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    return 0
