@@ -10,6 +10,7 @@
     python -m report teaching                 the course's figures into report/teaching/ (see report.teaching)
     python -m report ce-sweep                 cross-entropy launch configurations timed side by side (GPU)
     python -m report linear-sweep             the linear forward's autotuning table at the goal shapes (GPU)
+    python -m report host-time                the host's share of a call's measured time (GPU)
 
 The ceilings are measured whenever a GPU kernel section runs, so every fraction of a ceiling in a
 results file comes from the same run as the rows it judges.
@@ -158,6 +159,10 @@ def main(argv=None) -> int:
         from . import linear_sweep
 
         return linear_sweep.main(argv[1:])
+    if argv[:1] == ["host-time"]:
+        from . import host_time
+
+        return host_time.main(argv[1:])
     args = parse_args(argv)
     args.argv = argv
     if args.sources:

@@ -1,0 +1,67 @@
+"""report.linear_sweep and report.host_time: their code paths and command lines. Without a GPU the
+linear kernels run under Triton's interpreter with one tile (nothing for the autotuner to time), so
+only the structure of the tables is checked here, not the times."""
+import json
+
+import pytest
+
+from report import host_time, linear_sweep
+from report.timing import Device
+
+
+def test_each_table_names_the_kernel_that_ran_and_its_tile():
+    doc = linear_sweep.sweep([(40, 24, 36)], ["bf16", "fp32"], ["relu"], list(linear_sweep.KERNELS),
+                             list(linear_sweep.EPILOGUES), Device("cpu", warmup_ms=0, rep_ms=0), budget_s=600,
+                             progress=lambda line: None)
+    bf16, fp32 = doc["groups"]
+    assert bf16["matmul"]["ms"] > 0 and bf16["flops"] == 2 * 40 * 24 * 36
+    assert [(t["epilogue"], t["kernel"]) for t in bf16["tables"]] == [
+        ("y", "tma"), ("y", "portable"), ("y+g", "tma"), ("y+g", "portable")]
+    assert [t["kernel"] for t in fp32["tables"]] == ["portable", "portable"]  # IEEE is never TMA
+    for t in bf16["tables"] + fp32["tables"]:
+        # No TMA on a CPU: the portable kernel ran, with the interpreter's single tile, untimed.
+        assert t["kernel_ran"] == "portable" and t["candidates"] == []
+        assert set(t["best"]) == {"BLOCK_M", "BLOCK_N", "BLOCK_K", "stages", "warps"}
+    assert "(the portable kernel ran)" in linear_sweep.table(doc)
+
+
+def test_a_spent_budget_is_listed_not_hidden():
+    doc = linear_sweep.sweep([(8, 16, 8)], ["bf16"], ["relu"], ["portable"], ["y"],
+                             Device("cpu", warmup_ms=0, rep_ms=0), budget_s=0, progress=lambda line: None)
+    assert "skipped" in doc["groups"][0]["tables"][0]
+    assert "budget" in linear_sweep.table(doc)
+
+
+def test_the_table_ranks_the_autotuner_timings():
+    cfg = {"BLOCK_M": 128, "BLOCK_N": 256, "BLOCK_K": 64, "stages": 3, "warps": 8}
+    doc = {"groups": [{"m": 1, "k": 1, "n": 1, "dtype": "bf16", "flops": 2e9, "matmul": {"ms": 0.2}, "tables": [
+        {"activation": "relu", "epilogue": "y", "kernel": "tma", "kernel_ran": "tma", "best": cfg,
+         "candidates": [{"config": cfg, "ms": 0.25, "ms_p20": 0.24, "ms_p80": 0.26}]}]}]}
+    text = linear_sweep.table(doc)
+    assert "| 128x256x64 | 3 | 8 | 0.2500 | 0.2400-0.2600 | 80% |" in text and "10 TFLOP/s" in text
+
+
+def test_linear_sweep_command_line(tmp_path, capsys):
+    out = tmp_path / "sweep.json"
+    assert linear_sweep.main(["--shapes", "24x16x20", "--dtypes", "bf16", "--activations", "gelu_tanh",
+                              "--kernels", "portable", "--epilogues", "y+g", "--out", str(out)]) == 0
+    doc = json.loads(out.read_text())
+    assert doc["environment"]["command"].startswith("python -m report linear-sweep")
+    assert doc["groups"][0]["tables"][0]["activation"] == "gelu_tanh"
+    assert "### bf16 M=24 K=16 N=20" in capsys.readouterr().out
+    for bad in (["--shapes", "8x8"], ["--shapes", "0x8x8"], ["--dtypes", "int8"], ["--kernels", "cublas"],
+                ["--activations", "softplus"]):
+        with pytest.raises(SystemExit):
+            linear_sweep.main(bad)
+
+
+def test_host_time_needs_a_gpu_and_says_so(capsys):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present: the command would measure")
+    with pytest.raises(SystemExit):
+        host_time.main([])
+    assert "needs a CUDA device" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        host_time.main(["--calls", "0"])
