@@ -116,8 +116,11 @@ def commands(step: str, out: Path, seconds: float) -> dict:
     if step == "env":
         return {"env.log": [_python("-m", "report.gpu_check", "--environment", str(out / "environment.json"))]}
     if step == "tests":
-        # Autotuning compiles every tile of each test's kernels: spread the tests over processes.
-        parallel = ["-n", str(min(8, os.cpu_count() or 1))] if importlib.util.find_spec("xdist") else []
+        # Autotuning compiles every tile of each test's kernels: spread the tests over processes, but
+        # the tests over 2^31 elements (tens of GB each) one after another on one worker: on the
+        # first H200 run of v2 three at once ran out of the card's 140 GB.
+        parallel = (["-n", str(min(8, os.cpu_count() or 1)), "--dist", "loadgroup"]
+                    if importlib.util.find_spec("xdist") else [])
         return {"tests.log": [_python("-m", "pytest", "-m", "gpu", "-q", "-rfEs", *parallel, "tests")]}
     if step == "conformance":
         return {f"conformance-{d}.log": [_python("-m", "conformance", "--backend", "triton", "--profile", "gpu",

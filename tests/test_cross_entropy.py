@@ -567,6 +567,7 @@ def test_matches_torch_semantics():
 
 
 @pytest.mark.gpu
+@pytest.mark.xdist_group("device_memory")
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 def test_more_than_2_pow_31_elements():
     """Row offsets past 2^31 elements (64-bit offsets): the last rows' lse and gradient."""

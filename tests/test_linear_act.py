@@ -727,6 +727,7 @@ def test_gpu_autotuned_tiles(m, k, n, activation, dtype, tf32, recompute):
 
 
 @pytest.mark.gpu
+@pytest.mark.xdist_group("device_memory")
 @requires_cuda
 @pytest.mark.parametrize("tma", [True, False], ids=["tma", "portable"])
 def test_gpu_64_bit_offsets(tma, monkeypatch):
