@@ -56,3 +56,25 @@ def guarded_alloc():
     yield guard.alloc
     if guard.breaches():
         pytest.fail("; ".join(guard.breaches()), pytrace=False)
+
+
+@pytest.fixture
+def large_outputs():
+    """large_outputs(min_numel): a context manager listing (operator, shape) for every tensor of at
+    least min_numel elements that an operator returns inside it (a dispatch mode: calls go through
+    the custom operators, and autograd's own allocations in the backward are seen too)."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Record(TorchDispatchMode):
+        def __init__(self, min_numel):
+            super().__init__()
+            self.min_numel, self.seen = min_numel, []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in out if isinstance(out, (tuple, list)) else (out,):
+                if isinstance(t, torch.Tensor) and t.numel() >= self.min_numel and t._base is None:
+                    self.seen.append((str(func.overloadpacket), tuple(t.shape)))
+            return out
+
+    return Record

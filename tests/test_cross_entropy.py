@@ -907,3 +907,17 @@ def test_torch_opinfo_samples(dtype):
         assert_within(f"{where}: loss", loss.detach().reshape(-1 if reduction == "none" else ()),
                       want.detach().reshape(-1 if reduction == "none" else ()), loss_b)
         assert_within(f"{where}: grad", ce._classes_last(xl.grad), gx2, gx_b)
+
+
+def test_forward_and_backward_allocate_one_logits_sized_tensor(large_outputs):
+    """The gradient is the only [N, V] tensor a training step allocates: autograd is told not to
+    fill the outputs that get no gradient (grad itself, marked non-differentiable) with zeros; the
+    first H200 run of v2 measured the logits + 2 such buffers at the peak."""
+    n, v = 24, 300
+    x = make_logits(n, v, torch.bfloat16, 40) + torch.zeros((), dtype=torch.bfloat16, device=DEVICE,
+                                                          requires_grad=True)
+    target = make_target(n, v, 40)
+    with large_outputs(n * v) as seen:
+        grad = torch.autograd.grad(cross_entropy(x, target), x)[0]
+    assert seen.seen == [("oracle_kernels.cross_entropy", (n, v))]
+    assert torch.isfinite(grad).all()

@@ -740,3 +740,18 @@ def test_gpu_64_bit_offsets(tma, monkeypatch):
     m = 2 ** 21 + 3
     _verify_sampled(m, 1024, 1024, "relu", dtype, None, seed=33, rows=[0, m // 2, m - 2, m - 1], cols=[])
 
+
+
+def test_training_step_allocates_no_zero_gradient_for_g(large_outputs):
+    """σ'(ξ) (g) is an output that gets no gradient: autograd is told not to fill one of zeros, an
+    [M, N] buffer and a pass in every backward."""
+    m, k, n = 40, 16, 24
+    gen = torch.Generator(device=DEVICE).manual_seed(41)
+    x = torch.randn(m, k, device=DEVICE, generator=gen, requires_grad=True)
+    w = torch.randn(n, k, device=DEVICE, generator=gen, requires_grad=True)
+    b = torch.randn(n, device=DEVICE, generator=gen, requires_grad=True)
+    dy = torch.randn(m, n, device=DEVICE, generator=gen)
+    with large_outputs(m * n) as seen:
+        torch.autograd.grad(linear_act(x, w, b, activation="gelu"), (x, w, b), dy)
+    assert ("aten.zeros", (m, n)) not in seen.seen and ("aten.zeros_like", (m, n)) not in seen.seen
+    assert seen.seen[0] == ("oracle_kernels.linear_act", (m, n))  # y, then g

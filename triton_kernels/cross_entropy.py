@@ -851,6 +851,9 @@ def _backward_formula(ctx, grad_loss):
 def _setup_context(ctx, inputs, output):
     logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v, compute_grad, _ = inputs
     loss, lse, a_sum, consts, grad = output
+    # The outputs beside the loss get no gradient: without this autograd would fill one of zeros for
+    # each, an [N, V] buffer for grad (a third logits-sized tensor at the peak, measured on the H200).
+    ctx.set_materialize_grads(False)
     options = (reduction, ignore_index, label_smoothing, z_loss, False, block_v, target.is_floating_point())
     _save(ctx, logits, target, weight, options, lse, a_sum, consts,
           grad if compute_grad and reduction != "none" else None)

@@ -705,6 +705,8 @@ def _(dy, x, weight, bias, aux, activation, negative_slope, precision, source, o
 def _setup_context(ctx, inputs, output):
     x, weight, bias, activation, slope, precision, recompute, needs_grad = inputs
     y, g = output
+    # g gets no gradient: without this autograd would fill one of zeros, an [M, N] buffer and a pass.
+    ctx.set_materialize_grads(False)
     source = _delta_source(activation, slope, recompute)
     if source == "g" and not needs_grad:  # told no gradient was needed, so g was not written
         source = "recompute"
