@@ -30,12 +30,15 @@ def _free_device_memory() -> None:
         pass
 
 
-def measure(device, progress, label: str, row: dict, fn, grad_to_none=None, *, memory_fn=None) -> dict:
+def measure(device, progress, label: str, row: dict, fn, grad_to_none=None, *, memory_fn=None,
+            graph_fn=None) -> dict:
     """Time ``fn`` on ``device`` and return ``row`` completed with ms/ms_p20/ms_p80 or ``error``.
 
     ``memory_fn`` (one forward+backward on a single input set) adds ``peak_extra_bytes``, the
     device memory it needs beyond its inputs, measured after the timing so compilation and
-    autotuning have already happened.
+    autotuning have already happened. ``graph_fn`` (one call on a single input set) adds, where
+    the device can replay CUDA graphs, ``graph_ms``/``graph_ms_p20``/``graph_ms_p80``, its time replayed from a CUDA
+    graph (the GPU's time without the host's), or ``graph_error`` where it cannot be captured.
     """
     progress.start_case(label)
     out = dict(row)
@@ -65,8 +68,28 @@ def measure(device, progress, label: str, row: dict, fn, grad_to_none=None, *, m
             if peak is not None:
                 out["peak_extra_bytes"] = peak
                 result += f", +{peak / 2**20:.1f} MiB peak"
+    if graph_fn is not None and device.can_replay:
+        result += _graph(device, out, graph_fn, grad_to_none, progress.verbose)
     progress.end_case(result)
     return out
+
+
+def _graph(device, out: dict, graph_fn, grad_to_none, verbose: bool) -> str:
+    """Add the CUDA-graph replay time (or why there is none) to ``out``; the progress text."""
+    for t in grad_to_none or ():  # no gradient buffers from the timing inside the graph's memory
+        t.grad = None
+    try:
+        out.update(device.graph_time(graph_fn))
+        text = f", graph replay {out['graph_ms']:.4g} ms"
+    except Exception as exc:  # noqa: BLE001 -- keep the call's time, record why the replay is missing
+        out["graph_error"] = error_text(exc)
+        text = f", graph FAILED: {out['graph_error']}"
+        if verbose:
+            traceback.print_exc()
+        _free_device_memory()
+    for t in grad_to_none or ():  # gradients captured in the graph's pool: let it go
+        t.grad = None
+    return text
 
 
 def failed(progress, label: str, row: dict, exc: BaseException) -> dict:

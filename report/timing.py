@@ -56,6 +56,33 @@ class Device:
             return {"ms": p50, "ms_p20": p20, "ms_p80": p80}
         return _cpu_time(fn, grad_to_none, self.warmup_ms, self.rep_ms)
 
+    @property
+    def can_replay(self) -> bool:
+        """Whether :meth:`graph_time` can run here (a CUDA device)."""
+        return self.kind == "cuda"
+
+    def graph_time(self, fn) -> dict:
+        """``fn()``'s GPU time without its host work: warmed up on a side stream, captured once in a
+        CUDA graph, and the replay timed as :meth:`time` times a call (L2 flushed before each)
+        {"graph_ms", "graph_ms_p20", "graph_ms_p80"}. On the GPU machine the host takes up to 1 ms
+        to issue a short step (report/NOTES.md), which a call's time includes and a replay's does
+        not. Raises where ``fn`` cannot be captured (a host sync in it; a CPU device)."""
+        if self.kind != "cuda":
+            raise RuntimeError("a CUDA graph needs a CUDA device")
+        import torch
+
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):  # allocations and lazy initialisation happen before the capture
+            for _ in range(3):
+                fn()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            fn()
+        timed = self.time(graph.replay)
+        return {"graph_ms": timed["ms"], "graph_ms_p20": timed["ms_p20"], "graph_ms_p80": timed["ms_p80"]}
+
     def rotating(self, make_set, set_bytes: int) -> list:
         """Input sets to cycle through so that together they exceed twice the L2 cache.
 

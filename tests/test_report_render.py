@@ -153,3 +153,26 @@ def test_plots_are_written_and_stale_ones_removed(sample, tmp_path):
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == ["mlp_step.png"]
     text = render.render(cpu_only, {"mlp_step": "plots/mlp_step.png"})
     assert "![mlp_step](plots/mlp_step.png)" in text
+
+
+def test_graph_replays_get_their_own_tables_and_goals(sample):
+    doc = copy.deepcopy(sample)
+    for r in doc["sections"]["cross_entropy"]["rows"] + doc["sections"]["linear_act"]["rows"]:
+        if "ms" in r and r["mode"] != "bwd":
+            r.update(graph_ms=r["ms"] / 2, graph_ms_p20=r["ms"] / 2, graph_ms_p80=r["ms"] / 2)
+    ours = _row(doc, "cross_entropy", dtype="bf16", n=8192, v=32000, mode="fwd+bwd", impl="ours")
+    liger = _row(doc, "cross_entropy", dtype="bf16", n=8192, v=32000, mode="fwd+bwd", impl="liger")
+    for k in ("graph_ms", "graph_ms_p20", "graph_ms_p80"):
+        liger.pop(k, None)
+    liger["graph_error"] = "RuntimeError: capture failed (test)"
+    text = render.render(doc, {})
+    assert text.count(f"### {render.GRAPH_TITLE}") == 2
+    assert "#### forward + backward (loss and gradient) — GPU time alone" in text
+    assert "CUDA-graph capture: RuntimeError: capture failed (test)" in text
+    rows = {r[1]: r for r in render.targets(doc)}
+    goal = rows["fwd+bwd bf16 8192×32000, GPU time alone: bandwidth / copy bandwidth"]
+    copy_tbs = render.measured_ceilings(doc)["copy"]
+    assert goal[2] == render.fmt_pct(tb_per_s(ours["bytes"], ours["ms"] / 2) / copy_tbs)
+    # the call's goals are still there, judged on the call's time
+    assert "fwd+bwd bf16 8192×32000: bandwidth / copy bandwidth" in rows
+    assert render.graph_view(sample) is None and "GPU time alone" not in render.render(sample, {})

@@ -116,3 +116,51 @@ def test_rotation_exceeds_twice_the_l2():
     assert len(device.rotating(object, 1)) == 64  # capped
     with pytest.raises(ValueError, match="device kind"):
         Device("tpu")
+
+
+class _GraphDevice(Device):
+    """A CPU device that replays like a CUDA one: calls are timed at 1 ms, replays at 0.25 ms, or the
+    capture fails."""
+
+    can_replay = True
+
+    def __init__(self, capture_error=None):
+        super().__init__("cpu", warmup_ms=0, rep_ms=1)
+        self.capture_error, self.captured = capture_error, 0
+
+    def time(self, fn, grad_to_none=None):
+        fn()
+        return {"ms": 1.0, "ms_p20": 0.9, "ms_p80": 1.1}
+
+    def graph_time(self, fn):
+        self.captured += 1
+        if self.capture_error:
+            raise self.capture_error
+        fn()
+        return {"graph_ms": 0.25, "graph_ms_p20": 0.24, "graph_ms_p80": 0.26}
+
+
+def test_measure_adds_the_graph_replay_or_why_there_is_none():
+    leaf = torch.ones(3, requires_grad=True)
+    leaf.grad = torch.ones(3)
+    row = runner.measure(_GraphDevice(), Progress(2), "case", {"impl": "x"}, lambda: None, grad_to_none=[leaf],
+                         graph_fn=lambda: None)
+    assert row["ms"] == 1.0 and row["graph_ms"] == 0.25 and row["graph_ms_p80"] == 0.26
+    assert leaf.grad is None  # no gradient left in the graph's memory pool
+    row = runner.measure(_GraphDevice(RuntimeError("operation not permitted when stream is capturing")),
+                         Progress(1), "case", {"impl": "x"}, lambda: None, graph_fn=lambda: None)
+    assert row["ms"] == 1.0 and "graph_ms" not in row and row["graph_error"].startswith("RuntimeError: operation")
+
+
+def test_the_suites_replay_every_mode_but_the_retained_backward():
+    device = _GraphDevice()
+    cfgs = ce_bench.configs(quick=True, shapes=[(4, 40)], dtypes=["fp32"])
+    rows = ce_bench.run(device, cfgs, Progress(ce_bench.count_cases(cfgs, ("ours", "eager")), verbose=False),
+                        impls=("ours", "eager"))["rows"]
+    timed = [r for r in rows if "ms" in r]
+    assert timed and all(("graph_ms" in r) == (r["mode"] != "bwd") for r in timed)
+
+
+def test_graph_time_needs_a_cuda_device(cpu):
+    with pytest.raises(RuntimeError, match="CUDA device"):
+        cpu.graph_time(lambda: None)
