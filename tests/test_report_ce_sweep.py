@@ -13,8 +13,12 @@ def test_candidates_span_tiles_rows_warps_and_stages():
     assert {c["block_v"] for c in found} == {1024, 2048, 4096, 8192, 16384}  # longer rows: chunks
     assert {"block_v": 16384, "rows": 1, "warps": 32, "stages": 2} in found  # the default's tile, pipelined
     assert {"block_v": 2048, "rows": 8, "warps": 16, "stages": 1} in found  # several rows a program
+    assert {"block_v": 8192, "rows": 1, "warps": 16, "stages": 3} in found  # the first stage count that overlaps
+    assert found[0] == {"block_v": 16384, "rows": 1, "warps": 32, "stages": 1}  # the longest tile first
     for c in found:
-        assert 4 <= c["rows"] * c["block_v"] // (32 * c["warps"]) <= 32
+        assert 4 <= c["rows"] * c["block_v"] // (32 * c["warps"]) <= 32 and c["rows"] * c["block_v"] <= 16384
+    tiny = ce_sweep.candidates(10)  # V = 10: many rows a program, the open question of the short rows
+    assert tiny and {c["block_v"] for c in tiny} == {16} and max(c["rows"] for c in tiny) == 1024
     short = ce_sweep.candidates(100, min_block=64)
     assert {c["block_v"] for c in short} == {64, 128} and all(c["stages"] == 1 for c in short if c["block_v"] == 128)
 
@@ -45,7 +49,16 @@ def test_command_line(tmp_path, capsys):
     assert ce_sweep.main(["--shape", "4x60", "--dtype", "bf16", "--min-block", "64", "--out", str(out)]) == 0
     doc = json.loads(out.read_text())
     assert doc["n"] == 4 and doc["v"] == 60 and doc["environment"]["command"].startswith("python -m report ce-sweep")
-    assert "| configuration | ms | of copy |" in capsys.readouterr().out
+    assert "| configuration | call ms | replay ms | of copy |" in capsys.readouterr().out
     for bad in (["--shape", "8192"], ["--shape", "0x10"], ["--min-block", "100"]):
         with pytest.raises(SystemExit):
             ce_sweep.main(bad)
+
+
+def test_candidates_are_ranked_by_their_replay_where_there_is_one():
+    base = {"loss_rel_diff": 0.0, "grad_max_diff": 0.0, "tb_per_s": 1.0, "fraction_of_copy": 0.5}
+    doc = {"dtype": "bf16", "n": 8, "v": 64, "copy": {"ms": 0.1}, "rows": [
+        dict(base, config="default", ms=1.0, graph_ms=0.4),
+        dict(base, config={"block_v": 64, "rows": 2, "warps": 4, "stages": 1}, ms=0.9, graph_ms=0.5)]}
+    lines = [line for line in ce_sweep.table(doc).splitlines() if line.startswith("| ")][1:]
+    assert lines[0].startswith("| default | 1.0000 | 0.4000 |")  # slower call, faster kernels: first
