@@ -59,7 +59,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shlex
+import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -302,6 +304,7 @@ def check(directory, command: str, ops=None, dtypes=None, timeout: float = 120.0
     files = sorted(Path(directory).glob("*/*.json"))
     if not files:
         raise ValueError(f"no vector files under {directory}; write them with `python -m conformance export`")
+    _check_runnable(command)
     wanted = {op.id for op in ops} if ops is not None else None
     plan = []
     for path in files:
@@ -314,6 +317,22 @@ def check(directory, command: str, ops=None, dtypes=None, timeout: float = 120.0
         if progress:
             progress(results[-1], i + 1, len(plan))
     return results
+
+
+def _check_runnable(command: str) -> None:
+    """ValueError naming the command and the cause when it cannot start at all (so that the run
+    says so once, instead of failing every vector file with the same OS error)."""
+    try:
+        argv = shlex.split(command)
+    except ValueError as e:
+        raise ValueError(f"--command {command!r} is not a valid shell-style command line: {e}") from None
+    if not argv:
+        raise ValueError("--command is empty: give the program to run, e.g. --command ./softmax")
+    if shutil.which(argv[0]) is None:
+        where = Path(argv[0])
+        cause = ("it is not executable (chmod +x?)" if where.is_file() else
+                 "no such file" if os.sep in argv[0] or where.exists() else "not found on PATH")
+        raise ValueError(f"cannot run --command {command!r}: {argv[0]!r}: {cause}")
 
 
 def _check_file(data: dict, command: str, timeout: float) -> CheckResult:

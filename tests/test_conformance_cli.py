@@ -187,3 +187,12 @@ def test_long_reproducers_go_to_their_own_file(tmp_path):
 def test_a_run_that_checks_nothing_exits_2(argv, tmp_path, capsys):
     assert main(argv + ["--out", str(tmp_path)]) == 2
     assert "error: no" in capsys.readouterr().err
+
+
+def test_a_backend_module_that_is_not_importable_says_how_to_fix_it(tmp_path, monkeypatch, capsys):
+    assert main(["--backend", "no_such_pkg_xyz.mod:Backend", "--ops", "softmax", "--out", str(tmp_path)]) == 2
+    assert "must be importable from here" in capsys.readouterr().err
+    (tmp_path / "needs_dep_xyz.py").write_text("import missing_dependency_xyz\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match="'needs_dep_xyz' imports 'missing_dependency_xyz', which is not installed"):
+        load_backend("needs_dep_xyz:Backend")

@@ -106,7 +106,15 @@ def _import(spec: str):
     module_name, _, attr = spec.partition(":")
     if not module_name or not attr:
         raise ValueError(f"backend {spec!r}: expected a built-in name ({', '.join(BUILTIN)}) or 'package.module:Name'")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name and not (module_name + ".").startswith(e.name + "."):  # the module imports something missing
+            raise ValueError(f"backend {spec!r}: {module_name!r} imports {e.name!r}, which is not installed "
+                             "here") from None
+        raise ValueError(f"backend {spec!r}: cannot import {module_name!r} ({e}); the module must be importable "
+                         "from here: install its package (pip install -e PATH) or put its folder on PYTHONPATH"
+                         ) from None
     try:
         return getattr(module, attr)
     except AttributeError:
