@@ -740,7 +740,8 @@ def linear_act(x, weight, bias=None, activation="relu", *, negative_slope=0.01, 
         negative_slope: leaky_relu's slope a in σ(ξ) = a ξ for ξ <= 0 (ignored otherwise).
         allow_tf32: float32 only: True for TF32 tensor-core products, False for IEEE float32,
             None to follow torch's cuBLAS setting (``torch.backends.cuda.matmul.fp32_precision``, or
-            ``allow_tf32`` before torch 2.9).
+            ``allow_tf32`` before torch 2.9). Triton's CPU interpreter has no TF32: there the
+            products are float32 whatever this says.
         recompute: keep no [M, N] activation tensor for the backward and recompute ξ there instead
             (one extra matmul; see the module docstring for the trade-off).
 
