@@ -30,14 +30,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import json
 import sys
 import time
 from pathlib import Path
 
 from .metrics import cross_entropy_bytes, torch_dtype
+from .results import publish
 from .runner import error_text
-from .timing import Device
+from .timing import Device, sweep_device
 
 MAX_BLOCK = 16384  # the kernel's longest tile (_MAX_BLOCK_V): longer rows are streamed in chunks
 PER_THREAD = (4, 32)  # logits a thread, least and most (registers: the tile is float32 there)
@@ -183,8 +183,6 @@ def _shape(text: str) -> tuple[int, int]:
 
 
 def main(argv=None) -> int:
-    from .environment import collect, cuda_available
-
     p = argparse.ArgumentParser(prog="python -m report ce-sweep", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shape", type=_shape, default=(8192, 32000), metavar="NxV", help="default: 8192x32000")
@@ -198,18 +196,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.min_block < 16 or args.min_block & (args.min_block - 1):
         p.error(f"--min-block must be a power of two >= 16, got {args.min_block}")
-    cuda = cuda_available()
-    if not cuda and not importlib.import_module("triton_kernels.launch").INTERPRET:
-        p.error("no CUDA device, and TRITON_INTERPRET is not 1: nothing can run the kernels")
-    # Without a GPU the kernels run under Triton's interpreter: the sweep's code is exercised, its
-    # times mean nothing.
-    device = Device("cuda" if cuda else "cpu", warmup_ms=10 if cuda else 0, rep_ms=50 if cuda else 0)
+    device = sweep_device(p)
     n, v = args.shape
     doc = sweep(n, v, args.dtype, device, args.budget, args.min_block)
-    doc["environment"] = collect(["ce-sweep", *argv])
-    print()
-    print(table(doc))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    publish(doc, "ce-sweep", argv, table(doc), args.out)
     return 0

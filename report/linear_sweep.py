@@ -18,15 +18,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
-import json
 import sys
 import time
 from pathlib import Path
 
 from .linear_bench import GOAL_SHAPES, SMALL_GOAL_SHAPE, _portable_kernel
 from .metrics import linear_flops, torch_dtype
+from .results import publish
 from .runner import error_text, tf32_mode
-from .timing import Device
+from .timing import Device, sweep_device
 
 KERNELS = ("tma", "portable")
 EPILOGUES = ("y", "y+g")
@@ -188,8 +188,6 @@ def _choices(allowed):
 def main(argv=None) -> int:
     from triton_kernels.activations import ACTIVATIONS
 
-    from .environment import collect, cuda_available
-
     p = argparse.ArgumentParser(prog="python -m report linear-sweep", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shapes", type=_shape, nargs="+", metavar="MxKxN",
@@ -203,17 +201,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
     argv = sys.argv[2:] if argv is None else list(argv)
     args = p.parse_args(argv)
-    cuda = cuda_available()
-    if not cuda and not importlib.import_module("triton_kernels.launch").INTERPRET:
-        p.error("no CUDA device, and TRITON_INTERPRET is not 1: nothing can run the kernels")
-    # Without a GPU the kernels run under Triton's interpreter with one tile: the sweep's code is
-    # exercised, its times mean nothing.
-    device = Device("cuda" if cuda else "cpu", warmup_ms=10 if cuda else 0, rep_ms=50 if cuda else 0)
+    device = sweep_device(p)  # on a CPU the interpreter has one tile: nothing for the autotuner to time
     doc = sweep(args.shapes, args.dtypes, args.activations, args.kernels, args.epilogues, device, args.budget)
-    doc["environment"] = collect(["linear-sweep", *argv])
-    print()
-    print(table(doc))
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(doc, indent=1) + "\n")
+    publish(doc, "linear-sweep", argv, table(doc), args.out)
     return 0
