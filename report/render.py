@@ -188,12 +188,13 @@ def render_cross_entropy(doc: dict, notes: Footnotes, timing: str = "") -> list[
     ceil, measured = ceilings_for_floors(doc)
     idx = _index(sec["rows"], ("dtype", "n", "v", "mode", "impl"))
     shapes = sorted({(r["dtype"], r["n"], r["v"]) for r in sec["rows"]}, key=lambda s: (DTYPE_ORDER[s[0]], s[2]))
-    out = [] if timing else _section_notes(sec)
-    out += [] if timing else [f"Bandwidth counts the minimal bytes (logits read once, the gradient written once, int64 targets: "
-            f"report/metrics.py) over the median time; % copy is its fraction of the copy bandwidth "
-            f"{'measured in this run' if measured else 'of DESIGN.md (no ceiling measured in this run)'}. "
-            "×peer = peer time / this project's time (> 1: faster). rel. err = |loss − loss₆₄| / |loss₆₄| "
-            "on the timed inputs, loss₆₄ from torch in float64.", ""]
+    # The graph view's tables follow the call's, under the same explanation.
+    out = [] if timing else _section_notes(sec) + [
+        f"Bandwidth counts the minimal bytes (logits read once, the gradient written once, int64 targets: "
+        f"report/metrics.py) over the median time; % copy is its fraction of the copy bandwidth "
+        f"{'measured in this run' if measured else 'of DESIGN.md (no ceiling measured in this run)'}. "
+        "×peer = peer time / this project's time (> 1: faster). rel. err = |loss − loss₆₄| / |loss₆₄| "
+        "on the timed inputs, loss₆₄ from torch in float64.", ""]
     for mode in ("fwd+bwd", "fwd_nograd", "fwd", "bwd"):
         if not any(r["mode"] == mode for r in sec["rows"]):
             continue
@@ -249,14 +250,15 @@ def render_linear(doc: dict, notes: Footnotes, timing: str = "") -> list[str]:
     configs = sorted({(r["dtype"], r["m"], r["k"], r["n"], r["activation"]) for r in sec["rows"]
                       if r["impl"] != "matmul"},
                      key=lambda c: (DTYPE_ORDER[c[0]], -c[1] * c[2] * c[3], c[4]))
-    out = [] if timing else _section_notes(sec)
-    out += [] if timing else [f"Rate counts the matmul FLOPs (2MNK forward, 4MNK backward) over the median time; % peak is its "
-            f"fraction of the matmul rate of the same precision "
-            f"{'measured in this run' if measured else 'from DESIGN.md (no ceiling measured in this run)'}. "
-            "vs matmul = cuBLAS matmul-alone time / this project's time (1.00× means the bias and the "
-            "activation cost nothing); ×peer = peer time / this project's time. "
-            "rel. err = ‖y − y₆₄‖ / ‖y₆₄‖ "
-            "on the timed inputs, y₆₄ computed in float64.", ""]
+    # The graph view's tables follow the call's, under the same explanation.
+    out = [] if timing else _section_notes(sec) + [
+        f"Rate counts the matmul FLOPs (2MNK forward, 4MNK backward) over the median time; % peak is its "
+        f"fraction of the matmul rate of the same precision "
+        f"{'measured in this run' if measured else 'from DESIGN.md (no ceiling measured in this run)'}. "
+        "vs matmul = cuBLAS matmul-alone time / this project's time (1.00× means the bias and the "
+        "activation cost nothing); ×peer = peer time / this project's time. "
+        "rel. err = ‖y − y₆₄‖ / ‖y₆₄‖ "
+        "on the timed inputs, y₆₄ computed in float64.", ""]
     for mode in ("fwd", "fwd+bwd", "bwd"):
         if not any(r["mode"] == mode for r in sec["rows"]):
             continue

@@ -176,8 +176,8 @@ def test_a_command_that_cannot_start_is_one_error_naming_it(vectors, tmp_path, c
     """Not one "fail" per vector file: the run stops at once with the command and the cause."""
     script = tmp_path / "answer.sh"
     script.write_text("#!/bin/sh\n")
-    for command, cause in ((str(tmp_path / "missing"), "no such file"), ("no_such_program_xyz --x", "not found on PATH"),
-                           (str(script), "not executable")):
+    for command, cause in ((str(tmp_path / "missing"), "no such file"),
+                           ("no_such_program_xyz --x", "not found on PATH"), (str(script), "not executable")):
         assert main(["check-vectors", str(vectors), "--command", command, "--out", str(tmp_path / "r")]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and command.split()[0] in err and cause in err, err
