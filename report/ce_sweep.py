@@ -35,9 +35,9 @@ import time
 from pathlib import Path
 
 from .metrics import cross_entropy_bytes, torch_dtype
-from .results import publish
 from .runner import error_text
-from .timing import Device, sweep_device
+from .sweep_cli import publish, shape_arg, sweep_device
+from .timing import Device
 
 MAX_BLOCK = 16384  # the kernel's longest tile (_MAX_BLOCK_V): longer rows are streamed in chunks
 PER_THREAD = (4, 32)  # logits a thread, least and most (registers: the tile is float32 there)
@@ -123,9 +123,8 @@ def sweep(n: int, v: int, dtype: str, device: Device, budget_s: float, min_block
                 row.update(device.time(lambda: _step(logits, target)))
                 if device.can_replay:
                     row.update(device.graph_time(lambda: _step(logits, target)))
-            kernels = row.get("graph_ms", row["ms"])
-            row["fraction_of_copy"] = copy["ms"] / kernels
-            row["tb_per_s"] = bytes_ / kernels / 1e9
+            row["fraction_of_copy"] = copy["ms"] / _kernel_ms(row)
+            row["tb_per_s"] = bytes_ / _kernel_ms(row) / 1e9
         except Exception as exc:  # noqa: BLE001 -- one failing candidate must not end the sweep
             for key in ("ms", "graph_ms"):
                 row.pop(key, None)
@@ -172,20 +171,11 @@ def table(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def _shape(text: str) -> tuple[int, int]:
-    try:
-        n, v = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected N x V as e.g. 8192x32000, got {text!r}") from None
-    if n < 1 or v < 1:
-        raise argparse.ArgumentTypeError(f"N and V must be positive, got {text!r}")
-    return n, v
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m report ce-sweep", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--shape", type=_shape, default=(8192, 32000), metavar="NxV", help="default: 8192x32000")
+    p.add_argument("--shape", type=shape_arg("NV", "8192x32000"), default=(8192, 32000), metavar="NxV",
+                   help="default: 8192x32000")
     p.add_argument("--dtype", choices=("bf16", "fp16", "fp32"), default="bf16")
     p.add_argument("--budget", type=float, default=180.0, metavar="SECONDS",
                    help="stop starting candidates after this long (default: 180)")

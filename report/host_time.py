@@ -19,13 +19,15 @@ for this project's kernels beside torch eager at the same shapes: cross-entropy 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import io
-import json
 import pstats
 import sys
 import time
 from pathlib import Path
+
+from .sweep_cli import publish
 
 SLEEP_CYCLES = 2_000_000_000  # about a second of GPU time at H200 clocks: longer than any --calls issue
 
@@ -77,31 +79,31 @@ CASES = {
 IMPLS = ("ours", "eager")
 
 
-def host_us(fn, calls: int) -> float:
-    """Mean host time of one ``fn()`` in microseconds, issued while the GPU sleeps (nothing waits on it)."""
+def _issue(fn, calls: int, profiler=None) -> float:
+    """Seconds the host takes to issue ``calls`` calls of ``fn`` while the GPU sleeps (nothing waits
+    on it), under ``profiler`` (a cProfile.Profile) when given."""
     import torch
 
     torch.cuda.synchronize()
     torch.cuda._sleep(SLEEP_CYCLES)
     start = time.perf_counter()
-    for _ in range(calls):
-        fn()
+    with profiler or contextlib.nullcontext():
+        for _ in range(calls):
+            fn()
     elapsed = time.perf_counter() - start
     torch.cuda.synchronize()
-    return elapsed / calls * 1e6
+    return elapsed
+
+
+def host_us(fn, calls: int) -> float:
+    """Mean host time of one ``fn()`` in microseconds."""
+    return _issue(fn, calls) / calls * 1e6
 
 
 def profile_text(fn, calls: int, lines: int = 20) -> str:
-    import torch
-
-    torch.cuda.synchronize()
-    torch.cuda._sleep(SLEEP_CYCLES)
+    """The calls' Python profile, the functions with the most own time first."""
     prof = cProfile.Profile()
-    prof.enable()
-    for _ in range(calls):
-        fn()
-    prof.disable()
-    torch.cuda.synchronize()
+    _issue(fn, calls, prof)
     out = io.StringIO()
     pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(lines)
     return out.getvalue()
@@ -127,7 +129,7 @@ def measure(calls: int, profile: bool, progress=print) -> list[dict]:
 
 
 def main(argv=None) -> int:
-    from .environment import collect, cuda_available
+    from .environment import cuda_available
 
     p = argparse.ArgumentParser(prog="python -m report host-time", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -141,10 +143,14 @@ def main(argv=None) -> int:
     if not cuda_available():
         p.error("needs a CUDA device: the host's share of a call is only seen beside a GPU")
     rows = measure(args.calls, args.profile)
-    if args.profile:
-        for row in rows:
-            print(f"\n== {row['case']} {row['impl']}\n{row['profile']}")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"rows": rows, "environment": collect(["host-time", *argv])}, indent=1) + "\n")
+    profiles = [f"== {row['case']} {row['impl']}\n{row['profile']}" for row in rows if "profile" in row]
+    publish({"rows": rows}, "host-time", argv, table(rows) + "".join("\n\n" + p for p in profiles), args.out)
     return 0
+
+
+def table(rows: list) -> str:
+    """Each case's do_bench median beside its host time, as markdown."""
+    lines = ["| case | impl | do_bench ms (p20-p80) | host µs a call |", "|---|---|---|---|"]
+    lines += [f"| {r['case']} | {r['impl']} | {r['do_bench_ms']:.4f} ({r['do_bench_p20_ms']:.4f}-"
+              f"{r['do_bench_p80_ms']:.4f}) | {r['host_us']:.0f} |" for r in rows]
+    return "\n".join(lines)

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from .linear_bench import GOAL_SHAPES, SMALL_GOAL_SHAPE, _portable_kernel
 from .metrics import linear_flops, torch_dtype
-from .results import publish
 from .runner import error_text, tf32_mode
-from .timing import Device, sweep_device
+from .sweep_cli import publish, shape_arg, sweep_device
+from .timing import Device
 
 KERNELS = ("tma", "portable")
 EPILOGUES = ("y", "y+g")
@@ -165,16 +165,6 @@ def table(doc: dict) -> str:
     return "\n".join(lines)
 
 
-def _shape(text: str) -> tuple[int, int, int]:
-    try:
-        m, k, n = (int(part) for part in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected M x K x N as e.g. 8192x4096x4096, got {text!r}") from None
-    if min(m, k, n) < 1:
-        raise argparse.ArgumentTypeError(f"M, K and N must be positive, got {text!r}")
-    return m, k, n
-
-
 def _choices(allowed):
     def parse(text: str) -> list[str]:
         items = [t.strip() for t in text.split(",") if t.strip()]
@@ -190,7 +180,7 @@ def main(argv=None) -> int:
 
     p = argparse.ArgumentParser(prog="python -m report linear-sweep", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--shapes", type=_shape, nargs="+", metavar="MxKxN",
+    p.add_argument("--shapes", type=shape_arg("MKN", "8192x4096x4096"), nargs="+", metavar="MxKxN",
                    default=[*GOAL_SHAPES, SMALL_GOAL_SHAPE], help="default: the goal shapes")
     p.add_argument("--dtypes", type=_choices(("bf16", "fp16", "tf32", "fp32")), default=["bf16", "tf32"])
     p.add_argument("--activations", type=_choices(tuple(ACTIVATIONS)), default=["relu", "gelu_tanh"])

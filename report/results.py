@@ -147,19 +147,6 @@ def save(doc: dict, path) -> None:
     Path(path).write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
 
 
-def publish(doc: dict, command: str, argv: list, table: str, out) -> None:
-    """A sweep command's ending: its environment recorded in ``doc``, its table printed, and the
-    document written as JSON to ``out`` when given."""
-    from .environment import collect
-
-    doc["environment"] = collect([command, *argv])
-    print()
-    print(table)
-    if out:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(doc, indent=1) + "\n")
-
-
 def load(path) -> dict:
     """Read and validate a results file."""
     try:

@@ -19,20 +19,6 @@ import time
 MAX_ROTATING_SETS = 64
 
 
-def sweep_device(parser) -> "Device":
-    """The device a sweep command times on: the GPU, or without one the CPU with the kernels under
-    Triton's interpreter (the sweep's code is exercised there, its times mean nothing); a usage
-    error from ``parser`` when neither can run the kernels."""
-    import importlib
-
-    from .environment import cuda_available
-
-    cuda = cuda_available()
-    if not cuda and not importlib.import_module("triton_kernels.launch").INTERPRET:
-        parser.error("no CUDA device, and TRITON_INTERPRET is not 1: nothing can run the kernels")
-    return Device("cuda" if cuda else "cpu", warmup_ms=10 if cuda else 0, rep_ms=50 if cuda else 0)
-
-
 class Device:
     """Where a benchmark runs and how it is timed there.
 

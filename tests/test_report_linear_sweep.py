@@ -65,3 +65,9 @@ def test_host_time_needs_a_gpu_and_says_so(capsys):
     assert "needs a CUDA device" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         host_time.main(["--calls", "0"])
+
+
+def test_host_time_table():
+    rows = [{"case": "ce", "impl": "ours", "do_bench_ms": 0.94, "do_bench_p20_ms": 0.88, "do_bench_p80_ms": 0.99,
+             "host_us": 1001.4}]
+    assert "| ce | ours | 0.9400 (0.8800-0.9900) | 1001 |" in host_time.table(rows)
