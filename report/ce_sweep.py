@@ -98,39 +98,40 @@ def sweep(n: int, v: int, dtype: str, device: Device, budget_s: float, min_block
     """Time the copy, the default and every candidate (until ``budget_s`` is spent); the document."""
     import torch
 
-    gen = torch.Generator(device=device.kind).manual_seed(0)
-    zero = torch.zeros((), device=device.kind, dtype=torch_dtype(dtype), requires_grad=True)
-    logits = torch.randn(n, v, device=device.kind, generator=gen).to(torch_dtype(dtype)) + zero
-    target = torch.randint(0, v, (n,), device=device.kind, generator=gen)
-    out = torch.empty_like(logits)
-    raw = logits.detach()
-    bytes_ = cross_entropy_bytes(n, v, dtype, "fwd+bwd")
-    copy = device.time(lambda: out.copy_(raw))
-    loss0, grad0 = _step(logits, target)
-    scale = float(grad0.abs().max().float())
-    rows = []
-    deadline = time.monotonic() + budget_s
-    for config in [None] + candidates(v, min_block):
-        row = {"config": "default" if config is None else config}
-        if config is not None and time.monotonic() > deadline:  # the default is always timed
-            rows.append(dict(row, skipped="the sweep's time budget (--budget) was spent"))
-            continue
-        try:
-            with launching(config):
-                loss, grad = _step(logits, target)
-                row["loss_rel_diff"] = abs(loss.item() - loss0.item()) / abs(loss0.item())
-                row["grad_max_diff"] = float((grad.float() - grad0.float()).abs().max()) / scale
-                row.update(device.time(lambda: _step(logits, target)))
-                if device.can_replay:
-                    row.update(device.graph_time(lambda: _step(logits, target)))
-            row["fraction_of_copy"] = copy["ms"] / _kernel_ms(row)
-            row["tb_per_s"] = bytes_ / _kernel_ms(row) / 1e9
-        except Exception as exc:  # noqa: BLE001 -- one failing candidate must not end the sweep
-            for key in ("ms", "graph_ms"):
-                row.pop(key, None)
-            row["error"] = error_text(exc)
-        progress(_line(row))
-        rows.append(row)
+    with device.stream():  # inputs, timing and CUDA graphs on one stream (Device.stream)
+        gen = torch.Generator(device=device.kind).manual_seed(0)
+        zero = torch.zeros((), device=device.kind, dtype=torch_dtype(dtype), requires_grad=True)
+        logits = torch.randn(n, v, device=device.kind, generator=gen).to(torch_dtype(dtype)) + zero
+        target = torch.randint(0, v, (n,), device=device.kind, generator=gen)
+        out = torch.empty_like(logits)
+        raw = logits.detach()
+        bytes_ = cross_entropy_bytes(n, v, dtype, "fwd+bwd")
+        copy = device.time(lambda: out.copy_(raw))
+        loss0, grad0 = _step(logits, target)
+        scale = float(grad0.abs().max().float())
+        rows = []
+        deadline = time.monotonic() + budget_s
+        for config in [None] + candidates(v, min_block):
+            row = {"config": "default" if config is None else config}
+            if config is not None and time.monotonic() > deadline:  # the default is always timed
+                rows.append(dict(row, skipped="the sweep's time budget (--budget) was spent"))
+                continue
+            try:
+                with launching(config):
+                    loss, grad = _step(logits, target)
+                    row["loss_rel_diff"] = abs(loss.item() - loss0.item()) / abs(loss0.item())
+                    row["grad_max_diff"] = float((grad.float() - grad0.float()).abs().max()) / scale
+                    row.update(device.time(lambda: _step(logits, target)))
+                    if device.can_replay:
+                        row.update(device.graph_time(lambda: _step(logits, target)))
+                row["fraction_of_copy"] = copy["ms"] / _kernel_ms(row)
+                row["tb_per_s"] = bytes_ / _kernel_ms(row) / 1e9
+            except Exception as exc:  # noqa: BLE001 -- one failing candidate must not end the sweep
+                for key in ("ms", "graph_ms"):
+                    row.pop(key, None)
+                row["error"] = error_text(exc)
+            progress(_line(row))
+            rows.append(row)
     return {"n": n, "v": v, "dtype": dtype, "bytes": bytes_, "copy": copy, "rows": rows}
 
 

@@ -66,20 +66,21 @@ def run(suite, device, cfgs: list, progress, impls) -> dict:
     """Time every (config, job, mode); returns the section record."""
     import torch
 
-    rows, notes = [], []
-    torch.manual_seed(0)
-    for cfg in cfgs:
-        jobs = suite.jobs(cfg, impls, notes)
-        if progress.out_of_time():  # no inputs to make, nothing to compile
-            rows += [skipped(progress, _label(suite, cfg, j, m), suite.row(cfg, j, m), OUT_OF_TIME)
-                     for j in jobs for m in j.modes]
-            continue
-        sets = device.rotating(lambda: suite.make_set(cfg, device), suite.set_bytes(cfg))
-        with suite.context(cfg):
-            for job in jobs:
-                rows += _run_job(suite, device, progress, cfg, job, sets)
-        del sets
-    return {"status": section_status(rows), "notes": list(dict.fromkeys(notes)), "rows": rows}
+    with device.stream():  # inputs, timing and CUDA graphs on one stream (Device.stream)
+        rows, notes = [], []
+        torch.manual_seed(0)
+        for cfg in cfgs:
+            jobs = suite.jobs(cfg, impls, notes)
+            if progress.out_of_time():  # no inputs to make, nothing to compile
+                rows += [skipped(progress, _label(suite, cfg, j, m), suite.row(cfg, j, m), OUT_OF_TIME)
+                         for j in jobs for m in j.modes]
+                continue
+            sets = device.rotating(lambda: suite.make_set(cfg, device), suite.set_bytes(cfg))
+            with suite.context(cfg):
+                for job in jobs:
+                    rows += _run_job(suite, device, progress, cfg, job, sets)
+            del sets
+        return {"status": section_status(rows), "notes": list(dict.fromkeys(notes)), "rows": rows}
 
 
 def _run_job(suite, device, progress, cfg, job: Job, sets) -> list:

@@ -9,6 +9,7 @@ spread.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import statistics
@@ -33,6 +34,7 @@ class Device:
         self.warmup_ms = warmup_ms
         self.rep_ms = rep_ms
         self.l2_bytes = None
+        self._stream = None
         if kind == "cuda":
             import torch
 
@@ -61,24 +63,46 @@ class Device:
         """Whether :meth:`graph_time` can run here (a CUDA device)."""
         return self.kind == "cuda"
 
+    def stream(self):
+        """The context the benchmarks run in: on CUDA a stream of their own, which :meth:`graph_time`
+        captures on. Inputs must be made there too: the autograd engine makes the stream a tensor was
+        made on wait for its gradient, and when that is the legacy default stream CUDA refuses the
+        dependency inside a capture (on the H200 every forward + backward with non-leaf logits
+        failed to capture so, eager torch's too)."""
+        if self.kind != "cuda":
+            return contextlib.nullcontext()
+        import torch
+
+        if self._stream is None:
+            self._stream = torch.cuda.Stream()
+        return torch.cuda.stream(self._stream)
+
     def graph_time(self, fn) -> dict:
-        """``fn()``'s GPU time without its host work: warmed up on a side stream, captured once in a
-        CUDA graph, and the replay timed as :meth:`time` times a call (L2 flushed before each)
-        {"graph_ms", "graph_ms_p20", "graph_ms_p80"}. On the GPU machine the host takes up to 1 ms
-        to issue a short step (report/NOTES.md), which a call's time includes and a replay's does
-        not. Raises where ``fn`` cannot be captured (a host sync in it; a CPU device)."""
+        """``fn()``'s GPU time without its host work: warmed up, checked for host syncs, captured once
+        in a CUDA graph on the current stream (see :meth:`stream`), and the replay timed as
+        :meth:`time` times a call (L2 flushed before each) {"graph_ms", "graph_ms_p20", "graph_ms_p80"}.
+        On the GPU machine the host takes up to 1 ms to issue a short step (report/NOTES.md), which
+        a call's time includes and a replay's does not. Raises where ``fn`` cannot be captured: a
+        CPU device, the default stream, a host sync in ``fn`` (found before capturing, since a
+        failed capture leaves torch's CUDA generator unusable for the rest of the process)."""
         if self.kind != "cuda":
             raise RuntimeError("a CUDA graph needs a CUDA device")
         import torch
 
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):  # allocations and lazy initialisation happen before the capture
-            for _ in range(3):
-                fn()
-        torch.cuda.current_stream().wait_stream(side)
+        stream = torch.cuda.current_stream()
+        if stream == torch.cuda.default_stream():
+            raise RuntimeError("graph_time runs under Device.stream(): a capture cannot use the default stream")
+        for _ in range(2):  # allocations and lazy initialisation happen before the capture
+            fn()
+        torch.cuda.set_sync_debug_mode("error")
+        try:
+            fn()
+        except RuntimeError as exc:
+            raise RuntimeError(f"not captured: the call waits for the GPU ({exc})") from None
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
+        with torch.cuda.graph(graph, stream=stream):
             fn()
         timed = self.time(graph.replay)
         return {"graph_ms": timed["ms"], "graph_ms_p20": timed["ms_p20"], "graph_ms_p80": timed["ms_p80"]}
