@@ -65,7 +65,7 @@ Bytes moved for N rows of V logits of b bytes each:
     forward only:                         N V b read
     "none":                               forward N V b read; backward N V b read + N V b written
 
-A row of up to ``block_v`` (default 16384) logits is held in registers, so it is read once and
+A row of up to ``block_v`` (default 8192) logits is held in registers, so it is read once and
 exponentiated once; programs take several rows at a time when V is small (V = 10 must not cost
 one program per row). Longer rows are streamed in chunks of ``block_v`` with an online softmax
 (running max and rescaled sum), loads asking L2 to keep the chunks (``_NUM_STAGES`` pipelines
@@ -148,12 +148,14 @@ from .launch import cdiv, next_power_of_2, on_device as _on_device, sm_count
 __all__ = ["cross_entropy", "CrossEntropyLoss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
-# Launch shape. Checked by compiling for sm_90 with ptxas, no GPU needed (python -m report.compile_check):
-# at 16 logits per thread only weighted, label-smoothed rows of 16384 at 32 warps (the 64-register
-# cap) spill, 4 to 8 bytes; a 32768-wide row at 32 warps spills.
+# Launch shape. On an H200 (python -m report ce-sweep, bf16 8192 x 32000 forward + backward replayed
+# from a CUDA graph, report/sweeps/) chunks of 8192 logits at 32 a thread (8 warps) took 0.371 ms,
+# 68% of copy, against 0.465 ms for the former 16384 at 16 a thread (32 warps) and 0.411 for 16384
+# at 32 a thread. Compiled for sm_90 (python -m report.compile_check): only label-smoothed chunked
+# rows spill, 4 to 8 bytes.
 _TILE = 2048  # logits per program when several short rows share a program
-_MAX_BLOCK_V = 16384  # longest row kept in registers; longer rows are streamed in chunks this long
-_PER_THREAD = 16  # logits per thread
+_MAX_BLOCK_V = 8192  # longest row kept in registers; longer rows are streamed in chunks this long
+_PER_THREAD = 32  # logits per thread (at most: short rows' programs keep 4 warps)
 # The mean's denominator D is summed by at most _MAX_PARTS programs of the prologue (one partial
 # each), which every main program then adds up in the same order: deterministic, and at most
 # 512 bytes of L2 reads per main program.
