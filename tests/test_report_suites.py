@@ -164,3 +164,25 @@ def test_the_suites_replay_every_mode_but_the_retained_backward():
 def test_graph_time_needs_a_cuda_device(cpu):
     with pytest.raises(RuntimeError, match="CUDA device"):
         cpu.graph_time(lambda: None)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_graph_time_captures_a_training_step_on_its_stream():
+    """The report's forward + backward from non-leaf logits (made by an operation, as a model's head
+    makes them) captures under Device.stream(); on the default stream and with a host sync it
+    raises before capturing, and the CUDA generator still works after."""
+    import torch.nn.functional as F
+
+    device = Device("cuda", warmup_ms=1, rep_ms=5)
+    with device.stream():
+        zero = torch.zeros((), device="cuda", requires_grad=True)
+        logits = torch.randn(64, 100, device="cuda") + zero
+        target = torch.randint(0, 100, (64,), device="cuda")
+        out = device.graph_time(lambda: torch.autograd.grad(F.cross_entropy(logits, target), logits))
+        assert 0 < out["graph_ms_p20"] <= out["graph_ms"] <= out["graph_ms_p80"]
+        with pytest.raises(RuntimeError, match="waits for the GPU"):
+            device.graph_time(lambda: torch.nonzero(target))
+    with pytest.raises(RuntimeError, match="default stream"):
+        device.graph_time(lambda: None)
+    assert torch.randn(4, device="cuda").isfinite().all()
