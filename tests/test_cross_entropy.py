@@ -487,6 +487,20 @@ def test_out_of_range_targets_without_check_give_nan():
     assert loss[[0, 3]].isfinite().all() and grad[[0, 3]].isfinite().all()
 
 
+def test_out_of_range_targets_are_loud_by_default():
+    """check_target=None checks where it is free (CPU tensors: a ValueError naming the target, as
+    torch's IndexError does); on a GPU the loss is NaN, never finite, and nothing waits for the GPU."""
+    x = make_logits(4, 6, torch.float32, 19)
+    target = torch.tensor([1, 6, 0, 2], device=DEVICE)
+    if DEVICE == "cpu":
+        for call in (lambda: cross_entropy(x, target), lambda: CrossEntropyLoss()(x, target)):
+            with pytest.raises(ValueError, match=r"target\[1\] = 6 is outside \[0, 6\)"):
+                call()
+        assert cross_entropy(x, target, check_target=False).isnan()
+    else:
+        assert cross_entropy(x, target).isnan() and CrossEntropyLoss()(x, target).isnan()
+
+
 def _bad_calls():
     x, t = make_logits(4, 6, torch.float32, 18), make_target(4, 6, 18, ignored=0)
     w = torch.rand(6, device=DEVICE)
@@ -631,9 +645,9 @@ class _Recorder:
         return self.kernel[grid]
 
 
-def test_out_of_range_target_by_default_is_nan_not_an_error():
+def test_unchecked_out_of_range_target_makes_the_mean_nan():
     x = make_logits(4, 6, torch.float32, 17)
-    loss, grad = run(x, torch.tensor([1, 6, 2, 3], device=DEVICE))
+    loss, grad = run(x, torch.tensor([1, 6, 2, 3], device=DEVICE), check_target=False)
     assert loss.isnan() and grad.isnan().all()  # "mean": D is NaN, so every gradient is
 
 

@@ -45,10 +45,12 @@ by at most 128 programs) and then the main kernel, which writes the loss, the ls
 needed and, when the logits need a gradient, the gradient for grad_output = 1. Each main program
 stores the sum of its rows' losses; the program that takes the last ticket of an atomic counter
 adds these partials up in program order, so the loss is deterministic. "none" is the main kernel
-alone. Out-of-range targets are not checked on the host by default (that check is a sync): such
-a row gets a NaN loss and gradient and nothing is read out of bounds; for "mean" D is NaN too, so
-the loss and every gradient are NaN. ``check_target=True`` raises ValueError instead, at the cost
-of one sync.
+alone. Out-of-range targets are checked before launching only where that is free (CPU tensors,
+``check_target=None``, the default): on a GPU the check is a device-to-host sync, so there such a
+row gets a NaN loss and gradient and nothing is read out of bounds; for "mean" D is NaN too, so
+the loss and every gradient are NaN: never a finite loss. ``check_target=True`` raises ValueError
+on a GPU too, at the cost of one sync (torch's own CUDA kernel stops the process with a
+device-side assert instead).
 
 Backward. For "mean"/"sum" the gradient buffer of the forward is final when grad_output = 1
 (``loss.backward()``): the backward is a persistent grid of at most one program per SM, each
@@ -130,8 +132,8 @@ A+ = Σ_c |a_c| + 2 z |lse| and B_c = |a_c| in the gradient's bound, and
     |Δloss_i| <= c u (V Σ_c |a_c| + Σ_c |a_c| |lse - x_c| + z lse²) + 2 z |lse| δ
     |Δ∂loss/∂q_c| <= s (1-ε) |w_c| (δ + c u |lse - x_c|) + u_q |∂loss/∂q_c| + η_q   (q's dtype)
 
-The reductions add c u N Σ_i |loss_i|. Confident predictions (p_y ~ 0.999) are covered: the true-class gradient p_y - 1 is
-formed in float32 and rounded once, so in bf16 it is as accurate as bf16 allows (torch's bf16
+The reductions add c u N Σ_i |loss_i|. Confident predictions (p_y ~ 0.999) are covered: the true-class
+gradient p_y - 1 is formed in float32 and rounded once, so in bf16 it is as accurate as bf16 allows (torch's bf16
 path rounds the log-probabilities to bf16 before its backward forms the gradient from them).
 """
 from __future__ import annotations
@@ -588,9 +590,12 @@ def _check_rows(logits, target, ignore_index, inplace_backward, check_target):
         if not _unit_class_stride(logits) or (n_rows > 1 and logits.stride(0) < n_cols):
             raise ValueError(f"inplace_backward needs logits with unit class stride and non-overlapping rows, "
                              f"got strides {logits.stride()}")
+    if check_target is None:  # where it costs no sync: a plain tensor in host memory (not fake), outside a trace
+        check_target = (type(target) is torch.Tensor and target.device.type == "cpu"
+                        and not torch.compiler.is_compiling())
     if check_target and n_rows and not target.is_floating_point():
         bad = (target != ignore_index) & ((target < 0) | (target >= n_cols))
-        if bad.any():  # a device-to-host sync, only when asked for (check_target=True)
+        if bad.any():  # on a GPU a device-to-host sync, only when asked for (check_target=True)
             first = int(bad.nonzero()[0, 0])
             raise ValueError(f"target[{first}] = {int(target[first])} is outside [0, {n_cols}) "
                              f"and is not ignore_index={ignore_index}")
@@ -900,7 +905,7 @@ class _CrossEntropyInplace(torch.autograd.Function):
 # Public API
 # ----------------------------------------------------------------------------------------------
 def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-                  z_loss=0.0, return_lse=False, inplace_backward=False, check_target=False, block_v=None):
+                  z_loss=0.0, return_lse=False, inplace_backward=False, check_target=None, block_v=None):
     """Softmax cross-entropy of ``logits`` [N, V] against class indices ``target`` [N], in any
     layout ``torch.nn.functional.cross_entropy`` takes ([V] with a 0-d target; [N, V, d1, ...]
     with target [N, d1, ...]: rows are then the N d1 ... positions).
@@ -922,10 +927,12 @@ def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="
         return_lse: also return the per-row lse (float32, the target's shape, not differentiable).
         inplace_backward: write the gradient into the logits' buffer (see the module docstring:
             the logits hold the gradient afterwards).
-        check_target: raise ValueError on targets outside [0, V) before launching. This waits for
-            the GPU (a device-to-host sync), so it is off by default: such a target then gives
-            its row a NaN loss and gradient (and "mean" a NaN loss and gradient everywhere).
-            Not for torch.compile(fullgraph=True) or CUDA graph capture (the sync).
+        check_target: raise ValueError on a target outside [0, V) (other than ``ignore_index``)
+            before launching. None (default): check where it is free, i.e. CPU tensors outside
+            torch.compile; True: also on a GPU, where it waits for the GPU (a device-to-host sync:
+            not for torch.compile(fullgraph=True) or CUDA graph capture); False: never. Unchecked,
+            a bad target is never a finite loss: its row's loss and gradient are NaN (and with
+            "mean" the loss and every gradient), and nothing is read out of bounds.
         block_v: longest row chunk held in registers, a power of two (rows longer than it are
             streamed with an online softmax); a tuning and testing knob.
 
@@ -961,10 +968,10 @@ def cross_entropy(logits, target, *, weight=None, ignore_index=-100, reduction="
 
 class CrossEntropyLoss(torch.nn.Module):
     """Module form of :func:`cross_entropy`, with ``torch.nn.CrossEntropyLoss``'s arguments plus
-    ``z_loss``, ``return_lse`` and ``inplace_backward``; ``weight`` is a buffer."""
+    ``z_loss``, ``return_lse``, ``inplace_backward`` and ``check_target``; ``weight`` is a buffer."""
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, z_loss=0.0,
-                 *, return_lse=False, inplace_backward=False):
+                 *, return_lse=False, inplace_backward=False, check_target=None):
         super().__init__()
         _check_options(ignore_index, reduction, label_smoothing, z_loss, _MAX_BLOCK_V)
         self.register_buffer("weight", weight)
@@ -974,11 +981,13 @@ class CrossEntropyLoss(torch.nn.Module):
         self.z_loss = z_loss
         self.return_lse = return_lse
         self.inplace_backward = inplace_backward
+        self.check_target = check_target
 
     def forward(self, input, target):
         return cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                              reduction=self.reduction, label_smoothing=self.label_smoothing, z_loss=self.z_loss,
-                             return_lse=self.return_lse, inplace_backward=self.inplace_backward)
+                             return_lse=self.return_lse, inplace_backward=self.inplace_backward,
+                             check_target=self.check_target)
 
     def extra_repr(self) -> str:
         return (f"ignore_index={self.ignore_index}, reduction={self.reduction!r}, "

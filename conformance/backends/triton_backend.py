@@ -15,7 +15,8 @@ import importlib.util
 import sys
 import warnings
 
-from . import Backend, interpreting, read_known_failures
+from . import Backend, read_known_failures
+from .. import interpreter
 from .torch_backend import TorchBackend
 
 
@@ -28,7 +29,6 @@ def _cuda() -> bool:
 class TritonBackend(Backend):
     name = "triton"
     array_type = "torch"
-    known_failures = read_known_failures("triton")
 
     def __init__(self):
         from triton_kernels.activations import ACTIVATIONS
@@ -37,7 +37,9 @@ class TritonBackend(Backend):
 
         self._linear_act, self._cross_entropy, self._activations = linear_act, cross_entropy, ACTIVATIONS
         self.device = "cuda" if _cuda() else "cpu"
-        self.slow = interpreting()
+        self.known_failures = read_known_failures("triton") + (read_known_failures("triton_cuda")
+                                                               if self.device == "cuda" else ())
+        self.slow = interpreter.active()
         self.dtypes = ("float32", "bfloat16", "float16") + (("tf32",) if self.device == "cuda" else ())
         self._tf32 = False
         self._block_v = 16 if self.slow else None
@@ -50,7 +52,7 @@ class TritonBackend(Backend):
         for package in ("torch", "triton"):
             if importlib.util.find_spec(package) is None:
                 return f"{package} is not installed"
-        if not _cuda() and "triton_kernels" in sys.modules and not interpreting():
+        if not _cuda() and "triton_kernels" in sys.modules and not interpreter.active():
             return "no GPU, and triton_kernels was imported without TRITON_INTERPRET=1"
         return None
 
