@@ -3,7 +3,8 @@
 The header gives the counts, the device and whether Triton's interpreter ran. Each row is an
 operation x dtype with its status, the examples tried, the worst observed error as a fraction of
 the tolerance bound and the time taken: failures (fail, improbable, unexpected pass) first, then
-expected failures, then passes; the operations not implemented fold into one line. Failures follow
+expected failures, then passes; the operations not implemented fold into one line, the checks not
+meaningful here (a format Triton's CPU interpreter computes wrongly) into one per dtype. Failures follow
 with their message and a reproducing snippet.
 """
 from __future__ import annotations
@@ -18,9 +19,10 @@ from pathlib import Path
 
 import hypothesis
 
-from .backends import interpreting
+from . import interpreter
 
-STATUSES = ("pass", "fail", "improbable", "not implemented", "expected failure", "unexpected pass")
+STATUSES = ("pass", "fail", "improbable", "not implemented", "not meaningful", "expected failure", "unexpected pass")
+FOLDED = ("not implemented", "not meaningful")  # summarized below the table, not a row each
 
 
 def environment() -> dict:
@@ -35,7 +37,7 @@ def environment() -> dict:
     torch = sys.modules.get("torch")
     env["device"] = torch.cuda.get_device_name(0) if torch is not None and torch.cuda.is_available() else "cpu"
     if "triton" in sys.modules:
-        env["triton_interpreter"] = interpreting()
+        env["triton_interpreter"] = interpreter.active()
     return env
 
 
@@ -101,6 +103,17 @@ def _not_implemented(results) -> list[str]:
             "An operation the backend has no method for, or whose every example it declined, is not a failure."]
 
 
+def _not_meaningful(results) -> list[str]:
+    """One line per dtype whose checks were not run because their results would not be meaningful
+    here (Triton's interpreter computing that format wrongly), with the reason."""
+    reasons: dict = {}
+    for r in results:
+        if r.status == "not meaningful":
+            reasons.setdefault(r.dtype, [r.message, 0])[1] += 1
+    return [line for dtype, (reason, n) in reasons.items()
+            for line in ("", f"**Not meaningful here** ({n} checks in {dtype}, not run): {reason}.")]
+
+
 def markdown(backend: str, results, meta: dict) -> str:
     counts = summary(results)
     env = dict(meta["environment"])
@@ -123,12 +136,12 @@ def markdown(backend: str, results, meta: dict) -> str:
         "| operation | dtype | status | examples | worst error / bound | by size | seconds |",
         "|---|---|---|---:|---:|---|---:|",
     ]
-    shown = sorted((r for r in results if r.status != "not implemented"), key=lambda r: _ORDER[r.status])
+    shown = sorted((r for r in results if r.status not in FOLDED), key=lambda r: _ORDER[r.status])
     for r in shown:
         examples = f"{r.examples}" + (f" (+{r.skipped} declined)" if r.skipped else "")
         status = f"**{r.status}**" if _ORDER[r.status] == 0 else r.status
         lines.append(f"| `{r.op}` | {r.dtype} | {status} | {examples} | {_ratio(r)} | {_bands(r)} | {r.seconds:.1f} |")
-    lines += _not_implemented(results)
+    lines += _not_implemented(results) + _not_meaningful(results)
     failures = [r for r in shown if _ORDER[r.status] < 2]
     if failures:
         lines += ["", "## Failures", ""]

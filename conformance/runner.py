@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings, t
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisWarning, Unsatisfiable
 
+from . import interpreter
 from .backends import load_backend, to_backend, to_lists
 from .backends.reference import ReferenceBackend
 from .operations import OPERATIONS, Operation
@@ -302,7 +303,7 @@ class CheckResult:
     backend: str
     op: str
     dtype: str
-    status: str  # pass, fail, improbable, not implemented, expected failure, unexpected pass
+    status: str  # pass, fail, improbable, not implemented, not meaningful, expected failure, unexpected pass
     examples: int = 0
     skipped: int = 0  # examples the backend declined (NotImplementedError)
     worst_ratio: float | None = None
@@ -401,6 +402,10 @@ def run_check(backend, spec: str, op: Operation, dtype: str, profile: Profile, s
     start = time.perf_counter()
     if not callable(getattr(backend, op.method, None)):
         result.status, result.message = "not implemented", f"no method {op.method!r}"
+        return result
+    reason = interpreter.not_meaningful(backend, dtype)
+    if reason:
+        result.status, result.message = "not meaningful", reason
         return result
     if hasattr(backend, "set_dtype"):
         backend.set_dtype(dtype)

@@ -34,9 +34,10 @@ def _cases():
 
 
 def outcome(result: CheckResult) -> None:
-    """Skip what the backend does not implement, xfail an expected failure, fail any other failure
+    """Skip what the backend does not implement or what cannot be checked meaningfully here (a
+    format Triton's interpreter computes wrongly), xfail an expected failure, fail any other failure
     (an unexpected pass included)."""
-    if result.status == "not implemented":
+    if result.status in ("not implemented", "not meaningful"):
         pytest.skip(result.message)
     if result.status == "expected failure":
         pytest.xfail(result.message)
@@ -52,7 +53,8 @@ def test_conformance(spec, op, dtype):
 
 
 @pytest.mark.parametrize(("status", "raises"), [
-    ("pass", None), ("not implemented", pytest.skip.Exception), ("expected failure", pytest.xfail.Exception),
+    ("pass", None), ("not implemented", pytest.skip.Exception), ("not meaningful", pytest.skip.Exception),
+    ("expected failure", pytest.xfail.Exception),
     ("fail", AssertionError), ("improbable", AssertionError), ("unexpected pass", AssertionError)])
 def test_statuses_become_pytest_outcomes(status, raises):
     result = CheckResult("b", "softmax", "float32", status, examples=3, message="why")

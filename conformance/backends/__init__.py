@@ -13,6 +13,10 @@ A backend is any object with these attributes (subclassing :class:`Backend` give
 ``device``          torch device for ``"torch"`` arrays (default ``"cpu"``).
 ``slow``            True if a call takes ~0.1 s or more (a kernel interpreter): profiles then try
                     fewer examples.
+``runs_triton``     True if its kernels are Triton code: under Triton's CPU interpreter its checks in
+                    a format the interpreter computes wrongly (bfloat16 today, found by a probe at
+                    start: conformance.interpreter) are reported "not meaningful" instead of run,
+``interpreter_workarounds``  except for the formats named here, whose faults its kernels avoid.
 ``known_failures``  test ids (``"op@dtype"``, or ``"op"`` for every dtype) expected to fail; the
                     report lists them as expected failures (and notes any that pass).
 ``set_dtype(name)`` optional; called before the checks of each dtype (e.g. to switch tf32
@@ -60,7 +64,6 @@ from __future__ import annotations
 
 import copy
 import importlib
-import os
 from pathlib import Path
 
 from ..tolerance import PRECISIONS, Precision
@@ -81,6 +84,8 @@ class Backend:
     dtypes: tuple = ("float64",)
     device = "cpu"
     slow = False
+    runs_triton = False
+    interpreter_workarounds: tuple = ()
     known_failures: tuple = ()
 
     @classmethod
@@ -214,8 +219,3 @@ def to_lists(value):
     if isinstance(value, (list, tuple)):
         return [to_lists(v) for v in value]
     return float(value)
-
-
-def interpreting() -> bool:
-    """True when Triton runs under its CPU interpreter (TRITON_INTERPRET=1)."""
-    return os.environ.get("TRITON_INTERPRET") == "1"

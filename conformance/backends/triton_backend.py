@@ -29,6 +29,10 @@ def _cuda() -> bool:
 class TritonBackend(Backend):
     name = "triton"
     array_type = "torch"
+    runs_triton = True
+    # Under the interpreter the kernels convert bfloat16 through its bit patterns (INTERPRET_BF16 in
+    # triton_kernels/linear_act.py, _round_to_bf16 in cross_entropy.py): the GPU's numbers exactly.
+    interpreter_workarounds = ("bfloat16",)
 
     def __init__(self):
         from triton_kernels.activations import ACTIVATIONS
