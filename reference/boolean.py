@@ -18,6 +18,12 @@ true row a of the truth table, which fires only on x = a,
 and an output neuron computing the OR of the hidden layer. All weights are small integers, so every
 ξ is computed exactly.
 
+That construction is a circuit of ANDs and an OR, and for parity it needs 2^(n-1) hidden neurons:
+Håstad's lower bound for AND/OR circuits of small depth. A step neuron can count, which an AND
+cannot, so a single hidden layer of n neurons computes parity (:func:`parity_network`: h_k fires
+iff at least k inputs are 1, and h_1 - h_2 + h_3 - ... is 1 exactly when their number is odd), and
+majority is one neuron (:func:`majority`).
+
 >>> [XOR([x1, x2]) for x1 in (0, 1) for x2 in (0, 1)]
 [0, 1, 1, 0]
 >>> majority = network_from_truth_table(truth_table(lambda x: int(sum(x) >= 2), 3))
@@ -137,3 +143,31 @@ def network_from_truth_table(table) -> StepNetwork:
     n = len(table).bit_length() - 1
     hidden = [[-float(sum(a))] + [1.0 if ai else -1.0 for ai in a] for a, v in zip(inputs(n), table) if v]
     return StepNetwork([hidden, [[-1.0] + [1.0] * len(hidden)]], n)
+
+
+def majority(n: int) -> StepNetwork:
+    """The one neuron ξ = -(⌊n/2⌋ + 1) + Σ_i x_i: fires iff more than half the n inputs are 1.
+
+    >>> [majority(3)(x) for x in ([1, 1, 0], [1, 0, 0])]
+    [1, 0]
+    """
+    _check_n(n)
+    return StepNetwork([[[-float(n // 2 + 1)] + [1.0] * n]], n)
+
+
+def parity_network(n: int) -> StepNetwork:
+    """Parity of n inputs with one hidden layer of n step neurons: h_k (k = 1..n) fires iff
+    Σ_i x_i >= k (w_0 = -k, w_i = 1); the output ξ = -1 + Σ_k (-1)^(k+1) h_k fires iff the count is odd.
+
+    >>> net = parity_network(4)
+    >>> len(net.layers[0]), [net(x) for x in ([1, 1, 1, 0], [1, 1, 0, 0])]
+    (4, [1, 0])
+    """
+    _check_n(n)
+    hidden = [[-float(k)] + [1.0] * n for k in range(1, n + 1)]
+    return StepNetwork([hidden, [[-1.0] + [1.0 if k % 2 else -1.0 for k in range(1, n + 1)]]], n)
+
+
+def _check_n(n) -> None:
+    if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")

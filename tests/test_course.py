@@ -67,6 +67,43 @@ def test_activations():
     assert m.same_neuron and m.pv021_tanh == pytest.approx(math.tanh(0.5)) and m.intro_tanh == pytest.approx(math.tanh(1.0))
 
 
+def test_approximation():
+    m = example("approximation")
+    assert m.WIDTHS == (2, 4, 8, 16, 32, 64)
+    relu, sigmoid = m.errors["relu"], m.errors["sigmoid"]
+    assert all(e <= m.max_f2 / (8 * n * n) for e, n in zip(relu, m.WIDTHS))  # h² max|f''| / 8
+    assert relu[-1] < 5e-4 and sigmoid[-1] < 8e-3
+    assert m.relu_ratios[-1] == pytest.approx(4, abs=0.05) and m.sigmoid_ratios[-1] == pytest.approx(2, abs=0.05)
+    assert m.deep_gap < 1e-13
+    assert m.wrong == {"unsigned": 0.5, "signed": 0.0}  # the hint's unsigned distance: all of A's complement
+    assert m.jump_share[10] > 0.9 > 0.1 > m.jump_share[100] > m.jump_share[1000]
+
+
+def test_depth():
+    m = example("depth")
+    assert m.all_correct and m.majority_ok
+    assert m.hidden["truth table"] == [2 ** (n - 1) for n in m.SIZES]  # exponential: Håstad's AND/OR circuit
+    assert m.hidden["counting"] == list(m.SIZES)
+    assert m.hidden["deep ReLU"] == [2 * math.ceil(math.log2(n)) for n in m.SIZES]
+    assert m.sawtooth_pieces == {k: 2 ** k for k in range(1, 7)}
+
+
+def test_regions():
+    m = example("regions")
+    assert m.region_wrong == {"triangle": 0.0, "union": 0.0}
+    assert [len(layer) for layer in m.union_net.layers] == [6, 2, 1]
+    errors = [m.cover_error[k] for k in (2, 4, 8, 16)]
+    assert errors == sorted(errors, reverse=True) and errors[-1] < 0.35
+    assert all(m.cover_error[k] <= 2 * math.pi * m.RADIUS * math.sqrt(2) * 2 / k for k in m.cover_error)
+
+
+def test_titles_do_not_repeat_their_names():
+    """The runner prints "name: title"; a title that opens with the name again reads "softmax: softmax: ..."."""
+    def opening(title):
+        return title.lower().removeprefix("the ").replace("'", "")
+    assert not [name for name, title in EXAMPLES.items() if opening(title).startswith(name.replace("_", " ").rstrip("s"))]
+
+
 def test_alpha_beta_gamma():
     m = example("alpha_beta_gamma")
     assert m.n_parameters == m.net.n_parameters == 23 and m.max_difference < 1e-15
