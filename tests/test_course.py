@@ -142,8 +142,10 @@ def test_softmax():
 
 def test_optimizers_on_the_surface():
     m = example("optimizers")
-    gd, sgd, momentum, adam = (m.final[k][0] for k in m.paths)
-    assert max(momentum, adam) < 0.2 < 1.0 < min(gd, sgd)
+    assert 2 / m.LAMBDA_MAX == pytest.approx(3.37, abs=0.005)  # GD's stability limit
+    assert m.best_eta["GD"] < 2 / m.LAMBDA_MAX < m.ETAS[m.ETAS.index(m.best_eta["GD"]) + 1]  # best: just below it
+    gd, sgd, momentum, adam, cautious = (m.final[k][0] for k in m.paths)
+    assert gd < 0.01 < min(sgd, momentum, adam) < max(sgd, momentum, adam) < 0.3 < 1.0 < cautious
     assert all(len(p) == 61 for p in m.paths.values())
 
 
@@ -152,6 +154,9 @@ def test_learning_rate():
     assert abs(m.quadratic[0.25][1]) == 0.0 and abs(m.quadratic[0.55][-1]) > 10 > abs(m.quadratic[0.45][-1])
     assert m.sweep[0.01][-1] > m.sweep[0.1][-1] > m.sweep[1.0][-1]
     assert max(m.sweep[10.0]) > 10 and m.sweep[100.0][-1] > 10
+    low, high = m.window[10.0]
+    assert low < m.sweep[1.0][-1] and high > 2  # η = 10 ends on a trough but still swings
+    assert m.lowest_last == 10.0 and m.best_eta == 1.0
 
 
 def test_regularization():
@@ -167,9 +172,11 @@ def test_regularization():
 def test_mnist_recipe():
     m = example("mnist_recipe")
     assert m.train_accuracy_small > 0.8 and m.test_accuracy_small > 0.85
+    assert 0 <= m.late_gain_small < 0.02  # levelling off, as the deck's run stagnates
 
 
 def test_frameworks():
     m = example("frameworks")
     assert m.sklearn_predictions == [1, 0, 1, 1] and m.clf.learning_rate == "constant"
     assert m.torch_keras_gap < 1e-3 and m.keras_test_accuracy > 0.9
+    assert m.initial_biases == [0.0] * (64 + 64 + 10)  # Keras 1's Dense: init= draws W only, b starts at 0

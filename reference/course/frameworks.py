@@ -52,7 +52,9 @@ torch_keras_gap = max(abs(a - b) for a, b in zip(probabilities["torch"], probabi
 # lr 0.1, decay 10^-6, Nesterov momentum 0.9; categorical cross-entropy; 20 epochs of batches of 16.
 # (The second Dense(64) has no activation, so it is linear, and layers 2 and 3 together could be
 # one 64 → 10 matrix; we keep the slide's model. `nb_epoch`, `init` and `lr` are Keras 1's names
-# of `epochs`, `kernel_initializer` and `learning_rate`; its 'uniform' init is U(-0.05, 0.05).)
+# of `epochs`, `kernel_initializer` and `learning_rate`. In Keras 1, `init='uniform'` draws the
+# weight matrix W from U(-0.05, 0.05) (`initializations.uniform`, scale 0.05) and applies to W only:
+# `Dense` always starts its bias at zero.)
 # One difference: `reference.training.fit` drops out after *every* hidden layer, the slide after
 # the first only; dropping out after the linear layer too, with η = 0.1 and momentum 0.9, made the
 # training diverge, so this translation leaves dropout out (the regularization example has it).
@@ -66,8 +68,9 @@ inputs = [[c + 0.7 * rng.gauss(0, 1) for c in centers[label]] for label in label
 X_train, y_train, X_test, y_test = inputs[:120], labels[:120], inputs[120:], labels[120:]
 
 model = MLP([20, 64, 64, 10], ["tanh", "identity", "identity"])
-init = random.Random(1)  # Keras 1's init='uniform': every weight and bias from U(-0.05, 0.05)
-model.load_weights([[[init.uniform(-0.05, 0.05) for _ in row] for row in layer] for layer in model.layers])
+init = random.Random(1)  # Keras 1's init='uniform': W from U(-0.05, 0.05), the bias (row[0]) zero
+model.load_weights([[[0.0] + [init.uniform(-0.05, 0.05) for _ in row[1:]] for row in layer] for layer in model.layers])
+initial_biases = [row[0] for layer in model.layers for row in layer]
 sgd = SGD(lr=0.1, decay=1e-6, momentum=0.9, nesterov=True, momentum_form="lr_inside")
 history = fit(model, X_train, y_train, sgd, loss="cross_entropy", epochs=20, batch_size=16, seed=0)
 keras_test_loss, keras_test_accuracy = evaluate(model, X_test, y_test)
