@@ -16,6 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import option_classes
 from .dtypes import long_name
 
 # Reports go to a git-ignored folder unless asked for elsewhere: the committed ones under
@@ -70,12 +71,12 @@ def _finish(results, report_dir, profile: str) -> int:
     counts = report.summary(results)
     failures = [r for r in results if r.failed]
     for r in failures:
-        print(f"\nFAIL {r.backend} {r.id}: {r.message}")
-        if len(r.reproducer) > report.INLINE_REPRODUCER:
-            path = report.reproducer_path(r.backend, r, report_dir)
-            print(f"minimal failing example (long); to reproduce: python {path}")
-        elif r.reproducer:
-            print("minimal failing example; to reproduce:\n" + r.reproducer)
+        for i, f in enumerate(r.failures or [{"option_class": [], "message": r.message, "reproducer": r.reproducer}]):
+            where = f" [{option_classes.describe(tuple(f['option_class']))}]" if f["option_class"] else ""
+            print(f"\nFAIL {r.backend} {r.id}{where}: {f['message']}")
+            _print_reproducer(report, r, report_dir, f["reproducer"], str(i) if i else "", "minimal failing example")
+        _print_reproducer(report, r, report_dir, r.worst_reproducer, "worst",
+                          f"worst case met ({r.worst_ratio:.3g} x the bound; shrinking ended at a milder one)")
     print("\n" + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + f"; reports in {report_dir}: "
           + ", ".join(p.name for p in paths if p.suffix == ".md"))
     if counts["expected failure"]:
@@ -86,6 +87,13 @@ def _finish(results, report_dir, profile: str) -> int:
         print("error: no example ran: the backends implement none of the selected operations", file=sys.stderr)
         return 2
     return 1 if failures else 0
+
+
+def _print_reproducer(report, result, report_dir, code: str, kind: str, what: str) -> None:
+    if len(code) > report.INLINE_REPRODUCER:
+        print(f"{what} (long); to reproduce: python {report.reproducer_path(result.backend, result, report_dir, kind)}")
+    elif code:
+        print(f"{what}; to reproduce:\n" + code)
 
 
 def _run(argv) -> int:

@@ -6,6 +6,11 @@ quirks are handled here, once, for the project's kernels and the peers' alike:
 - **It must be chosen before a library defines its kernels** (Triton reads the variable at
   ``@triton.jit``, i.e. when the library is imported; later it is too late: "0 active drivers").
   :func:`prepare` sets it when torch sees no GPU; every Triton adapter calls it before its import.
+- **Float arguments arrive as Python floats** (its ``_implicit_cvt`` wraps ints, bools and
+  tensors, not floats), without a tensor's methods (``x.to(tl.float32)`` raises AttributeError)
+  and computed in float64; compiled Triton passes them as float32 scalars. :func:`prepare`
+  makes the interpreter pass them as float32 scalars too. The project's own kernels are checked
+  without this (they need neither), unless a peer was loaded first in the same process.
 - **numpy warns at masked lanes** (log(0), -inf * 0 computed in lanes a GPU leaves alone): the
   runner silences RuntimeWarning around every check.
 - **16-bit arithmetic may be wrong.** Triton 3.x's interpreter truncates float32 -> bfloat16
@@ -36,11 +41,32 @@ def active() -> bool:
 
 def prepare() -> None:
     """Choose the interpreter for Triton code imported from now on, when torch sees no GPU (an
-    explicit TRITON_INTERPRET wins, as in triton_kernels)."""
+    explicit TRITON_INTERPRET wins, as in triton_kernels), and make it pass float arguments as
+    float32 scalars."""
     import torch
 
     if not torch.cuda.is_available():
         os.environ.setdefault("TRITON_INTERPRET", "1")
+    if active():
+        _float_arguments_as_float32()
+
+
+def _float_arguments_as_float32() -> None:
+    import numpy as np
+    import triton.language as tl
+    from triton.runtime import interpreter as ti
+
+    original = ti._implicit_cvt
+    if getattr(original, "floats_as_float32", False):
+        return
+
+    def convert(arg):
+        if isinstance(arg, float):
+            return tl.tensor(ti.TensorHandle(np.array([arg], dtype=np.float32), tl.float32), tl.float32)
+        return original(arg)
+
+    convert.floats_as_float32 = True
+    ti._implicit_cvt = convert  # looked up by name at each launch (and for tuples' elements)
 
 
 @functools.lru_cache(maxsize=None)

@@ -57,6 +57,7 @@ class Operation:
     boundary: Callable | None = None  # (edges, precision) -> the fixed boundary cases (strategies.Edges)
     expect: Callable | None = None  # args -> expected results, where special values need a rule
     probes: tuple = ()  # for a bad-input operation: (what is wrong, case) pairs the backend must reject
+    option_defaults: dict = field(default_factory=dict)  # options whose use is an option class (option_classes)
 
 
 def _case(arrays: dict, options: dict | None = None, layout: str = "contiguous", *, tier: str = "worst",
@@ -210,6 +211,7 @@ def _softmax_expect(log: bool):
 
 _CE_OPTIONS = ("weight", "ignore_index", "reduction", "label_smoothing", "z_loss")
 _CE_DEFAULTS = {"weight": None, "ignore_index": -100, "reduction": "mean", "label_smoothing": 0.0, "z_loss": 0.0}
+_CE_CLASSES = {k: v for k, v in _CE_DEFAULTS.items() if k != "reduction"}  # reduction: one operation each
 
 
 @functools.lru_cache(maxsize=None)
@@ -328,11 +330,11 @@ def _ce_ops() -> list[Operation]:
             "softmax cross-entropy from logits with class weights, ignore_index, label smoothing, z-loss",
             _ce_cases(variant, grad=False),
             lambda b, a: {"loss": b.cross_entropy(a["logits"], a["target"], **_ce_kwargs(a))},
-            _ce_bound, frozenset({"target"}), boundary=_ce_boundary(variant, False)))
+            _ce_bound, frozenset({"target"}), boundary=_ce_boundary(variant, False), option_defaults=_CE_CLASSES))
         out.append(Operation(
             f"cross_entropy_grad[{variant}]", "cross_entropy_grad", "∂ cross_entropy / ∂ logits",
             _ce_cases(variant, grad=True), _ce_grad_call, _ce_grad_bound, frozenset({"target"}),
-            boundary=_ce_boundary(variant, True)))
+            boundary=_ce_boundary(variant, True), option_defaults=_CE_CLASSES))
     return out
 
 

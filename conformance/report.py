@@ -19,7 +19,8 @@ from pathlib import Path
 
 import hypothesis
 
-from . import interpreter
+from . import interpreter, option_classes
+from .runner import MAX_FAILING_CLASSES
 
 STATUSES = ("pass", "fail", "improbable", "not implemented", "not meaningful", "expected failure", "unexpected pass")
 FOLDED = ("not implemented", "not meaningful")  # summarized below the table, not a row each
@@ -81,26 +82,90 @@ def file_stem(backend: str) -> str:
 INLINE_REPRODUCER = 4000
 
 
-def reproducer_path(backend: str, result, directory=Path(".")) -> Path:
-    return Path(directory) / f"{file_stem(backend)}-{file_stem(result.id)}.py"
+def reproducer_path(backend: str, result, directory=Path("."), kind: str = "") -> Path:
+    return Path(directory) / f"{file_stem(backend)}-{file_stem(result.id)}{'-' + kind if kind else ''}.py"
+
+
+def long_reproducers(backend: str, result, directory) -> dict:
+    """{path: code} for the reproducers of ``result`` too long to show inline."""
+    codes = [(f"{i}" if i else "", f["reproducer"]) for i, f in enumerate(result.failures)]
+    codes = (codes or [("", result.reproducer)]) + [("worst", result.worst_reproducer)]
+    return {reproducer_path(backend, result, directory, kind): code for kind, code in codes
+            if len(code) > INLINE_REPRODUCER}
 
 
 # Row order: what needs attention first, then the passes.
 _ORDER = {"fail": 0, "improbable": 0, "unexpected pass": 0, "expected failure": 1, "pass": 2}
 
 
+def _reason(message: str) -> str:
+    """The reason of a "not implemented" message without its per-check detail (counts, method)."""
+    if message.startswith("no method"):
+        return "no method"
+    return re.sub(r"^the backend declined all \d+ examples tried", "declined every example", message)
+
+
 def _not_implemented(results) -> list[str]:
-    """One line for the operations the backend lacks: each id once, with its dtypes unless all."""
+    """The operations the backend lacks, one line per reason: each id once, with its dtypes unless all."""
     dtypes = list(dict.fromkeys(r.dtype for r in results))
-    missing: dict = {}
+    by_reason: dict = {}
     for r in results:
         if r.status == "not implemented":
-            missing.setdefault(r.op, []).append(r.dtype)
-    if not missing:
+            by_reason.setdefault(_reason(r.message), {}).setdefault(r.op, []).append(r.dtype)
+    if not by_reason:
         return []
-    names = [f"`{op}`" + ("" if ds == dtypes else f" ({', '.join(ds)})") for op, ds in missing.items()]
-    return ["", f"**Not implemented** ({sum(map(len, missing.values()))} checks): " + ", ".join(names) + ".",
-            "An operation the backend has no method for, or whose every example it declined, is not a failure."]
+    n = sum(len(ds) for missing in by_reason.values() for ds in missing.values())
+    lines = ["", f"**Not implemented** ({n} checks; an operation the backend has no method for, or whose every "
+             "example it declined, is not a failure):"]
+    for reason, missing in by_reason.items():
+        names = [f"`{op}`" + ("" if ds == dtypes else f" ({', '.join(ds)})") for op, ds in missing.items()]
+        lines.append(f"- {reason}: " + ", ".join(names) + ".")
+    return lines
+
+
+def _declined(results) -> list[str]:
+    """The reasons the backend gave for the examples it declined (options it does not support, a
+    difference of semantics its adapter states), with the checks they came from."""
+    reasons: dict = {}
+    for r in results:
+        for reason, n in r.declined.items():
+            entry = reasons.setdefault(reason, [0, []])
+            entry[0] += n
+            entry[1].append(r.id)
+    if not reasons:
+        return []
+    lines = ["", "**Declined examples**, by the reason the backend gave (not failures):"]
+    for reason, (n, ids) in reasons.items():
+        shown = ", ".join(f"`{i}`" for i in ids[:4]) + (f" and {len(ids) - 4} more" if len(ids) > 4 else "")
+        lines.append(f"- {reason} ({n} examples: {shown})")
+    return lines
+
+
+def _failure_lines(backend: str, r) -> list[str]:
+    """A failing check: each failing option class with its message and reproducer, then the worst
+    case met where shrinking ended at a milder one."""
+    lines = [f"### `{r.id}` ({r.status})", ""]
+    failures = r.failures or [{"option_class": [], "message": r.message, "reproducer": r.reproducer}]
+    for i, f in enumerate(failures):
+        if len(failures) > 1 or f["option_class"]:
+            lines += [f"**{option_classes.describe(tuple(f['option_class']))}**"
+                      + (option_classes.SPECIAL_NOTE if option_classes.SPECIAL in f["option_class"] else "") + ":", ""]
+        lines += [f["message"], ""] + _snippet(backend, r, f["reproducer"], str(i) if i else "")
+    last = failures[-1]["option_class"]
+    if last and len(failures) < MAX_FAILING_CLASSES:
+        lines += ["Every other example passed (the search went on without the classes above).", ""]
+    if r.worst_reproducer:
+        lines += [f"Worst case met ({_ratio(r)} x the bound; the example above is where shrinking ended):", ""]
+        lines += _snippet(backend, r, r.worst_reproducer, "worst")
+    return lines
+
+
+def _snippet(backend: str, r, code: str, kind: str = "") -> list[str]:
+    if not code:
+        return []
+    if len(code) <= INLINE_REPRODUCER:
+        return ["```python", code.rstrip(), "```", ""]
+    return [f"Reproducer (too long to show): `{reproducer_path(backend, r, kind=kind).name}`.", ""]
 
 
 def _not_meaningful(results) -> list[str]:
@@ -141,16 +206,12 @@ def markdown(backend: str, results, meta: dict) -> str:
         examples = f"{r.examples}" + (f" (+{r.skipped} declined)" if r.skipped else "")
         status = f"**{r.status}**" if _ORDER[r.status] == 0 else r.status
         lines.append(f"| `{r.op}` | {r.dtype} | {status} | {examples} | {_ratio(r)} | {_bands(r)} | {r.seconds:.1f} |")
-    lines += _not_implemented(results) + _not_meaningful(results)
+    lines += _not_implemented(results) + _not_meaningful(results) + _declined(results)
     failures = [r for r in shown if _ORDER[r.status] < 2]
     if failures:
         lines += ["", "## Failures", ""]
         for r in failures:
-            lines += [f"### `{r.id}` ({r.status})", "", r.message, ""]
-            if r.reproducer and len(r.reproducer) <= INLINE_REPRODUCER:
-                lines += ["```python", r.reproducer.rstrip(), "```", ""]
-            elif r.reproducer:
-                lines += [f"Reproducer (too long to show): `{reproducer_path(backend, r).name}`.", ""]
+            lines += _failure_lines(backend, r)
     return "\n".join(lines) + "\n"
 
 
@@ -170,9 +231,8 @@ def write(results, directory, profile: str) -> list[Path]:
         md, js = stem.with_suffix(".md"), stem.with_suffix(".json")
         md.write_text(markdown(backend, rows, meta), encoding="utf-8")
         for r in rows:
-            if len(r.reproducer) > INLINE_REPRODUCER:
-                path = reproducer_path(backend, r, directory)
-                path.write_text(r.reproducer, encoding="utf-8")
+            for path, code in long_reproducers(backend, r, directory).items():
+                path.write_text(code, encoding="utf-8")
                 paths.append(path)
         payload = {**meta, "backend": backend, "summary": summary(rows),
                    "results": [{k: v for k, v in r.to_json().items() if k != "case"} for r in rows]}

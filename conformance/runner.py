@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings, t
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisWarning, Unsatisfiable
 
-from . import interpreter
+from . import interpreter, option_classes
 from .backends import load_backend, to_backend, to_lists
 from .backends.reference import ReferenceBackend
 from .operations import OPERATIONS, Operation
@@ -313,6 +313,11 @@ class CheckResult:
     reproducer: str = ""
     bands: dict = field(default_factory=dict)  # size band -> {"worst": ratio, "probable": ratio}
     case: dict | None = field(default=None, repr=False)
+    # each failing option class: option_class, tier, ratio, message, reproducer, case (the first is
+    # message, reproducer and case above)
+    failures: list = field(default_factory=list)
+    worst_reproducer: str = ""  # the worst case met, where shrinking ended at a milder one
+    declined: dict = field(default_factory=dict)  # the backend's reason -> examples declined for it
 
     @property
     def id(self) -> str:
@@ -333,6 +338,8 @@ class CheckResult:
     def to_json(self) -> dict:
         d = asdict(self)
         d["id"] = self.id
+        d["failures"] = [{k: (str(v) if k == "ratio" and not math.isfinite(v) else v) for k, v in f.items() if k != "case"}
+                         for f in self.failures]
         if d["worst_ratio"] is not None and not math.isfinite(d["worst_ratio"]):
             d["worst_ratio"] = str(d["worst_ratio"])
         d["bands"] = {b: {t: r if math.isfinite(r) else str(r) for t, r in v.items()} for b, v in self.bands.items()}
@@ -394,14 +401,24 @@ def run_probes(backend, op: Operation, p: Precision, result: CheckResult) -> Che
 DECLINED_LIMIT = 10
 
 
+# A check that fails searches again without the failing case's option class (option_classes), at
+# most this many times: an empty batch or special values failing must not hide every other result.
+MAX_FAILING_CLASSES = 4
+
+
 def run_check(backend, spec: str, op: Operation, dtype: str, profile: Profile, seed: int | None = None) -> CheckResult:
     """Check one operation in one dtype on ``backend`` (``spec`` is how to load it again, for the
-    reproducer). Never raises for a failing backend: the result says what happened."""
+    reproducer). Never raises for a failing backend: the result says what happened, with each
+    failing option class and, where the search met a worse case than the one it shrank to, that
+    case's own reproducer."""
     p = get_precision(dtype)
     result = CheckResult(getattr(backend, "name", spec), op.id, dtype, "pass")
     start = time.perf_counter()
     if not callable(getattr(backend, op.method, None)):
         result.status, result.message = "not implemented", f"no method {op.method!r}"
+        return result
+    if dtype in getattr(backend, "unsupported_dtypes", {}):
+        result.status, result.message = "not implemented", f"{dtype}: {backend.unsupported_dtypes[dtype]}"
         return result
     reason = interpreter.not_meaningful(backend, dtype)
     if reason:
@@ -413,73 +430,110 @@ def run_check(backend, spec: str, op: Operation, dtype: str, profile: Profile, s
         result = run_probes(backend, op, p, result)
         result.seconds = time.perf_counter() - start
         return _known(backend, result)
-    state = {"worst": None, "failing": None, "declined": "", "last": 0.0}
-
-    def record(case) -> bool:
-        """Run one case; False if the backend declined it."""
-        try:
-            cmp = evaluate(backend, op, case, p)
-        except _Unsupported as e:
-            result.skipped += 1
-            state["declined"] = str(e)
-            return False
-        result.examples += 1
-        result.note(case, cmp)
-        state["last"] = cmp.ratio
-        if state["worst"] is None or cmp.ratio > state["worst"].ratio:
-            state["worst"] = cmp
-        if not cmp.ok:
-            state["failing"] = (case, cmp)
-            raise _Failure(cmp.describe())
-        return True
-
-    def check(case):
-        if not record(case):
-            if result.examples == 0 and result.skipped >= DECLINED_LIMIT:
-                raise _Declined(state["declined"])
-            reject()
-        target(state["last"], label="error / bound")  # the search climbs towards the headline number
-
-    slow = getattr(backend, "slow", False)
-    boundary = op.boundary((profile.slow_edges if slow else profile.edges), p) if op.boundary else []
-    test = settings(
-        settings.get_profile("conformance"),
-        max_examples=profile.slow_examples if slow else profile.examples,
-        derandomize=profile.derandomize and seed is None,
-        phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
-    )(given(case=op.cases(profile.limits, p))(check))
-    if seed is not None:
-        test = hypothesis_seed(seed)(test)
-    try:
-        with warnings.catch_warnings():  # numpy's notes on masked lanes of interpreted kernels, and
-            warnings.simplefilter("ignore", RuntimeWarning)  # hypothesis' on the repr of large cases
-            warnings.simplefilter("ignore", HypothesisWarning)
-            for case in boundary:  # fixed cases, minimal as they are: no shrinking
-                record(case)
-            test()
-    except (Unsatisfiable, _Declined) as e:
-        result.status = "not implemented"
-        reason = f": {e}" if isinstance(e, _Declined) else ""
-        result.message = f"the backend declined all {result.skipped} examples tried{reason}"
-    except _Failure:
-        result.status = "fail"
-    except Exception as e:  # noqa: BLE001 - an error in the harness is reported, not hidden
-        result.status = "fail"
-        result.message = f"the check itself raised {type(e).__name__}: {e}"
+    search = _Search(backend, op, p, profile, seed, result)
+    with warnings.catch_warnings():  # numpy's notes on masked lanes of interpreted kernels, and
+        warnings.simplefilter("ignore", RuntimeWarning)  # hypothesis' on the repr of large cases
+        warnings.simplefilter("ignore", HypothesisWarning)
+        for _ in range(MAX_FAILING_CLASSES):
+            failing = search.run()
+            if failing is None:
+                break
+            features = option_classes.of(op, failing[0])
+            result.failures.append(_failure(spec, op.id, dtype, features, *failing))
+            if not features or features in search.excluded:
+                break  # plain inputs fail: there is no other class to look at
+            search.excluded.append(features)
     result.seconds = time.perf_counter() - start
-    worst = state["worst"]
+    worst, worst_case = search.worst, search.worst_case
     if worst is not None:
         result.worst_ratio = worst.ratio
         result.worst = worst.describe() if worst.problem or worst.ratio > 0 else ""
-    if state["failing"] is not None and result.status == "fail":
-        case, cmp = state["failing"]
-        if cmp.tier == "probable":
-            result.status = "improbable"
-        result.case = case
-        result.message = cmp.describe()
-        result.worst_ratio = max(result.worst_ratio or 0.0, cmp.ratio)
-        result.reproducer = reproducer(spec, op.id, dtype, case)
+    if result.failures:
+        first = result.failures[0]
+        result.status = "improbable" if all(f["tier"] == "probable" for f in result.failures) else "fail"
+        result.case, result.message, result.reproducer = first["case"], first["message"], first["reproducer"]
+        result.worst_ratio = max([result.worst_ratio or 0.0] + [f["ratio"] for f in result.failures])
+        if worst is not None and worst.ratio > max(f["ratio"] for f in result.failures):
+            result.worst_reproducer = reproducer(spec, op.id, dtype, worst_case)  # shrinking found a milder one
     return _known(backend, result)
+
+
+def _failure(spec, op_id, dtype, features, case, cmp) -> dict:
+    return {"option_class": list(features), "tier": cmp.tier, "ratio": cmp.ratio, "message": cmp.describe(),
+            "reproducer": reproducer(spec, op_id, dtype, case), "case": case}
+
+
+class _Search:
+    """One operation x dtype on a backend: the boundary cases, then hypothesis' search, skipping the
+    option classes in ``excluded``; run() returns the (case, comparison) of the failure it stopped
+    at (shrunk), or None. Boundary cases that passed are not run again in a later search."""
+
+    def __init__(self, backend, op, p, profile, seed, result):
+        self.backend, self.op, self.p, self.result = backend, op, p, result
+        self.excluded: list = []
+        self.worst = self.worst_case = self.failing = None
+        self.declined, self.last = "", 0.0
+        slow = getattr(backend, "slow", False)
+        self.boundary = op.boundary((profile.slow_edges if slow else profile.edges), p) if op.boundary else []
+        self.passed: set = set()
+        test = settings(
+            settings.get_profile("conformance"),
+            max_examples=profile.slow_examples if slow else profile.examples,
+            derandomize=profile.derandomize and seed is None,
+            phases=(Phase.explicit, Phase.generate, Phase.target, Phase.shrink),
+        )(given(case=op.cases(profile.limits, p))(self._check))
+        self.test = test if seed is None else hypothesis_seed(seed)(test)
+
+    def _skip(self, case) -> bool:
+        return bool(self.excluded) and option_classes.excluded(option_classes.of(self.op, case), self.excluded)
+
+    def _record(self, case) -> bool:
+        """Run one case; False if the backend declined it. Raises _Failure if it fails."""
+        result = self.result
+        try:
+            cmp = evaluate(self.backend, self.op, case, self.p)
+        except _Unsupported as e:
+            result.skipped += 1
+            self.declined = str(e)
+            result.declined[self.declined] = result.declined.get(self.declined, 0) + 1
+            return False
+        result.examples += 1
+        result.note(case, cmp)
+        self.last = cmp.ratio
+        if self.worst is None or cmp.ratio > self.worst.ratio:
+            self.worst, self.worst_case = cmp, case
+        if not cmp.ok:
+            self.failing = (case, cmp)
+            raise _Failure(cmp.describe())
+        return True
+
+    def _check(self, case):
+        if self._skip(case) or not self._record(case):
+            if self.result.examples == 0 and self.result.skipped >= DECLINED_LIMIT:
+                raise _Declined(self.declined)
+            reject()
+        target(self.last, label="error / bound")  # the search climbs towards the headline number
+
+    def run(self):
+        result = self.result
+        self.failing = None
+        try:
+            for i, case in enumerate(self.boundary):  # fixed cases, minimal as they are: no shrinking
+                if i not in self.passed and not self._skip(case):
+                    self._record(case)
+                    self.passed.add(i)
+            self.test()
+        except (Unsatisfiable, _Declined) as e:
+            if result.examples == 0 and not result.failures:
+                result.status = "not implemented"
+                reason = f": {e}" if isinstance(e, _Declined) else ""
+                result.message = f"the backend declined all {result.skipped} examples tried{reason}"
+        except _Failure:
+            return self.failing
+        except Exception as e:  # noqa: BLE001 - an error in the harness is reported, not hidden
+            result.failures.append({"option_class": [], "tier": "worst", "ratio": math.inf, "case": None,
+                                    "message": f"the check itself raised {type(e).__name__}: {e}", "reproducer": ""})
+        return None
 
 
 def _known(backend, result: CheckResult) -> CheckResult:

@@ -87,7 +87,8 @@ def test_third_party_backend_failure_exits_1_with_a_reproducer(tmp_path, capsys)
     md = (tmp_path / "partial.md").read_text()
     rows = [line for line in md.splitlines() if line.startswith("| `")]
     assert [row.split("|")[3].strip() for row in rows] == ["**fail**", "pass", "pass"]  # failures first
-    assert "**Not implemented** (2 checks): `log_softmax`, `activation[tanh]`." in md  # one line
+    assert "**Not implemented** (2 checks; " in md  # summarized, one line per reason
+    assert "\n- no method: `log_softmax`.\n- declined every example: tanh: `activation[tanh]`." in md
     assert "Device: **cpu**" in md and '"+k declined": examples the backend declined' in md
     snippet = report["linear"]["reproducer"]
     assert snippet in out
@@ -198,3 +199,57 @@ def test_a_backend_module_that_is_not_importable_says_how_to_fix_it(tmp_path, mo
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(ValueError, match="'needs_dep_xyz' imports 'missing_dependency_xyz', which is not installed"):
         load_backend("needs_dep_xyz:Backend")
+
+
+class SoftmaxBadAtInfAndOnLongRows(Backend):
+    """softmax of a row holding +inf is 0 (torch's rule: NaN), and rows holding a logit below -50 are off by 1e-3."""
+
+    name = "two-bugs"
+
+    def softmax(self, x):
+        out = []
+        for row in x:
+            if any(v == float("inf") or v != v for v in row):
+                out.append([0.0] * len(row))
+            else:
+                out.append([p + (1e-3 if min(row) < -50.0 else 0.0) for p in ReferenceBackend().softmax([row])[0]])
+        return out
+
+
+class MseOffByTheLargestValue(Backend):
+    """mse with an error that grows with the largest |y|: shrinking ends at a milder case than the worst."""
+
+    name = "growing"
+
+    def mse(self, y, d, reduction="mean"):
+        loss = ReferenceBackend.mse(y, d, reduction)
+        err = 1e-9 * max(abs(v) for row in y for v in row) ** 2
+        return [[v + err for v in row] for row in loss] if reduction == "none" else loss + err
+
+
+def test_a_failing_option_class_does_not_hide_the_others(tmp_path, capsys):
+    result = run_check(SoftmaxBadAtInfAndOnLongRows(), "test_conformance_cli:SoftmaxBadAtInfAndOnLongRows",
+                       OPERATIONS["softmax"], "float64", PROFILES["ci"])
+    assert result.status == "fail"
+    classes = [f["option_class"] for f in result.failures]
+    assert ["special values"] in classes  # the boundary case of +inf rows
+    finite = [f for f in result.failures if "special values" not in f["option_class"]]
+    assert finite, "the smallest finite failing example was not searched for"
+    namespace = {}
+    with pytest.raises(AssertionError):  # its reproducer fails on finite inputs alone
+        exec(finite[0]["reproducer"], namespace)
+    assert min(map(min, namespace["case"]["arrays"]["x"])) < -50.0 and "inf" not in finite[0]["reproducer"]
+    from conformance import report
+    report.write([result], tmp_path, "ci")
+    md = (tmp_path / "two-bugs.md").read_text()
+    assert "**with special values** (the expected result at inf or NaN is torch's convention" in md
+
+
+def test_the_worst_case_met_keeps_its_own_reproducer():
+    result = run_check(MseOffByTheLargestValue(), "test_conformance_cli:MseOffByTheLargestValue",
+                       OPERATIONS["mse"], "float64", PROFILES["ci"])
+    assert result.status == "fail" and result.worst_reproducer
+    assert result.worst_ratio > result.failures[0]["ratio"]
+    namespace = {}
+    with pytest.raises(AssertionError):
+        exec(result.worst_reproducer, namespace)

@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance import dtypes, operations, runner, vectors
+from conformance import dtypes, operations, option_classes, runner, vectors
 from conformance import strategies as S
 from conformance import tolerance as T
 from reference.activations import ACTIVATIONS, get_activation
@@ -142,7 +142,7 @@ def test_logit_rows_keep_the_protected_class_finite(data):
         assert all(x != math.inf and not math.isnan(x) for x in row)
 
 
-@pytest.mark.parametrize("module", [T, S, operations, runner, vectors, dtypes], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [T, S, operations, runner, vectors, dtypes, option_classes], ids=lambda m: m.__name__)
 def test_doctests(module):
     """The conformance package is outside pytest's testpaths: its examples run here, and a module
     whose examples were lost (none found) fails rather than passing silently."""

@@ -17,6 +17,10 @@ A backend is any object with these attributes (subclassing :class:`Backend` give
                     a format the interpreter computes wrongly (bfloat16 today, found by a probe at
                     start: conformance.interpreter) are reported "not meaningful" instead of run,
 ``interpreter_workarounds``  except for the formats named here, whose faults its kernels avoid.
+``unsupported``     {argument or option name: why}: what the implementation does not support. Use
+                    :func:`decline` in the operation: an example that sets one of them away from its
+                    default is declined with that reason, and the report lists the reasons.
+``unsupported_dtypes``  {dtype: why}: formats it lacks, reported as not implemented with the reason.
 ``known_failures``  test ids (``"op@dtype"``, or ``"op"`` for every dtype) expected to fail; the
                     report lists them as expected failures (and notes any that pass).
 ``set_dtype(name)`` optional; called before the checks of each dtype (e.g. to switch tf32
@@ -58,7 +62,10 @@ optimizer_step           (name, options, params, grads, state) -> (params, state
 
 Built in: ``reference`` (the oracle itself through this protocol), ``torch`` (float64 and
 float32, on CUDA when there is one), ``triton`` (the project's kernels; the CPU interpreter when
-there is no GPU). Third parties pass ``package.module:Name`` (a class, instance or factory).
+there is no GPU). Peers, the kernels of other libraries (``pip install -e ".[peers]"``; run by
+name, or all at once by ``python -m conformance ecosystem``): ``liger`` (Liger-Kernel),
+``torch.compile`` (inductor), ``fla`` (flash-linear-attention's fla-core). Third parties pass
+``package.module:Name`` (a class, instance or factory); conformance/README.md has a template.
 """
 from __future__ import annotations
 
@@ -73,6 +80,12 @@ BUILTIN = {
     "torch": "conformance.backends.torch_backend:TorchBackend",
     "triton": "conformance.backends.triton_backend:TritonBackend",
 }
+# Not in the default run: `python -m conformance` checks the project's own backends only.
+PEERS = {
+    "liger": "conformance.backends.liger:LigerBackend",
+    "torch.compile": "conformance.backends.compiled:CompiledBackend",
+    "fla": "conformance.backends.fla:FlaBackend",
+}
 KNOWN_FAILURES_DIR = Path(__file__).resolve().parent.parent / "known_failures"
 
 
@@ -86,12 +99,28 @@ class Backend:
     slow = False
     runs_triton = False
     interpreter_workarounds: tuple = ()
+    unsupported: dict = {}
+    unsupported_dtypes: dict = {}
     known_failures: tuple = ()
 
     @classmethod
     def unavailable(cls) -> str | None:
         """Why this backend cannot run here (a missing package, no device), or None."""
         return None
+
+
+def decline(backend, given: dict, defaults: dict) -> None:
+    """Raise NotImplementedError with the backend's reason for the first argument in ``given``
+    that it lists as ``unsupported`` and that is set away from its entry in ``defaults``."""
+    for name, reason in getattr(backend, "unsupported", {}).items():
+        if name in given and not _is_default(given[name], defaults.get(name)):
+            raise NotImplementedError(f"{name}: {reason}")
+
+
+def _is_default(value, default) -> bool:
+    if value is None or default is None:
+        return value is default
+    return value == default
 
 
 def read_known_failures(name: str) -> tuple[str, ...]:
@@ -130,7 +159,7 @@ def backend_class(spec: str):
     """The class (or instance/factory) a backend name or ``package.module:Name`` refers to."""
     if not isinstance(spec, str):
         raise TypeError(f"backend must be a name or 'package.module:Name' string, got {type(spec).__name__}")
-    return _import(BUILTIN.get(spec, spec))
+    return _import({**BUILTIN, **PEERS}.get(spec, spec))
 
 
 def load_backend(spec: str):
@@ -160,10 +189,10 @@ def validate(backend, spec: str) -> None:
         raise ValueError(f"backend {spec!r}: a list backend computes in one format, got dtypes {dtypes!r}")
 
 
-def default_backends() -> list[str]:
-    """The built-in backends that can run on this machine, in report order."""
+def default_backends(names=BUILTIN) -> list[str]:
+    """The backends among ``names`` (default: the built-in ones) that can run on this machine."""
     out = []
-    for name in BUILTIN:
+    for name in names:
         try:
             cls = backend_class(name)
         except ImportError:

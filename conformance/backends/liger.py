@@ -1,0 +1,67 @@
+"""The ``liger`` peer: Liger-Kernel's Triton kernels (``pip install -e ".[peers]"``).
+
+Operations: ``cross_entropy`` and its gradient (``LigerCrossEntropyFunction``, the kernel behind
+``liger_cross_entropy``), ``softmax`` (``liger_softmax``); with class weights, ignore_index,
+label smoothing and z-loss (its ``lse_square_scale``: ζ lse² added per counted row, the suite's
+z_loss). Without a GPU they run under Triton's CPU interpreter (conformance.interpreter).
+
+Semantics the adapter bridges, not differences it hides:
+
+- Liger's forward writes ∂loss/∂logits into the logits' own buffer when they require grad
+  (documented in its source: "we use a trick to store X_ptr gradient in X_ptr"), so the caller's
+  logits are overwritten by the call. The adapter hands it a copy; the suite's check that inputs
+  are untouched would otherwise fail every gradient example.
+- With class weights and reduction "mean", Liger divides the z-loss by the number of counted
+  rows, unweighted, and the cross-entropy by Σ w_t; the oracle divides both by Σ w_t (z-loss has
+  no torch definition to follow). Confirmed by hand in float64: Liger's loss and gradient are
+  both those of its convention. The adapter declines these examples as a difference of semantics.
+"""
+from __future__ import annotations
+
+import importlib.util
+
+from . import Backend
+from .. import interpreter
+from .torch_backend import TorchBackend
+
+
+Z_LOSS_WITH_WEIGHTS = ("difference of semantics: with class weights, Liger's mean divides the z-loss by the "
+                       "count of counted rows, the oracle by the sum of their weights")
+
+
+class LigerBackend(Backend):
+    name = "liger"
+    array_type = "torch"
+    dtypes = ("float32", "bfloat16", "float16")
+    runs_triton = True
+
+    def __init__(self):
+        interpreter.prepare()  # before Liger defines its kernels
+        import torch
+        from liger_kernel.ops.cross_entropy import LigerCrossEntropyFunction
+        from liger_kernel.transformers.functional import liger_softmax
+
+        self._function, self._softmax = LigerCrossEntropyFunction, liger_softmax
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.slow = interpreter.active()
+
+    @classmethod
+    def unavailable(cls):
+        if importlib.util.find_spec("liger_kernel") is None:
+            return "liger-kernel is not installed (pip install -e \".[peers]\")"
+        return None
+
+    def softmax(self, x):
+        return self._softmax(x)
+
+    def _ce(self, logits, target, weight, ignore_index, reduction, label_smoothing, z_loss):
+        if weight is not None and z_loss and reduction == "mean":
+            raise NotImplementedError(Z_LOSS_WITH_WEIGHTS)
+        # arguments: weight, ignore_index, lse_square_scale, label_smoothing, reduction, softcap,
+        # return_z_loss, return_token_accuracy, return_predicted_tokens; the loss comes first
+        return self._function.apply(logits.clone(), target, weight, ignore_index, z_loss, label_smoothing, reduction,
+                                    None, False, False, False)[0]
+
+    cross_entropy = TorchBackend.cross_entropy
+    cross_entropy_grad = TorchBackend.cross_entropy_grad
+    _grad = staticmethod(TorchBackend._grad)
