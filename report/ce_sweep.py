@@ -1,8 +1,9 @@
 """python -m report ce-sweep: cross-entropy launch configurations timed side by side.
 
-The cross-entropy kernel takes its tile from the row length (``_launch_config`` in
-triton_kernels/cross_entropy.py): BLOCK_V logits of ROWS rows a program, over num_warps warps, the
-chunk loop pipelined over NUM_STAGES. Whether another choice moves more bytes a second is a
+The cross-entropy kernel takes its launch from the row length (``_launch_config`` in
+triton_kernels/cross_entropy.py): blocks of ROWS rows, BLOCK_V logits of each at a time, over
+num_warps warps, a persistent grid of ``per_sm`` programs an SM, its loops (the chunks of a
+long row, or a program's blocks of short rows) pipelined over ``stages``. Whether another choice moves more bytes a second is a
 question for the GPU; this command answers it for one shape in one run. It times forward +
 backward (the fused forward that writes the gradient, then the backward that finds nothing left to
 do, as ``loss.backward()`` after ``cross_entropy``) under each candidate, beside a copy of the
@@ -14,11 +15,11 @@ candidate's loss and gradient against the kernel's own choice (``default``).
 
 Candidates: every power-of-two BLOCK_V from --min-block to the row's (capped at 16384, the
 kernel's longest tile), ROWS from 1 to as many as fill a 16384-logit tile (short rows: many a
-program), warps from 4 to 32, with 4 to 32 logits a thread; chunked rows (BLOCK_V < V) also with
-2 and 3 pipeline stages (Triton's 2 stages keep one copy in flight and wait for it at once; 3 is
-the first that overlaps a load with the previous chunk's reductions). Each is a separate
-compilation (a few seconds on the GPU): the budget stops the sweep, and what was not reached is
-listed as such.
+program), warps from 4 to 32, with 4 to 32 logits a thread; programs for 32 or 64 warps an SM;
+1 and 3 pipeline stages, and 2 for chunked rows (Triton's 2 stages keep one copy in flight and
+wait for it at once; 3 is the first that overlaps a load with the previous step's reductions).
+Each is a separate compilation (a few seconds on the GPU): the budget stops the sweep, and what
+was not reached is listed as such.
 
 On a GPU each candidate is timed twice: as a call (``ms``, what a training step pays, host work
 included) and replayed from a CUDA graph (``graph_ms``, the kernels alone). The GPU machine's
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import importlib
+import itertools
 import sys
 import time
 from pathlib import Path
@@ -44,10 +46,10 @@ PER_THREAD = (4, 32)  # logits a thread, least and most (registers: the tile is 
 
 
 def candidates(v: int, min_block: int = 1024) -> list[dict]:
-    """(BLOCK_V, ROWS, warps, stages) to try for rows of ``v`` logits (see the module docstring),
-    in the order a budget should reach them: 16 logits a thread (the kernel's own density) first,
-    then 32, 8, 4; within each, the whole row in one tile before chunks, one stage before three
-    before two, and the longest tile first."""
+    """(BLOCK_V, ROWS, warps, stages, programs an SM) to try for rows of ``v`` logits (see the module
+    docstring), in the order a budget should reach them: 32 logits a thread (the kernel's own
+    density) first, then 16, 8, 4; within each, 32 warps an SM (the kernel's) before 64, the whole
+    row in one tile before chunks, one stage before three before two, and the longest tile first."""
     top = min(MAX_BLOCK, 1 << max(0, v - 1).bit_length())
     out = []
     block = max(16, min(min_block, top))
@@ -56,13 +58,15 @@ def candidates(v: int, min_block: int = 1024) -> list[dict]:
         while rows * block <= MAX_BLOCK:
             for warps in (4, 8, 16, 32):
                 if PER_THREAD[0] <= rows * block // (32 * warps) <= PER_THREAD[1]:
-                    for stages in (1, 3, 2) if block < v else (1,):
-                        out.append({"block_v": block, "rows": rows, "warps": warps, "stages": stages})
+                    for stages, warps_per_sm in itertools.product((1, 3, 2) if block < v else (1, 3), (32, 64)):
+                        out.append({"block_v": block, "rows": rows, "warps": warps, "stages": stages,
+                                    "per_sm": max(1, warps_per_sm // warps)})
             rows *= 2
         block *= 2
-    density = {16: 0, 32: 1, 8: 2, 4: 3}
+    density = {32: 0, 16: 1, 8: 2, 4: 3}
     stage_order = {1: 0, 3: 1, 2: 2}
-    return sorted(out, key=lambda c: (density[c["rows"] * c["block_v"] // (32 * c["warps"])], c["block_v"] < v,
+    return sorted(out, key=lambda c: (density[c["rows"] * c["block_v"] // (32 * c["warps"])],
+                                      c["per_sm"] * c["warps"] > 32, c["block_v"] < v,
                                       stage_order[c["stages"]], -c["block_v"], -c["rows"]))
 
 
@@ -73,14 +77,14 @@ def launching(config: dict | None):
     if config is None:
         yield
         return
-    saved = ce._launch_config, ce._NUM_STAGES
+    saved = ce._launch_config
     block, rows, warps = config["block_v"], config["rows"], config["warps"]
-    ce._launch_config = lambda n_rows, n_cols, block_v: (block, rows, warps, n_cols <= block)
-    ce._NUM_STAGES = config["stages"]
+    ce._launch_config = lambda n_rows, n_cols, block_v, heavy=False: ce._Launch(
+        block, rows, warps, n_cols <= block, config["per_sm"], config["stages"])
     try:
         yield
     finally:
-        ce._launch_config, ce._NUM_STAGES = saved
+        ce._launch_config = saved
 
 
 def _step(logits, target):
@@ -138,7 +142,8 @@ def sweep(n: int, v: int, dtype: str, device: Device, budget_s: float, min_block
 def _name(config) -> str:
     if config == "default":
         return "default"
-    return f"BLOCK_V={config['block_v']} ROWS={config['rows']} warps={config['warps']} stages={config['stages']}"
+    name = f"BLOCK_V={config['block_v']} ROWS={config['rows']} warps={config['warps']} stages={config['stages']}"
+    return name + (f" per_sm={config['per_sm']}" if "per_sm" in config else "")  # older sweeps have none
 
 
 def _kernel_ms(row: dict) -> float:

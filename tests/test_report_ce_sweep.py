@@ -8,19 +8,21 @@ from report import ce_sweep
 from report.timing import Device
 
 
-def test_candidates_span_tiles_rows_warps_and_stages():
+def test_candidates_span_tiles_rows_warps_stages_and_programs():
     found = ce_sweep.candidates(32000)
     assert {c["block_v"] for c in found} == {1024, 2048, 4096, 8192, 16384}  # longer rows: chunks
-    assert {"block_v": 16384, "rows": 1, "warps": 32, "stages": 2} in found  # the default's tile, pipelined
-    assert {"block_v": 2048, "rows": 8, "warps": 16, "stages": 1} in found  # several rows a program
-    assert {"block_v": 8192, "rows": 1, "warps": 16, "stages": 3} in found  # the first stage count that overlaps
-    assert found[0] == {"block_v": 16384, "rows": 1, "warps": 32, "stages": 1}  # the longest tile first
+    assert {"block_v": 8192, "rows": 1, "warps": 8, "stages": 3, "per_sm": 4} in found  # the default, pipelined
+    assert {"block_v": 2048, "rows": 8, "warps": 16, "stages": 1, "per_sm": 2} in found  # several rows a program
+    assert {"block_v": 8192, "rows": 1, "warps": 8, "stages": 1, "per_sm": 8} in found  # 64 warps an SM
+    assert found[0] == {"block_v": 16384, "rows": 1, "warps": 16, "stages": 1, "per_sm": 2}  # the longest tile first
     for c in found:
         assert 4 <= c["rows"] * c["block_v"] // (32 * c["warps"]) <= 32 and c["rows"] * c["block_v"] <= 16384
+        assert c["per_sm"] * c["warps"] in (32, 64)
     tiny = ce_sweep.candidates(10)  # V = 10: many rows a program, the open question of the short rows
     assert tiny and {c["block_v"] for c in tiny} == {16} and max(c["rows"] for c in tiny) == 1024
+    assert {c["stages"] for c in tiny} == {1, 3}  # single tiles: the persistent loop's pipelining
     short = ce_sweep.candidates(100, min_block=64)
-    assert {c["block_v"] for c in short} == {64, 128} and all(c["stages"] == 1 for c in short if c["block_v"] == 128)
+    assert {c["block_v"] for c in short} == {64, 128} and all(c["stages"] != 2 for c in short if c["block_v"] == 128)
 
 
 def test_the_sweep_checks_every_candidate_against_the_default():
@@ -33,7 +35,7 @@ def test_the_sweep_checks_every_candidate_against_the_default():
     assert doc["bytes"] == 2 * 5 * 100 * 4 + 8 * 5 and doc["copy"]["ms"] > 0
     # the kernel's own choice is back afterwards
     ce = ce_sweep.importlib.import_module("triton_kernels.cross_entropy")
-    assert ce._launch_config(5, 100, ce._MAX_BLOCK_V) == (128, 8, 4, True)
+    assert ce._launch_config(5, 100, ce._MAX_BLOCK_V) == (128, 8, 4, True, 8, 1)
 
 
 def test_a_spent_budget_skips_all_but_the_default():

@@ -42,9 +42,12 @@ Launches and host work. The call never waits for the GPU (no device-to-host sync
 capture it, torch.compile need not break its graph around it). "mean" and "sum" launch a tiny
 prologue (it zeroes a ticket counter and, for "mean", sums D over the targets: N x 8 bytes read
 by at most 128 programs) and then the main kernel, which writes the loss, the lse when it is
-needed and, when the logits need a gradient, the gradient for grad_output = 1. Each main program
-stores the sum of its rows' losses; the program that takes the last ticket of an atomic counter
-adds these partials up in program order, so the loss is deterministic. "none" is the main kernel
+needed and, when the logits need a gradient, the gradient for grad_output = 1. The main kernel's
+grid is persistent (enough programs for _WARPS_PER_SM warps an SM, each taking every n-th block
+of rows), so the per-program work (1/D from the prologue's partials, a loss partial, a ticket) is
+paid a few times an SM, not once a block. Each program stores the sum of its rows' losses; the
+program that takes the last ticket of an atomic counter adds these partials up in program order,
+so the loss is deterministic on a given GPU (the grid follows its SM count). "none" is the main kernel
 alone. Out-of-range targets are checked before launching only where that is free (CPU tensors,
 ``check_target=None``, the default): on a GPU the check is a device-to-host sync, so there such a
 row gets a NaN loss and gradient and nothing is read out of bounds; for "mean" D is NaN too, so
@@ -138,7 +141,7 @@ path rounds the log-probabilities to bf16 before its backward forms the gradient
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 import triton
@@ -164,7 +167,8 @@ _PER_THREAD = 32  # logits per thread (at most: short rows' programs keep 4 warp
 _MAX_PARTS = 128
 _PART_ROWS = 4096  # targets per prologue program below _MAX_PARTS programs
 _BLOCK = 1024  # elements per step of the small reductions
-_NUM_STAGES = 1  # chunk-loop pipelining: 2 stages measured slower on an H200 (report/NOTES.md)
+_NUM_STAGES = 1  # pipelining of the main kernel's loops: 2 stages measured slower on an H200 (report/NOTES.md)
+_WARPS_PER_SM = 32  # the main kernel's persistent grid: programs enough for this many warps an SM
 
 
 # ----------------------------------------------------------------------------------------------
@@ -285,112 +289,33 @@ def _prologue_kernel(target_ptr, weight_ptr, parts_ptr, count_ptr, n_rows, n_col
 
 @triton.jit
 def _cross_entropy_kernel(
-    logits_ptr, logits_stride, target_ptr, target_stride, weight_ptr, grad_ptr, grad_stride,
-    loss_ptr, lse_ptr, a_sum_ptr, consts_ptr, parts_ptr, n_parts, partial_ptr, count_ptr,
+    # inputs: logits [N, V] (row stride), class indices [N] or probabilities [N, V] (row stride), weights [V]
+    logits_ptr, logits_stride, target_ptr, target_stride, weight_ptr,
+    # outputs: the gradient [N, V] (row stride), the loss ([N] or one value), lse [N], Σ_c a_c [N], consts [2]
+    grad_ptr, grad_stride, loss_ptr, lse_ptr, a_sum_ptr, consts_ptr,
+    # the reduction's workspace: the prologue's partials of D, one loss partial a program, the ticket counter
+    parts_ptr, n_parts, partial_ptr, count_ptr,
     n_rows, n_cols, ignore_index, label_smoothing, z_loss,
     HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, SOFT: tl.constexpr, REDUCTION: tl.constexpr,
     STORE_LSE: tl.constexpr, COMPUTE_GRAD: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr,
-    SINGLE_TILE: tl.constexpr, NUM_STAGES: tl.constexpr, PARTS: tl.constexpr, BLOCK: tl.constexpr,
-    ROUND_BF16: tl.constexpr,
+    SINGLE_TILE: tl.constexpr, NUM_STAGES: tl.constexpr, BLOCK_STAGES: tl.constexpr, PARTS: tl.constexpr,
+    BLOCK: tl.constexpr, ROUND_BF16: tl.constexpr,
 ):
-    """ROWS rows per program: the loss, the lse (STORE_LSE) and the gradient (COMPUTE_GRAD) times
-    1/D ("mean") or 1 ("sum"). REDUCTION 0 ("none") stores each row's loss; 1 ("mean") and 2 ("sum")
-    store one partial sum per program, and the program that finishes last (an atomic ticket) adds
-    them up in program order, so the result is deterministic, and writes the loss.
-    consts (by program 0, for the backward): [1/D, W = Σ_c w_c].
+    """A persistent grid: each program takes every num_programs-th block of ROWS rows and computes
+    their loss, lse (STORE_LSE) and gradient (COMPUTE_GRAD) times 1/D ("mean") or 1 ("sum").
+    REDUCTION 0 ("none") stores each row's loss; 1 ("mean") and 2 ("sum") store one partial sum per
+    program (its blocks in order), and the program that finishes last (an atomic ticket) adds them
+    up in program order, so the result is deterministic for a given grid, and writes the loss.
+    consts (with block 0, for the backward): [1/D, W = Σ_c w_c].
     SOFT: target_ptr holds class probabilities q [N, V] (row stride target_stride) instead of class
     indices; D = N, and with STORE_LSE the backward's Σ_c a_c goes to a_sum_ptr.
     SINGLE_TILE: the row fits in BLOCK_V and stays in registers between the two uses, so the logits
-    are read once and the gradient written once (chunked rows: read twice, the second mostly from L2).
+    are read once, x_y is taken from them and the gradient written once (chunked rows: read twice,
+    the second mostly from L2). NUM_STAGES pipelines the chunk loops, BLOCK_STAGES the loop over a
+    program's blocks (single tiles only: the next block's loads issued while this one reduces).
     ROUND_BF16: round a bfloat16 gradient explicitly (interpreter only, see _round_to_bf16)."""
     pid = tl.program_id(0)
-    row_mask, rows64, y, active, in_range = _rows_and_targets(pid, target_ptr, n_rows, n_cols, ignore_index, ROWS,
-                                                              SOFT)
-    x_row = logits_ptr + rows64 * logits_stride
     cols = tl.arange(0, BLOCK_V)
-    q_row = target_ptr + rows64 * target_stride  # soft targets' rows (unused for class indices)
-    if SOFT:
-        t = tl.zeros([ROWS], tl.float32)  # Σ_c a_c (shift - x_c)
-        a_sum = tl.zeros([ROWS], tl.float32)
-    else:
-        x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
-        if HAS_WEIGHT:
-            w_y = tl.load(weight_ptr + y, mask=active & in_range, other=0.0)
-        else:
-            w_y = tl.full([ROWS], 1.0, tl.float32)
-        # For smoothing, W = Σ w_c and Σ w_c (x_c - r) are taken relative to r = x_y, so that logits
-        # of 1e4 do not cancel against lse W (r = 0 if x_y = -inf).
-        r = tl.where(x_y == float("-inf"), 0.0, x_y)
-        w_sum = tl.zeros([ROWS], tl.float32)
-        wd_sum = tl.zeros([ROWS], tl.float32)
-
-    # Pass 1: running max m, Σ exp(x - m), and the target's sums.
-    m = tl.full([ROWS], float("-inf"), tl.float32)
-    s = tl.zeros([ROWS], tl.float32)
-    if SINGLE_TILE:
-        mask = row_mask[:, None] & (cols < n_cols)[None, :]
-        x = tl.load(x_row[:, None] + cols[None, :], mask=mask, other=float("-inf")).to(tl.float32)
-        m = tl.max(x, axis=1)
-        shift = tl.where(m == float("-inf"), 0.0, m)
-        e = tl.exp(x - shift[:, None])  # kept: the gradient's only exp
-        s = tl.sum(e, axis=1)
-        if SOFT:
-            a = _soft_weights(q_row, cols, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING)
-            t, a_sum = _soft_update(x, a, 0.0, shift, t, a_sum)
-        elif HAS_SMOOTHING:
-            if HAS_WEIGHT:
-                w = tl.load(weight_ptr + cols, mask=cols < n_cols, other=0.0)[None, :]
-                w_sum += tl.sum(w, axis=1)
-            else:
-                w = 1.0
-                w_sum += n_cols
-            wd_sum += tl.sum(tl.where(mask, w * (x - r[:, None]), 0.0), axis=1)
-    else:
-        # Keep the chunks in L2 for pass 2's re-read.
-        for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
-            c = start + cols
-            mask = row_mask[:, None] & (c < n_cols)[None, :]
-            x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf"),
-                        eviction_policy="evict_last").to(tl.float32)
-            m_old = m
-            m, s = _online_update(x, m, s)
-            if SOFT:
-                a = _soft_weights(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING)
-                t, a_sum = _soft_update(x, a, tl.where(m_old == float("-inf"), 0.0, m_old),
-                                        tl.where(m == float("-inf"), 0.0, m), t, a_sum)
-            elif HAS_SMOOTHING:
-                if HAS_WEIGHT:
-                    w = tl.load(weight_ptr + c, mask=c < n_cols, other=0.0)[None, :]
-                    w_sum += tl.sum(w, axis=1)
-                else:
-                    w = 1.0
-                    w_sum += tl.sum(tl.where(mask, 1.0, 0.0), axis=1)
-                wd_sum += tl.sum(tl.where(mask, w * (x - r[:, None]), 0.0), axis=1)
-
-    shift = tl.where(m == float("-inf"), 0.0, m)
-    log_s = tl.log(s)
-    lse = shift + log_s
-    if SOFT:  # loss = Σ_c a_c (lse - x_c) + z lse², A = Σ_c a_c + 2 z lse
-        coef_y = tl.zeros([ROWS], tl.float32)
-        coef_p = a_sum + 2.0 * z_loss * lse
-        loss = (t + a_sum * log_s) + z_loss * lse * lse
-    else:
-        nll = (shift - x_y) + log_s  # lse - x_y without rounding lse at the scale of |m|
-        coef_y = (1.0 - label_smoothing) * w_y
-        coef_p = coef_y + 2.0 * z_loss * lse
-        loss = coef_y * nll + z_loss * lse * lse
-        if HAS_SMOOTHING:
-            eps_v = label_smoothing / n_cols
-            loss += eps_v * (w_sum * ((shift - r) + log_s) - wd_sum)
-            coef_p += eps_v * w_sum
-    loss = tl.where(active, tl.where(in_range, loss, float("nan")), 0.0)
-    if REDUCTION == 0:
-        tl.store(loss_ptr + rows64, loss, mask=row_mask)
-    if STORE_LSE:
-        tl.store(lse_ptr + rows64, lse, mask=row_mask)
-        if SOFT:
-            tl.store(a_sum_ptr + rows64, a_sum, mask=row_mask)
-
     inv_d = 1.0
     if REDUCTION == 1:
         if SOFT:  # torch divides by the number of rows, whatever the weights
@@ -398,39 +323,135 @@ def _cross_entropy_kernel(
         else:  # 1/D from the prologue's partials, the same sum in every program
             d = tl.sum(tl.load(parts_ptr + tl.arange(0, PARTS), mask=tl.arange(0, PARTS) < n_parts, other=0.0))
             inv_d = tl.where(d != 0.0, 1.0 / d, 0.0)
-    if pid == 0:  # both always written (1/D = 1 except for "mean", W = 0 where unused): an operator output
-        tl.store(consts_ptr, inv_d)
-        w_total = 0.0
-        if HAS_WEIGHT and HAS_SMOOTHING and not SOFT:
-            w_total = tl.max(w_sum, axis=0)  # W, the same in every row
-        tl.store(consts_ptr + 1, w_total)
-
-    # Pass 2: the gradient, from the registers (single tile) or re-reading the chunks.
-    if COMPUTE_GRAD:
-        scale = tl.full([ROWS], 1.0, tl.float32) * inv_d
-        g_row = grad_ptr + rows64 * grad_stride
-        if SINGLE_TILE:
-            b = 0.0
-            if SOFT:
-                b = a
-            elif HAS_SMOOTHING:
-                b = eps_v * w
-            g = _grad_tile(e * (1.0 / s)[:, None], cols, y, coef_p, coef_y, b, scale, active, in_range, ROUND_BF16)
-            tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+    total = 0.0  # this program's share of the reduced loss
+    for block in tl.range(pid, tl.cdiv(n_rows, ROWS), tl.num_programs(0), num_stages=BLOCK_STAGES):
+        row_mask, rows64, y, active, in_range = _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index,
+                                                                  ROWS, SOFT)
+        x_row = logits_ptr + rows64 * logits_stride
+        q_row = target_ptr + rows64 * target_stride  # soft targets' rows (unused for class indices)
+        if SOFT:
+            t = tl.zeros([ROWS], tl.float32)  # Σ_c a_c (shift - x_c)
+            a_sum = tl.zeros([ROWS], tl.float32)
         else:
+            if HAS_WEIGHT:
+                w_y = tl.load(weight_ptr + y, mask=active & in_range, other=0.0)
+            else:
+                w_y = tl.full([ROWS], 1.0, tl.float32)
+            w_sum = tl.zeros([ROWS], tl.float32)
+            wd_sum = tl.zeros([ROWS], tl.float32)
+
+        # Pass 1: running max m, Σ exp(x - m), and the target's sums.
+        m = tl.full([ROWS], float("-inf"), tl.float32)
+        s = tl.zeros([ROWS], tl.float32)
+        if SINGLE_TILE:
+            mask = row_mask[:, None] & (cols < n_cols)[None, :]
+            x = tl.load(x_row[:, None] + cols[None, :], mask=mask, other=float("-inf")).to(tl.float32)
+            if not SOFT:  # x_y from the tile: no dependent load after the target's
+                x_y = tl.sum(tl.where((cols[None, :] == y[:, None]) & (active & in_range)[:, None], x, 0.0), axis=1)
+                # For smoothing, W = Σ w_c and Σ w_c (x_c - r) are taken relative to r = x_y, so that
+                # logits of 1e4 do not cancel against lse W (r = 0 if x_y = -inf).
+                r = tl.where(x_y == float("-inf"), 0.0, x_y)
+            m = tl.max(x, axis=1)
+            shift = tl.where(m == float("-inf"), 0.0, m)
+            e = tl.exp(x - shift[:, None])  # kept: the gradient's only exp
+            s = tl.sum(e, axis=1)
+            if SOFT:
+                a = _soft_weights(q_row, cols, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING)
+                t, a_sum = _soft_update(x, a, 0.0, shift, t, a_sum)
+            elif HAS_SMOOTHING:
+                if HAS_WEIGHT:
+                    w = tl.load(weight_ptr + cols, mask=cols < n_cols, other=0.0)[None, :]
+                    w_sum += tl.sum(w, axis=1)
+                else:
+                    w = 1.0
+                    w_sum += n_cols
+                wd_sum += tl.sum(tl.where(mask, w * (x - r[:, None]), 0.0), axis=1)
+        else:
+            if not SOFT:
+                x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
+                r = tl.where(x_y == float("-inf"), 0.0, x_y)  # as above
+            # Keep the chunks in L2 for pass 2's re-read.
             for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
                 c = start + cols
                 mask = row_mask[:, None] & (c < n_cols)[None, :]
                 x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf"),
-                            eviction_policy="evict_first").to(tl.float32)
-                b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING, SOFT)
-                p = tl.exp((x - shift[:, None]) - log_s[:, None])
-                g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, ROUND_BF16)
-                tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
-                         eviction_policy="evict_first")
+                            eviction_policy="evict_last").to(tl.float32)
+                m_old = m
+                m, s = _online_update(x, m, s)
+                if SOFT:
+                    a = _soft_weights(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT,
+                                      HAS_SMOOTHING)
+                    t, a_sum = _soft_update(x, a, tl.where(m_old == float("-inf"), 0.0, m_old),
+                                            tl.where(m == float("-inf"), 0.0, m), t, a_sum)
+                elif HAS_SMOOTHING:
+                    if HAS_WEIGHT:
+                        w = tl.load(weight_ptr + c, mask=c < n_cols, other=0.0)[None, :]
+                        w_sum += tl.sum(w, axis=1)
+                    else:
+                        w = 1.0
+                        w_sum += tl.sum(tl.where(mask, 1.0, 0.0), axis=1)
+                    wd_sum += tl.sum(tl.where(mask, w * (x - r[:, None]), 0.0), axis=1)
+
+        shift = tl.where(m == float("-inf"), 0.0, m)
+        log_s = tl.log(s)
+        lse = shift + log_s
+        if SOFT:  # loss = Σ_c a_c (lse - x_c) + z lse², A = Σ_c a_c + 2 z lse
+            coef_y = tl.zeros([ROWS], tl.float32)
+            coef_p = a_sum + 2.0 * z_loss * lse
+            loss = (t + a_sum * log_s) + z_loss * lse * lse
+        else:
+            nll = (shift - x_y) + log_s  # lse - x_y without rounding lse at the scale of |m|
+            coef_y = (1.0 - label_smoothing) * w_y
+            coef_p = coef_y + 2.0 * z_loss * lse
+            loss = coef_y * nll + z_loss * lse * lse
+            if HAS_SMOOTHING:
+                eps_v = label_smoothing / n_cols
+                loss += eps_v * (w_sum * ((shift - r) + log_s) - wd_sum)
+                coef_p += eps_v * w_sum
+        loss = tl.where(active, tl.where(in_range, loss, float("nan")), 0.0)
+        if REDUCTION == 0:
+            tl.store(loss_ptr + rows64, loss, mask=row_mask)
+        else:
+            total += tl.sum(loss, axis=0)
+        if STORE_LSE:
+            tl.store(lse_ptr + rows64, lse, mask=row_mask)
+            if SOFT:
+                tl.store(a_sum_ptr + rows64, a_sum, mask=row_mask)
+        if block == 0:  # both always written (1/D = 1 except for "mean", W = 0 where unused): an operator output
+            tl.store(consts_ptr, inv_d)
+            w_total = 0.0
+            if HAS_WEIGHT and HAS_SMOOTHING and not SOFT:
+                w_total = tl.max(w_sum, axis=0)  # W, the same in every row
+            tl.store(consts_ptr + 1, w_total)
+
+        # Pass 2: the gradient, from the registers (single tile) or re-reading the chunks.
+        if COMPUTE_GRAD:
+            scale = tl.full([ROWS], 1.0, tl.float32) * inv_d
+            g_row = grad_ptr + rows64 * grad_stride
+            if SINGLE_TILE:
+                b = 0.0
+                if SOFT:
+                    b = a
+                elif HAS_SMOOTHING:
+                    b = eps_v * w
+                g = _grad_tile(e * (1.0 / s)[:, None], cols, y, coef_p, coef_y, b, scale, active, in_range,
+                               ROUND_BF16)
+                tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+            else:
+                for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
+                    c = start + cols
+                    mask = row_mask[:, None] & (c < n_cols)[None, :]
+                    x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf"),
+                                eviction_policy="evict_first").to(tl.float32)
+                    b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING,
+                                SOFT)
+                    p = tl.exp((x - shift[:, None]) - log_s[:, None])
+                    g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, ROUND_BF16)
+                    tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
+                             eviction_policy="evict_first")
 
     if REDUCTION != 0:
-        tl.store(partial_ptr + pid, tl.sum(loss, axis=0))
+        tl.store(partial_ptr + pid, total)
         # acq_rel: our partial is visible before the ticket; the last program sees every partial.
         ticket = tl.atomic_add(count_ptr, 1, sem="acq_rel")
         n_programs = tl.num_programs(0)
@@ -616,15 +637,29 @@ def _round_bf16(grad) -> bool:
     return grad is not None and grad.dtype == torch.bfloat16 and _INTERPRET
 
 
-def _launch_config(n_rows: int, n_cols: int, block_v: int):
-    """(BLOCK_V, ROWS, num_warps, SINGLE_TILE): _PER_THREAD logits per thread (4 for rows of at
-    most 64, many rows a program: on an H200, bf16 V = 10 fwd+bwd took 0.58 ms instead of 0.74 ms,
-    with fewer registers), 4 to 32 warps."""
+class _Launch(NamedTuple):
+    """How the kernels run over [N, V]: blocks of ``rows`` rows, ``block`` logits of each at a time
+    (``single``: a row fits one block), on ``warps`` warps; the main kernel's persistent grid has
+    ``per_sm`` programs an SM and pipelines its loops over ``stages``."""
+
+    block: int
+    rows: int
+    warps: int
+    single: bool
+    per_sm: int
+    stages: int
+
+
+def _launch_config(n_rows: int, n_cols: int, block_v: int, heavy: bool = False) -> _Launch:
+    """_PER_THREAD logits per thread (4 for rows of at most 64, many rows a program: on an H200,
+    bf16 V = 10 fwd+bwd took 0.58 ms instead of 0.74 ms, with fewer registers; 16 when ``heavy``,
+    class weights with label smoothing, whose weight tiles beside the logits' spill 24-28 bytes at
+    32 a thread for sm_90), 4 to 32 warps."""
     block = min(max(16, next_power_of_2(n_cols)), block_v)
     rows = max(1, min(_TILE // block, next_power_of_2(max(n_rows, 1))))
-    per_thread = 4 if block <= 64 else _PER_THREAD
+    per_thread = 4 if block <= 64 else 16 if heavy else _PER_THREAD
     warps = min(32, max(4, rows * block // (32 * per_thread)))
-    return block, rows, warps, n_cols <= block
+    return _Launch(block, rows, warps, n_cols <= block, max(1, _WARPS_PER_SM // warps), _NUM_STAGES)
 
 
 def _persistent_programs(device, n_blocks: int) -> int:
@@ -641,8 +676,8 @@ def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z
     is given, is written into it times 1/D ("mean") or 1 ("sum")."""
     n_rows, n_cols = logits.shape
     device = logits.device
-    block, rows, warps, single = _launch_config(n_rows, n_cols, block_v)
-    n_programs = cdiv(n_rows, rows)
+    launch = _launch_config(n_rows, n_cols, block_v, heavy=weight is not None and label_smoothing > 0)
+    n_programs = max(1, min(cdiv(n_rows, launch.rows), launch.per_sm * sm_count(device)))
     # consts [1/D, W], D's partials, then one loss partial per program.
     ws = _alloc((2 + _MAX_PARTS + n_programs,), torch.float32, device)
     consts, parts, partials = ws[:2], ws[2:2 + _MAX_PARTS], ws[2 + _MAX_PARTS:]
@@ -668,9 +703,10 @@ def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z
         loss, ws if lse is None else lse, ws if a_sum is None else a_sum, consts, parts, n_parts, partials,
         ws if count is None else count, n_rows, n_cols, ignore_index, label_smoothing, z_loss,
         HAS_WEIGHT=weight is not None, HAS_SMOOTHING=label_smoothing > 0, SOFT=soft,
-        REDUCTION=_REDUCTIONS.index(reduction), STORE_LSE=store_lse, COMPUTE_GRAD=grad is not None, ROWS=rows,
-        BLOCK_V=block, SINGLE_TILE=single, NUM_STAGES=_NUM_STAGES, PARTS=_MAX_PARTS, BLOCK=_BLOCK,
-        ROUND_BF16=_round_bf16(grad), num_warps=warps,
+        REDUCTION=_REDUCTIONS.index(reduction), STORE_LSE=store_lse, COMPUTE_GRAD=grad is not None,
+        ROWS=launch.rows, BLOCK_V=launch.block, SINGLE_TILE=launch.single,
+        NUM_STAGES=1 if launch.single else launch.stages, BLOCK_STAGES=launch.stages if launch.single else 1,
+        PARTS=_MAX_PARTS, BLOCK=_BLOCK, ROUND_BF16=_round_bf16(grad), num_warps=launch.warps,
     )
     return loss, lse, a_sum, consts
 
@@ -681,7 +717,7 @@ def _backward(src, target, weight, lse, a_sum, consts, grad, grad_output, option
     n_rows, n_cols = grad.shape
     if n_rows == 0:
         return
-    block, rows, warps, _ = _launch_config(n_rows, n_cols, block_v)
+    block, rows, warps, *_ = _launch_config(n_rows, n_cols, block_v, heavy=weight is not None and label_smoothing > 0)
     grid = (_persistent_programs(grad.device, cdiv(n_rows, rows)),)
     go = grad_output.float()
     _backward_kernel[grid](
