@@ -399,6 +399,26 @@ def test_noncontiguous_inputs():
     assert_within("grad", leaf.grad, want, grad_b)
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_odd_offset_targets_and_repeated_calls_bitwise_equal(reduction):
+    """int64 targets starting at an odd element (a pointer not 16-byte aligned: another compiled
+    variant) match the oracle; and repeated calls are bitwise equal, since the loss partials are
+    added in program order whatever order the persistent programs finish in (on a GPU their
+    tickets race; the interpreter runs them in order)."""
+    target = make_target(38, 37, 31)[1:]
+    assert target.storage_offset() == 1
+    x = make_logits(37, 37, torch.bfloat16, 31)
+    go = torch.rand(37, device=DEVICE) if reduction == "none" else None
+    check(x, target, go, reduction=reduction)
+    n = 50000 if DEVICE == "cuda" else 600  # on a GPU, programs enough to race
+    x, target = make_logits(n, 37, torch.bfloat16, 32), make_target(n + 1, 37, 32)[1:]
+    go = torch.rand(n, device=DEVICE) if reduction == "none" else None
+    loss, grad = run(x, target, go, reduction=reduction)
+    for _ in range(3):
+        again, grad_again = run(x, target, go, reduction=reduction)
+        assert torch.equal(again, loss) and torch.equal(grad_again, grad)
+
+
 def test_noncontiguous_leaf_gets_its_gradient():
     big = make_logits(6, 20, torch.float32, 11).requires_grad_()
     target = make_target(6, 8, 11)
