@@ -141,6 +141,7 @@ path rounds the log-probabilities to bf16 before its backward forms the gradient
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import NamedTuple, Optional
 
 import torch
@@ -650,6 +651,20 @@ class _Launch(NamedTuple):
     stages: int
 
 
+@dataclasses.dataclass(frozen=True)
+class _Options:
+    """A call's options as the host code passes them along (the operators take them one by one);
+    ``soft``: class-probability targets; ``inplace``: the gradient goes into the logits' buffer."""
+
+    reduction: str
+    ignore_index: int
+    label_smoothing: float
+    z_loss: float
+    block_v: int
+    soft: bool
+    inplace: bool = False
+
+
 def _launch_config(n_rows: int, n_cols: int, block_v: int, heavy: bool = False) -> _Launch:
     """_PER_THREAD logits per thread (4 for rows of at most 64, many rows a program: on an H200,
     bf16 V = 10 fwd+bwd took 0.58 ms instead of 0.74 ms, with fewer registers; 16 when ``heavy``,
@@ -668,42 +683,46 @@ def _persistent_programs(device, n_blocks: int) -> int:
     return max(1, min(n_blocks, sm_count(device)))
 
 
-def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z_loss, block_v, *,
-             soft, grad, store_lse):
+def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
     """One pass over the logits (plus, for "mean"/"sum", the prologue: a tiny kernel that zeroes the
     ticket counter and, for class indices, sums D). Returns (loss, lse, Σ_c a_c, consts), the
     per-row stats None unless store_lse (Σ_c a_c only for soft targets); the gradient, if ``grad``
     is given, is written into it times 1/D ("mean") or 1 ("sum")."""
     n_rows, n_cols = logits.shape
     device = logits.device
-    launch = _launch_config(n_rows, n_cols, block_v, heavy=weight is not None and label_smoothing > 0)
+    launch = _launch_config(n_rows, n_cols, o.block_v, heavy=weight is not None and o.label_smoothing > 0)
     n_programs = max(1, min(cdiv(n_rows, launch.rows), launch.per_sm * sm_count(device)))
     # consts [1/D, W], D's partials, then one loss partial per program.
     ws = _alloc((2 + _MAX_PARTS + n_programs,), torch.float32, device)
     consts, parts, partials = ws[:2], ws[2:2 + _MAX_PARTS], ws[2 + _MAX_PARTS:]
     lse = _alloc((n_rows,), torch.float32, device) if store_lse else None
-    a_sum = _alloc((n_rows,), torch.float32, device) if store_lse and soft else None
-    if reduction == "none":
+    a_sum = _alloc((n_rows,), torch.float32, device) if store_lse and o.soft else None
+    if o.reduction == "none":
         loss, count = _alloc((n_rows,), torch.float32, device), None
     else:
         loss = _alloc((), torch.float32, device)
         count = torch.empty((1,), dtype=torch.int32, device=device)
     if n_rows == 0:
-        return (loss if reduction == "none" else loss.fill_(0.0)), lse, a_sum, consts.zero_()
-    mean = reduction == "mean" and not soft  # the prologue sums D (soft targets: D = N)
+        return (loss if o.reduction == "none" else loss.fill_(0.0)), lse, a_sum, consts.zero_()
+    mean = o.reduction == "mean" and not o.soft  # the prologue sums D (soft targets: D = N)
     n_parts = min(_MAX_PARTS, cdiv(n_rows, _PART_ROWS)) if mean else 1
+    # Pointers the kernels do not read (their constexpr flag is off) get the workspace.
     if count is not None:
         _prologue_kernel[(n_parts,)](
-            target, ws if weight is None else weight, parts, count, n_rows, n_cols, ignore_index,
-            cdiv(cdiv(n_rows, n_parts), _BLOCK) * _BLOCK,
+            target_ptr=target, weight_ptr=ws if weight is None else weight, parts_ptr=parts, count_ptr=count,
+            n_rows=n_rows, n_cols=n_cols, ignore_index=o.ignore_index,
+            rows_per_part=cdiv(cdiv(n_rows, n_parts), _BLOCK) * _BLOCK,
             HAS_WEIGHT=weight is not None, MEAN=mean, BLOCK=_BLOCK, num_warps=4)
     _cross_entropy_kernel[(n_programs,)](
-        logits, logits.stride(0), target, target.stride(0) if soft else 0, ws if weight is None else weight,
-        ws if grad is None else grad, 0 if grad is None else grad.stride(0),
-        loss, ws if lse is None else lse, ws if a_sum is None else a_sum, consts, parts, n_parts, partials,
-        ws if count is None else count, n_rows, n_cols, ignore_index, label_smoothing, z_loss,
-        HAS_WEIGHT=weight is not None, HAS_SMOOTHING=label_smoothing > 0, SOFT=soft,
-        REDUCTION=_REDUCTIONS.index(reduction), STORE_LSE=store_lse, COMPUTE_GRAD=grad is not None,
+        logits_ptr=logits, logits_stride=logits.stride(0), target_ptr=target,
+        target_stride=target.stride(0) if o.soft else 0, weight_ptr=ws if weight is None else weight,
+        grad_ptr=ws if grad is None else grad, grad_stride=0 if grad is None else grad.stride(0),
+        loss_ptr=loss, lse_ptr=ws if lse is None else lse, a_sum_ptr=ws if a_sum is None else a_sum,
+        consts_ptr=consts, parts_ptr=parts, n_parts=n_parts, partial_ptr=partials,
+        count_ptr=ws if count is None else count, n_rows=n_rows, n_cols=n_cols, ignore_index=o.ignore_index,
+        label_smoothing=o.label_smoothing, z_loss=o.z_loss,
+        HAS_WEIGHT=weight is not None, HAS_SMOOTHING=o.label_smoothing > 0, SOFT=o.soft,
+        REDUCTION=_REDUCTIONS.index(o.reduction), STORE_LSE=store_lse, COMPUTE_GRAD=grad is not None,
         ROWS=launch.rows, BLOCK_V=launch.block, SINGLE_TILE=launch.single,
         NUM_STAGES=1 if launch.single else launch.stages, BLOCK_STAGES=launch.stages if launch.single else 1,
         PARTS=_MAX_PARTS, BLOCK=_BLOCK, ROUND_BF16=_round_bf16(grad), num_warps=launch.warps,
@@ -711,34 +730,33 @@ def _forward(logits, target, weight, ignore_index, reduction, label_smoothing, z
     return loss, lse, a_sum, consts
 
 
-def _backward(src, target, weight, lse, a_sum, consts, grad, grad_output, options, *, rescale, skip_if_one):
+def _backward(src, target, weight, lse, a_sum, consts, grad, grad_output, o: _Options, *, rescale, skip_if_one):
     """Launch _backward_kernel (see there) on a persistent grid."""
-    reduction, ignore_index, label_smoothing, z_loss, _, block_v, soft = options
     n_rows, n_cols = grad.shape
     if n_rows == 0:
         return
-    block, rows, warps, *_ = _launch_config(n_rows, n_cols, block_v, heavy=weight is not None and label_smoothing > 0)
-    grid = (_persistent_programs(grad.device, cdiv(n_rows, rows)),)
+    launch = _launch_config(n_rows, n_cols, o.block_v, heavy=weight is not None and o.label_smoothing > 0)
+    grid = (_persistent_programs(grad.device, cdiv(n_rows, launch.rows)),)
     go = grad_output.float()
     _backward_kernel[grid](
-        src, src.stride(0), target, target.stride(0) if soft else 0, consts if weight is None else weight,
-        consts if lse is None else lse, consts if a_sum is None else a_sum, consts,
-        grad, grad.stride(0), go, go.stride(0) if go.dim() else 0,
-        n_rows, n_cols, ignore_index, label_smoothing, z_loss,
-        HAS_WEIGHT=weight is not None, HAS_SMOOTHING=label_smoothing > 0, SOFT=soft, MEAN=reduction == "mean",
-        RESCALE=rescale, SKIP_IF_ONE=skip_if_one, ROWS=rows, BLOCK_V=block, ROUND_BF16=_round_bf16(grad),
-        num_warps=warps,
+        src_ptr=src, src_stride=src.stride(0), target_ptr=target, target_stride=target.stride(0) if o.soft else 0,
+        weight_ptr=consts if weight is None else weight, lse_ptr=consts if lse is None else lse,
+        a_sum_ptr=consts if a_sum is None else a_sum, consts_ptr=consts, grad_ptr=grad, grad_stride=grad.stride(0),
+        go_ptr=go, go_stride=go.stride(0) if go.dim() else 0, n_rows=n_rows, n_cols=n_cols,
+        ignore_index=o.ignore_index, label_smoothing=o.label_smoothing, z_loss=o.z_loss,
+        HAS_WEIGHT=weight is not None, HAS_SMOOTHING=o.label_smoothing > 0, SOFT=o.soft,
+        MEAN=o.reduction == "mean", RESCALE=rescale, SKIP_IF_ONE=skip_if_one, ROWS=launch.rows,
+        BLOCK_V=launch.block, ROUND_BF16=_round_bf16(grad), num_warps=launch.warps,
     )
 
 
-def _target_grad(logits, target, weight, lse, grad_output, options):
+def _target_grad(logits, target, weight, lse, grad_output, o: _Options):
     """∂loss/∂q_c = (1 - ε) w_c (lse - x_c), times grad_output (and 1/N for "mean"), for soft targets
     that require grad: torch elementwise ops on the saved logits and lse, off the usual path."""
-    reduction, _, label_smoothing, *_ = options
-    scale = grad_output.float() * (1.0 - label_smoothing)
-    if reduction == "mean":
+    scale = grad_output.float() * (1.0 - o.label_smoothing)
+    if o.reduction == "mean":
         scale = scale / max(1, logits.shape[0])
-    elif reduction == "none":
+    elif o.reduction == "none":
         scale = scale[:, None]
     g = (lse[:, None] - logits.float()) * scale
     return (g if weight is None else g * weight).to(target.dtype)
@@ -765,10 +783,9 @@ def _empty(t):
 def _forward_outputs(logits, target, weight, reduction, ignore_index, label_smoothing, z_loss, block_v,
                      grad, store_lse):
     """_forward on the logits' device, with an empty [0] tensor for each statistic not stored."""
+    o = _Options(reduction, ignore_index, label_smoothing, z_loss, block_v, target.is_floating_point())
     with _on_device(logits):
-        loss, lse, a_sum, consts = _forward(logits, target, weight, ignore_index, reduction, label_smoothing,
-                                            z_loss, block_v, soft=target.is_floating_point(), grad=grad,
-                                            store_lse=store_lse)
+        loss, lse, a_sum, consts = _forward(logits, target, weight, o, grad=grad, store_lse=store_lse)
     return loss, _empty(loss) if lse is None else lse, _empty(loss) if a_sum is None else a_sum, consts
 
 
@@ -830,10 +847,10 @@ def _cross_entropy_backward_impl(grad: torch.Tensor, logits: Optional[torch.Tens
     the forward's lse (and Σ_c a_c), or, when logits is None, grad (which holds the gradient for
     grad_output = 1) rescaled in place. skip_if_one: grad already holds the gradient for
     grad_output = 1, so a grad_output equal to 1 (checked on the device) leaves it as it is."""
-    options = (reduction, ignore_index, label_smoothing, z_loss, None, block_v, target.is_floating_point())
+    o = _Options(reduction, ignore_index, label_smoothing, z_loss, block_v, target.is_floating_point())
     with _on_device(grad):
         _backward(grad if logits is None else logits, target, weight, lse if lse.numel() else None,
-                  a_sum if a_sum.numel() else None, consts, grad, grad_output, options,
+                  a_sum if a_sum.numel() else None, consts, grad, grad_output, o,
                   rescale=logits is None, skip_if_one=skip_if_one)
 
 
@@ -847,16 +864,15 @@ def _(grad, logits, target, weight, lse, a_sum, consts, grad_output, reduction, 
     return None
 
 
-def _save(ctx, logits, target, weight, options, lse, a_sum, consts, grad):
+def _save(ctx, logits, target, weight, o: _Options, lse, a_sum, consts, grad):
     """What the backward needs: the logits unless their buffer holds the gradient (in-place
     "mean"/"sum"), the forward's gradient buffer (held as an attribute, not saved, so that the first
     backward can hand it to autograd as the gradient), and the options."""
     needs_grad, target_grad = ctx.needs_input_grad[:2]
-    inplace, reduction = options[4], options[0]
-    keep_logits = target_grad or (needs_grad and not (inplace and reduction != "none"))
+    keep_logits = target_grad or (needs_grad and not (o.inplace and o.reduction != "none"))
     ctx.save_for_backward(logits if keep_logits else None, target, weight, lse, a_sum, consts)
     ctx.grad = grad
-    ctx.options = options
+    ctx.options = o
 
 
 def _backward_formula(ctx, grad_loss):
@@ -873,7 +889,7 @@ def _backward_formula(ctx, grad_loss):
                            "(compute_grad=False, store_lse=False), so it kept no lse for the backward")
     grad, ctx.grad = ctx.grad, None  # drop our reference, so that autograd may take the buffer as .grad
     first = grad is not None
-    reduction, ignore_index, label_smoothing, z_loss, inplace, block_v, _ = ctx.options
+    o = ctx.options
     if ctx.needs_input_grad[0]:
         if grad is None:
             if logits is None:
@@ -881,13 +897,13 @@ def _backward_formula(ctx, grad_loss):
                                    "twice is not supported (the logits' buffer was handed to autograd as the "
                                    "gradient the first time)")
             # "none" in place: the gradient overwrites the logits (the operator bumps their version).
-            grad = logits.detach() if inplace else _alloc(logits.shape, logits.dtype, logits.device)
+            grad = logits.detach() if o.inplace else _alloc(logits.shape, logits.dtype, logits.device)
         call(torch.ops.oracle_kernels.cross_entropy_backward, _cross_entropy_backward_impl,
-             grad, logits, target, weight, lse, a_sum, consts, grad_loss, reduction, ignore_index, label_smoothing,
-             z_loss, block_v, first, mutated=(grad,))
+             grad, logits, target, weight, lse, a_sum, consts, grad_loss, o.reduction, o.ignore_index,
+             o.label_smoothing, o.z_loss, o.block_v, first, mutated=(grad,))
     grad_target = None
     if ctx.needs_input_grad[1]:
-        grad_target = _target_grad(logits, target, weight, lse, grad_loss, ctx.options)
+        grad_target = _target_grad(logits, target, weight, lse, grad_loss, o)
     return grad, grad_target
 
 
@@ -897,8 +913,8 @@ def _setup_context(ctx, inputs, output):
     # The outputs beside the loss get no gradient: without this autograd would fill one of zeros for
     # each, an [N, V] buffer for grad (a third logits-sized tensor at the peak, measured on the H200).
     ctx.set_materialize_grads(False)
-    options = (reduction, ignore_index, label_smoothing, z_loss, False, block_v, target.is_floating_point())
-    _save(ctx, logits, target, weight, options, lse, a_sum, consts,
+    o = _Options(reduction, ignore_index, label_smoothing, z_loss, block_v, target.is_floating_point())
+    _save(ctx, logits, target, weight, o, lse, a_sum, consts,
           grad if compute_grad and reduction != "none" else None)
     ctx.mark_non_differentiable(lse, a_sum, consts, grad)
 
@@ -927,8 +943,9 @@ class _CrossEntropyInplace(torch.autograd.Function):
         else:
             loss, lse, a_sum, consts, _ = call(torch.ops.oracle_kernels.cross_entropy, _cross_entropy_impl, *args,
                                                False, store_lse)
-        options = (reduction, ignore_index, label_smoothing, z_loss, True, block_v, target.is_floating_point())
-        _save(ctx, logits, target, weight, options, lse, a_sum, consts, logits.detach() if fused else None)
+        o = _Options(reduction, ignore_index, label_smoothing, z_loss, block_v, target.is_floating_point(),
+                     inplace=True)
+        _save(ctx, logits, target, weight, o, lse, a_sum, consts, logits.detach() if fused else None)
         ctx.mark_non_differentiable(lse)
         return loss, lse
 
