@@ -466,8 +466,13 @@ def _cross_entropy_kernel(
 
 @triton.jit
 def _backward_kernel(
-    src_ptr, src_stride, target_ptr, target_stride, weight_ptr, lse_ptr, a_sum_ptr, consts_ptr, grad_ptr,
-    grad_stride, go_ptr, go_stride, n_rows, n_cols, ignore_index, label_smoothing, z_loss,
+    # the logits (or the gradient to rescale) [N, V], the targets, the weights [V]
+    src_ptr, src_stride, target_ptr, target_stride, weight_ptr,
+    # the forward's statistics: lse [N], Σ_c a_c [N], consts [1/D, W]
+    lse_ptr, a_sum_ptr, consts_ptr,
+    # the gradient [N, V] written, and grad_output (one value: stride 0)
+    grad_ptr, grad_stride, go_ptr, go_stride,
+    n_rows, n_cols, ignore_index, label_smoothing, z_loss,
     HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, SOFT: tl.constexpr, MEAN: tl.constexpr,
     RESCALE: tl.constexpr, SKIP_IF_ONE: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr,
     ROUND_BF16: tl.constexpr,
