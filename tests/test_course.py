@@ -101,7 +101,8 @@ def test_titles_do_not_repeat_their_names():
     """The runner prints "name: title"; a title that opens with the name again reads "softmax: softmax: ..."."""
     def opening(title):
         return title.lower().removeprefix("the ").replace("'", "")
-    assert not [name for name, title in EXAMPLES.items() if opening(title).startswith(name.replace("_", " ").rstrip("s"))]
+    repeats = [name for name, title in EXAMPLES.items() if opening(title).startswith(name.replace("_", " ").rstrip("s"))]
+    assert not repeats
 
 
 def test_alpha_beta_gamma():
@@ -138,6 +139,8 @@ def test_softmax():
     m = example("softmax")
     assert m.shift_invariance < 1e-15 and m.naive_overflows and m.gradient_gap < 1e-15
     assert m.confident == pytest.approx(math.exp(-40), rel=1e-12)
+    assert m.tempered[1.0] == m.p and m.tempered[0.1][0] > 0.9999  # T → 0: the arg max
+    assert max(m.tempered[10.0]) - min(m.tempered[10.0]) < 0.07  # T → ∞: uniform
 
 
 def test_optimizers_on_the_surface():

@@ -9,7 +9,7 @@ def test_report_teaching_writes_the_figures(tmp_path, capsys):
     from report.teaching import FIGURES, OUT
 
     assert main(["teaching", "--out", str(tmp_path)]) == 0
-    assert len(FIGURES) >= 6
+    assert len(FIGURES) >= 11
     for name in FIGURES:
         assert (tmp_path / name).stat().st_size > 10_000
         assert (OUT / name).exists(), f"report/teaching/{name} is not committed: run python -m report teaching"

@@ -23,11 +23,11 @@ def dy_dx(x):
     return math.cos(g) * 2 * x  # dy/dg · dg/dx
 
 
-worst = 0.0
+checks = {}  # x -> (chain rule, central difference)
 for x in (0.0, 0.5, 1.0, 2.0, -3.0):
-    numeric = numerical_gradient(lambda p: y(p[0]), [x])[0]
-    worst = max(worst, abs(numeric - dy_dx(x)))
-    print(f"x = {x:+.1f}: chain rule {dy_dx(x):+.8f}, central difference {numeric:+.8f}")
+    checks[x] = (dy_dx(x), numerical_gradient(lambda p: y(p[0]), [x])[0])
+    print(f"x = {x:+.1f}: chain rule {checks[x][0]:+.8f}, central difference {checks[x][1]:+.8f}")
+worst = max(abs(a - b) for a, b in checks.values())
 print(f"largest difference: {worst:.1e}")
 
 # %% [markdown]

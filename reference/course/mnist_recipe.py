@@ -6,7 +6,8 @@
 # examples are fed before each weight update. It reports a training accuracy of about 93.5% and a
 # test accuracy of 89.843%, "unsatisfactory"; a much larger network with the same recipe reaches
 # 99.39% and 96.514%. The deck's first run does not run out of epochs: it "begins to stagnate" at
-# its 93.5%, so its cure is capacity (a larger network), not more epochs of the same. (Its network diagrams are pictures, not in the text: the sizes below are ours.)
+# its 93.5%, so its cure is capacity (a larger network), not more epochs of the same. (Its network
+# diagrams are pictures, not in the text: the sizes below are ours.)
 #
 # The reference is pure Python, so we follow the recipe on the 1797 real 8x8 digits that ship with
 # it (`reference.datasets.load_digits`), holding out a stratified 20% as the test set. Pixels

@@ -114,8 +114,9 @@ record("GD (η = 0.5, too cautious)", run(SGD(lr=0.5)))
 
 # %% [markdown]
 # On this problem plain GD wins: at η = 2.56, the sweep's value nearest below 2/(λmax + λmin), it
-# ends within 0.01 of the minimum after 60 steps, its loss equal to the minimum's to 3 digits. The valley is only about 16 times steeper across than along, and there
-# GD's error shrinks by (κ - 1)/(κ + 1) ≈ 0.88 a step (κ = λmax/λmin). Momentum 0.9 is too much
+# ends within 0.01 of the minimum after 60 steps, its loss equal to the minimum's to 3 digits. The
+# valley is only about 16 times steeper across than along, and there GD's error shrinks by
+# (κ - 1)/(κ + 1) ≈ 0.88 a step (κ = λmax/λmin). Momentum 0.9 is too much
 # momentum for so mild a valley: the iterate circles the minimum (the best μ for a quadratic is
 # ((√κ - 1)/(√κ + 1))² ≈ 0.36). Adam's steps do not shrink with the gradient near the minimum, so it
 # hovers; it shines when the scales of the directions differ by orders of magnitude, or vary.

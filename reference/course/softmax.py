@@ -44,3 +44,15 @@ gradient_gap = max(abs(g - (v - (i == 0))) for i, (g, v) in enumerate(zip(gradie
 confident = cross_entropy([[40.0, 0.0]], [0])
 print(f"CE of scores (40, 0), true class 0: {confident:.3e} (log-softmax: {-log_softmax([40.0, 0.0])[0]:.3e}; "
       f"-log of the rounded p: {abs(math.log(softmax([40.0, 0.0])[0])):.1e})")
+
+# %% [markdown]
+# ## Temperature
+# Dividing the scores by a temperature T before softmax, p_i = e^{a_i/T} / Σ_k e^{a_k/T}, keeps their
+# order but changes how sure the probabilities are: as T → 0 all the mass goes to the largest score
+# (the arg max), as T → ∞ the distribution becomes uniform, and T = 1 is plain softmax.
+
+# %%
+TEMPERATURES = (0.1, 0.5, 1.0, 2.0, 10.0)
+tempered = {T: softmax([a / T for a in scores]) for T in TEMPERATURES}
+for T, q in tempered.items():
+    print(f"T = {T:4}: p = {[round(v, 4) for v in q]}")
