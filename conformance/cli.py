@@ -4,6 +4,7 @@
                           [--dtypes DTYPE ...] [--seed N] [--out DIR] [--list]
     python -m conformance export DIR [--size small|large] [--ops GLOB ...] [--dtypes ...] [--examples N]
     python -m conformance check-vectors DIR --command "CMD" [--ops GLOB ...] [--dtypes ...]
+    python -m conformance ecosystem [--out FILE] [--backends NAME ...] [--ops GLOB ...]   (conformance.ecosystem)
 
 With no --backend, every built-in backend that can run here (reference, torch, triton). The exit
 status is 1 if any check fails (expected failures do not count; a known failure that passes
@@ -46,7 +47,8 @@ def _out(parser: argparse.ArgumentParser) -> None:
 
 def _run_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m conformance", description=__doc__.split("\n\n")[0],
-                                     epilog="Subcommands: export DIR, check-vectors DIR --command CMD.")
+                                     epilog="Subcommands: export DIR, check-vectors DIR --command CMD, ecosystem "
+                                            "[--out FILE].")
     parser.add_argument("--backend", nargs="+", metavar="NAME",
                         help="reference, torch, triton, or package.module:Name (default: all available)")
     parser.add_argument("--profile", default="ci", help="ci (default), gpu or thorough")
@@ -186,4 +188,8 @@ def main(argv=None) -> int:
         return _export(argv[1:])
     if argv and argv[0] == "check-vectors":
         return _check_vectors(argv[1:])
+    if argv and argv[0] == "ecosystem":
+        from .ecosystem import main as ecosystem
+
+        return ecosystem(argv[1:])
     return _run(argv)

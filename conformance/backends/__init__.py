@@ -80,8 +80,10 @@ BUILTIN = {
     "torch": "conformance.backends.torch_backend:TorchBackend",
     "triton": "conformance.backends.triton_backend:TritonBackend",
 }
-# Not in the default run: `python -m conformance` checks the project's own backends only.
+# Not in the default run: `python -m conformance` checks the project's own backends only. torch16 is
+# eager torch in 16-bit formats, the baseline beside the peers' 16-bit results.
 PEERS = {
+    "torch16": "conformance.backends.torch_backend:Torch16Backend",
     "liger": "conformance.backends.liger:LigerBackend",
     "torch.compile": "conformance.backends.compiled:CompiledBackend",
     "fla": "conformance.backends.fla:FlaBackend",

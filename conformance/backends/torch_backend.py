@@ -227,3 +227,11 @@ class TorchBackend(Backend):
         inverse = {v: k for k, v in self._STATE.items()}
         new = {inverse.get(k, k): v for k, v in opt.state[p].items() if k != "step" and v is not None}
         return p, {"step": t + 1, **new}
+
+
+class Torch16Backend(TorchBackend):
+    """Eager torch in bfloat16 and float16: the baseline the ecosystem table sets beside each peer's
+    16-bit results, so that a bound eager torch fails too is seen as the bound's strictness."""
+
+    name = "torch16"
+    dtypes = ("bfloat16", "float16")

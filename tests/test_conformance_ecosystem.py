@@ -1,0 +1,60 @@
+"""The peers' adapters, the adapter template and ``python -m conformance ecosystem``."""
+import importlib.util
+
+import pytest
+
+from conformance import ecosystem, report
+from conformance.examples.adapter_template import MyBackend
+from conformance.operations import OPERATIONS
+from conformance.runner import PROFILES, run_check
+
+
+def test_the_adapter_template_passes_and_states_what_it_declines(tmp_path):
+    result = run_check(MyBackend(), "conformance.examples.adapter_template:MyBackend",
+                       OPERATIONS["cross_entropy[mean]"], "float32", PROFILES["ci"])
+    assert result.status == "pass" and result.examples > 0
+    assert result.declined == {"z_loss: my kernel has no z-loss": result.skipped} and result.skipped > 0
+    unsupported = run_check(MyBackend(), "t", OPERATIONS["cross_entropy[mean]"], "float64", PROFILES["ci"])
+    assert unsupported.status == "not implemented" and "my kernel is for training formats" in unsupported.message
+    report.write([result, unsupported], tmp_path, "ci")
+    md = (tmp_path / "my-kernels.md").read_text()
+    assert f"- z_loss: my kernel has no z-loss ({result.skipped} examples: `cross_entropy[mean]@float32`)" in md
+    assert "- float64: my kernel is for training formats: `cross_entropy[mean]` (float64)." in md
+
+
+def test_the_page_sets_backends_side_by_side_with_failures_by_option_class():
+    rows = {"peer": [{"op": "softmax", "dtype": "float32", "status": "fail", "worst_ratio": 9e6, "message": "m",
+                      "failures": [{"option_class": ["transposed layout"], "message": "wrong gradient"}]},
+                     {"op": "softmax", "dtype": "bfloat16", "status": "not meaningful", "worst_ratio": None}],
+            "torch16": [{"op": "softmax", "dtype": "bfloat16", "status": "pass", "worst_ratio": 0.5}]}
+    meta = {"command": "python -m conformance ecosystem", "date": "d", "environment": "e", "profile": "ci",
+            "minutes": 1.0}
+    md = ecosystem.markdown(rows, meta)
+    assert "| operation | dtype | `peer` | `torch16` |" in md
+    assert "| `softmax` | float32 | **fail** 9e+06 |  |" in md and "| `softmax` | bfloat16 | n/m | pass 0.5 |" in md
+    assert "- `peer` `softmax@float32` [transposed layout]: wrong gradient" in md
+    assert "## Confirmed findings" in md  # copied from conformance/ecosystem_findings.md
+
+
+def test_the_command_writes_only_where_asked(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert ecosystem.main(["--backends", "reference", "--ops", "softmax"]) == 0
+    page = tmp_path / ecosystem.DEFAULT_OUT
+    assert "| `softmax` | float64 | pass 0 |" in page.read_text()
+    assert ecosystem.main(["--backends", "reference", "--ops", "softmax", "--out", "elsewhere.md"]) == 0
+    assert (tmp_path / "elsewhere.md").exists()
+    # nothing checked (a float64-only backend asked for bfloat16): an error, not a green page
+    assert ecosystem.main(["--backends", "reference", "--ops", "softmax", "--dtypes", "bfloat16",
+                           "--out", "none.md"]) == 2
+
+
+@pytest.mark.skipif(importlib.util.find_spec("liger_kernel") is None, reason="pip install -e '.[peers]'")
+def test_liger_runs_here_and_its_bfloat16_is_not_meaningful_under_the_interpreter():
+    from conformance import interpreter
+    from conformance.backends import load_backend
+
+    liger = load_backend("liger")
+    result = run_check(liger, "liger", OPERATIONS["cross_entropy[mean]"], "float32", PROFILES["ci"])
+    assert result.status == "pass" and result.examples > 0
+    bf16 = run_check(liger, "liger", OPERATIONS["cross_entropy[mean]"], "bfloat16", PROFILES["ci"])
+    assert bf16.status == ("not meaningful" if interpreter.active() else "pass")
