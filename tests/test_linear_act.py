@@ -624,7 +624,7 @@ def test_tf32_flag_follows_torch_unless_given():
 
 
 def _prune(rows, cols, red, dtype, tma=False, epilogue="y", precision="tf32"):
-    configs = la._configs(la._TMA_TILES if tma else la._PORTABLE_TILES)
+    configs = la._configs(la._TMA_TILES if tma else la._PORTABLE_TILES, tma)
     x = torch.empty(1, dtype=dtype)
     operand = {"x_desc": types.SimpleNamespace(base=x)} if tma else {"x_ptr": x}
     return la._pruner(tma)(configs, {"M": rows, "N": cols, "K": red, **operand}, EPILOGUE=epilogue,
@@ -664,12 +664,16 @@ def test_tma_tiles_count_their_store_buffers_and_load_whole_lines(dtype, epilogu
     elem = dtype.itemsize
     for cfg in kept:
         bm, bn, bk, stages, _ = _tiles([cfg])[0]
-        staged = (2 if epilogue == "delta" else 1) * bm * bn // 2 * elem  # half tiles: stores (and dy)
+        parts = cfg.kwargs["EPI_SPLIT"]  # the epilogue's halves or quarters: stores (and dy)
+        staged = (2 if epilogue == "delta" else 1) * bm * bn // parts * elem
         assert stages * (bm + bn) * bk * elem + staged <= la._SMEM_BYTES
         assert bk * elem >= 128  # bf16 drops the 32-deep tiles, float32 keeps them
     # Epilogues with a second tile (y and σ', or δ and dy) spill with 128 accumulators a thread.
     widest = (128, 256, 64 if dtype == torch.bfloat16 else 32, 3, 8)
     assert (widest in _tiles(kept)) == (epilogue == "y")
+    # In quarters, a fourth stage (or a 128-deep second) fits beside the 128x256 bf16 tile.
+    deep = {(128, 256, 64, 4, 8), (128, 256, 128, 2, 8)}
+    assert (deep <= set(_tiles(kept))) == (epilogue == "y" and dtype == torch.bfloat16)
     for tma in (False, True):
         if epilogue != "y":
             tiles = _tiles(_prune(8192, 4096, 4096, dtype, tma=tma, epilogue=epilogue))

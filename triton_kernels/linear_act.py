@@ -13,8 +13,8 @@ reduction dimension from ``tl.dot`` products in float32 registers, visited in gr
 tiles so that consecutive tiles share column tiles of W in L2. Two kernels do this:
 - on Hopper and later GPUs (TMA), a persistent kernel: one program per SM walks the tiles; the x and
   W tiles arrive by TMA descriptor loads (out-of-bounds elements read as zeros, nothing masked), and
-  the epilogue (bias, σ, σ') runs on one column half of the tile at a time and leaves by TMA stores,
-  so that it needs fewer registers than the accumulator itself;
+  the epilogue (bias, σ, σ') runs on one column half (or quarter) of the tile at a time and leaves
+  by TMA stores, so that it needs fewer registers than the accumulator itself;
 - elsewhere, for IEEE float32 products, and for inputs a TMA descriptor cannot address (rows not
   contiguous, a row stride or start not a multiple of 16 bytes), a portable kernel with pointer
   loads, one tile a program.
@@ -96,8 +96,9 @@ __all__ = ["linear_act", "FusedLinear"]
 # Block configurations
 # ---------------------------------------------------------------------------------------------
 # Forward tiles as (output rows, output columns, reduction, stages, warps), for Hopper (H100/H200).
-# The persistent TMA kernel's stores go through shared memory as well, half a tile at a time
-# (BLOCK_M x BLOCK_N / 2 elements for each tensor stored), which rules out the deepest pipelines.
+# The persistent TMA kernel's stores go through shared memory as well, half (or a quarter of) a tile
+# at a time (BLOCK_M x BLOCK_N / 2 or / 4 elements for each tensor stored), which rules out the
+# deepest pipelines.
 # The portable kernel (pointer loads, cp.async on Hopper) serves GPUs without TMA and inputs a TMA
 # descriptor cannot address. Under the CPU interpreter autotuning would run every candidate in
 # Python, so a single small config is used there (its 16-wide blocks also let small test shapes
@@ -113,8 +114,13 @@ _PORTABLE_TILES = (
     (64, 64, 32, 4, 4),
     (32, 32, 32, 3, 4),
 )
+# The TMA kernel's tiles may carry a sixth number, the parts its epilogue takes the tile in (2 if
+# absent): in quarters the store buffer is half as large, which is what fits a fourth stage, or a
+# 128-deep second one, beside a 128x256 tile in shared memory.
 _TMA_TILES = (
     (128, 256, 64, 3, 8),
+    (128, 256, 64, 4, 8, 4),
+    (128, 256, 128, 2, 8, 4),
     (256, 128, 64, 3, 8),
     (128, 128, 128, 3, 8),
     (128, 128, 64, 4, 8),
@@ -128,6 +134,9 @@ _TMA_TILES = (
 # that no transaction is narrower than a cache line; the 32-deep tiles above are float32's.
 _TMA_MIN_ROW_BYTES = 128
 _INTERPRETER_TILES = ((16, 16, 16, 1, 4),)
+# The TMA kernel's, in quarters (the path that includes the halves'): 32 columns, since a TMA block
+# row is at least 16 bytes.
+_INTERPRETER_TMA_TILES = ((16, 32, 16, 1, 4, 4),)
 _GROUP = 8
 # Values a thread may hold in registers through the main loop, where ptxas would spill more: the
 # accumulators, BLOCK_M BLOCK_N / threads, and for IEEE float32 products, which run on the CUDA
@@ -138,7 +147,8 @@ _GROUP = 8
 # (portable kernel) or 0.1-0.3 KB (TMA kernel, triton 3.6) for y + σ', 24-128 B for δ; IEEE tiles
 # holding 80-160 spill 20 B to 25 KB (the erf of gelu even for y alone). At or below it none do.
 _HELD_VALUES = 64
-_SMEM_BYTES = 220 * 1024  # Hopper: 227 KB of shared memory per block, less a margin (barriers, epilogue)
+_SMEM_MARGIN = 7 * 1024  # of a block's shared memory, kept for the pipeline's barriers and the epilogue
+_SMEM_BYTES = 227 * 1024 - _SMEM_MARGIN  # Hopper's, for a launch without a GPU to ask (compile_check)
 # Problems under this many multiply-adds finish in a few microseconds with any tile: they are
 # launch-bound, so take the smallest tile (most programs) and skip benchmarking altogether.
 _SMALL_PROBLEM = 1 << 27
@@ -152,23 +162,33 @@ _DELTA_PROGRAMS = 2 if _INTERPRET else 1024
 _DELTA_MAX_STEPS = 4 if _INTERPRET else 8
 
 
-def _configs(tiles, pre_hook=None):
+def _configs(tiles, tma=False):
+    """Autotuner configs from (rows, columns, reduction, stages, warps[, epilogue parts]) tiles."""
     return [
-        triton.Config({"BLOCK_M": r, "BLOCK_N": c, "BLOCK_K": k, "GROUP": _GROUP}, num_stages=s, num_warps=w,
-                      pre_hook=pre_hook)
-        for r, c, k, s, w in tiles
+        triton.Config({"BLOCK_M": r, "BLOCK_N": c, "BLOCK_K": k, "GROUP": _GROUP,
+                       **({"EPI_SPLIT": split[0] if split else 2} if tma else {})},
+                      num_stages=s, num_warps=w, pre_hook=_set_blocks if tma else None)
+        for r, c, k, s, w, *split in tiles
     ]
+
+
+def _smem_limit(t) -> int:
+    """Shared memory a block of t's GPU may use, less _SMEM_MARGIN (Hopper's without a GPU)."""
+    if not t.is_cuda:
+        return _SMEM_BYTES
+    return torch.cuda.get_device_properties(t.device).shared_memory_per_block_optin - _SMEM_MARGIN
 
 
 def _shared_memory(cfg, elem, epilogue, tma):
     """Bytes of shared memory a forward config needs: the pipelined x and W tiles, and in the TMA
-    kernel a half tile that stages its stores (y and g take turns in it) and, for δ, another that
-    the dy tile passes through. Matches what triton 3.9 allocates for sm_90 to under 1 KB (the
-    pipeline's barriers); the portable kernel's epilogue reuses the pipeline's buffers."""
+    kernel the part of a tile (a half or a quarter) that stages its stores (y and g take turns in
+    it) and, for δ, another that the dy part passes through. Matches what triton 3.9 allocates for
+    sm_90 to under 1 KB (the pipeline's barriers); the portable kernel's epilogue reuses the
+    pipeline's buffers."""
     kw = cfg.kwargs
     smem = cfg.num_stages * (kw["BLOCK_M"] + kw["BLOCK_N"]) * kw["BLOCK_K"] * elem
     if tma:
-        smem += (2 if epilogue == "delta" else 1) * kw["BLOCK_M"] * kw["BLOCK_N"] // 2 * elem
+        smem += (2 if epilogue == "delta" else 1) * kw["BLOCK_M"] * kw["BLOCK_N"] // kw["EPI_SPLIT"] * elem
     return smem
 
 
@@ -187,11 +207,12 @@ def _pruner(tma):
         epilogue = kwargs.get("EPILOGUE", "y")
         ieee = kwargs.get("INPUT_PRECISION") == "ieee"
         limited = ieee or epilogue != "y"
+        limit = _smem_limit(x)
 
         def usable(cfg):
             kw = cfg.kwargs
             held = kw["BLOCK_M"] * kw["BLOCK_N"] + ieee * (kw["BLOCK_M"] + kw["BLOCK_N"]) * kw["BLOCK_K"]
-            return (_shared_memory(cfg, x.element_size(), epilogue, tma) <= _SMEM_BYTES
+            return (_shared_memory(cfg, x.element_size(), epilogue, tma) <= limit
                     and not (tma and kw["BLOCK_K"] * x.element_size() < _TMA_MIN_ROW_BYTES)
                     and all(kw[name] <= size for name, size in sizes.items())
                     and not (limited and held > _HELD_VALUES * 32 * cfg.num_warps))
@@ -204,11 +225,12 @@ def _pruner(tma):
 
 
 def _set_blocks(nargs):
-    """Config pre_hook of the TMA kernel: the descriptors' block shapes follow the config's tile."""
+    """Config pre_hook of the TMA kernel: the descriptors' block shapes follow the config's tile
+    (the outputs' its epilogue part)."""
     bm, bn, bk = nargs["BLOCK_M"], nargs["BLOCK_N"], nargs["BLOCK_K"]
     nargs["x_desc"].block_shape = [bm, bk]
     nargs["w_desc"].block_shape = [bn, bk]
-    nargs["y_desc"].block_shape = nargs["aux_desc"].block_shape = [bm, bn // 2]
+    nargs["y_desc"].block_shape = nargs["aux_desc"].block_shape = [bm, bn // nargs["EPI_SPLIT"]]
 
 
 def _autotune(tma):
@@ -217,8 +239,8 @@ def _autotune(tma):
     # registers: a smooth activation's y+g spills on tiles where y alone does not), whose best
     # tile can differ; Triton's key holds only the listed arguments and the tensors' dtypes.
     return triton.autotune(
-        configs=_configs(_INTERPRETER_TILES if _INTERPRET else _TMA_TILES if tma else _PORTABLE_TILES,
-                         _set_blocks if tma else None),
+        configs=_configs((_INTERPRETER_TMA_TILES if tma else _INTERPRETER_TILES) if _INTERPRET
+                         else _TMA_TILES if tma else _PORTABLE_TILES, tma),
         key=["M_BUCKET", "N", "K", "ACTIVATION", "HAS_BIAS", "EPILOGUE", "INPUT_PRECISION"],
         prune_configs_by={"early_config_prune": _pruner(tma)},
     )
@@ -372,16 +394,20 @@ def _linear_act_fwd_tma_kernel(
     ACTIVATION: tl.constexpr, HAS_BIAS: tl.constexpr, EPILOGUE: tl.constexpr,
     INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr, FLATTEN: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP: tl.constexpr,
+    EPI_SPLIT: tl.constexpr,
 ):
     """The Hopper forward, the same tiles as the portable kernel's computed another way: PROGRAMS
     programs (one per SM) walk the output tiles in the same grouped order, x and W tiles arrive
     by TMA (the tensor-memory accelerator: one instruction a tile, out-of-bounds elements read as
-    0, so nothing is masked), and the epilogue runs on one column half of the accumulator at a time,
-    stored by TMA (which drops what lies outside y), so its registers stay below the accumulator's.
+    0, so nothing is masked), and the epilogue runs on one column part of the accumulator at a time
+    (EPI_SPLIT: halves or quarters), stored by TMA (which drops what lies outside y), so its
+    registers and its store buffer stay below the accumulator's.
     FLATTEN merges the tile and reduction loops into one, so that the compiler can overlap a tile's
     epilogue with the next tile's first loads. Descriptors: x [M, K] and W [N, K] in blocks of
-    [BLOCK_M, BLOCK_K] and [BLOCK_N, BLOCK_K]; y and aux [M, N] in [BLOCK_M, BLOCK_N / 2]."""
+    [BLOCK_M, BLOCK_K] and [BLOCK_N, BLOCK_K]; y and aux [M, N] in [BLOCK_M, BLOCK_N / EPI_SPLIT]."""
+    tl.static_assert(EPI_SPLIT == 2 or EPI_SPLIT == 4, "the epilogue takes a tile in halves or quarters")
     HALF: tl.constexpr = BLOCK_N // 2
+    QUARTER: tl.constexpr = BLOCK_N // 4
     tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)
     steps = tl.cdiv(K, BLOCK_K)
     for tile in tl.range(tl.program_id(0), tiles, PROGRAMS, flatten=FLATTEN):
@@ -394,15 +420,39 @@ def _linear_act_fwd_tma_kernel(
             b = w_desc.load([col0, k * BLOCK_K])
             acc = tl.dot(_mma_operand(a, INTERPRET_BF16), _mma_operand(b, INTERPRET_BF16).T, acc,
                          input_precision=INPUT_PRECISION)
-        left, right = tl.reshape(acc, (BLOCK_M, 2, HALF)).permute(0, 2, 1).split()
-        _store_half(left, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b, stride_dym, stride_dyn,
-                    negative_slope, ACTIVATION, HAS_BIAS, EPILOGUE, INTERPRET_BF16, BLOCK_M, HALF)
-        _store_half(right, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0 + HALF, M, N, stride_b, stride_dym,
-                    stride_dyn, negative_slope, ACTIVATION, HAS_BIAS, EPILOGUE, INTERPRET_BF16, BLOCK_M, HALF)
+        left, right = _column_halves(acc, BLOCK_M, HALF)
+        if EPI_SPLIT == 2:
+            _store_pair(left, right, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b, stride_dym,
+                        stride_dyn, negative_slope, ACTIVATION, HAS_BIAS, EPILOGUE, INTERPRET_BF16, BLOCK_M, HALF)
+        else:
+            first, second = _column_halves(left, BLOCK_M, QUARTER)
+            _store_pair(first, second, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b, stride_dym,
+                        stride_dyn, negative_slope, ACTIVATION, HAS_BIAS, EPILOGUE, INTERPRET_BF16, BLOCK_M, QUARTER)
+            first, second = _column_halves(right, BLOCK_M, QUARTER)
+            _store_pair(first, second, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0 + HALF, M, N, stride_b,
+                        stride_dym, stride_dyn, negative_slope, ACTIVATION, HAS_BIAS, EPILOGUE, INTERPRET_BF16,
+                        BLOCK_M, QUARTER)
 
 
 @triton.jit
-def _store_half(acc, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b, stride_dym, stride_dyn,
+def _column_halves(t, ROWS: tl.constexpr, HALF: tl.constexpr):
+    """The left and right column halves of a [ROWS, 2 HALF] tile."""
+    return tl.reshape(t, (ROWS, 2, HALF)).permute(0, 2, 1).split()
+
+
+@triton.jit
+def _store_pair(left, right, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b, stride_dym, stride_dyn,
+                negative_slope, ACTIVATION: tl.constexpr, HAS_BIAS: tl.constexpr, EPILOGUE: tl.constexpr,
+                INTERPRET_BF16: tl.constexpr, ROWS: tl.constexpr, COLS: tl.constexpr):
+    """_store_part of two adjacent [ROWS, COLS] parts, the left one at (row0, col0)."""
+    _store_part(left, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b, stride_dym, stride_dyn,
+                negative_slope, ACTIVATION, HAS_BIAS, EPILOGUE, INTERPRET_BF16, ROWS, COLS)
+    _store_part(right, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0 + COLS, M, N, stride_b, stride_dym, stride_dyn,
+                negative_slope, ACTIVATION, HAS_BIAS, EPILOGUE, INTERPRET_BF16, ROWS, COLS)
+
+
+@triton.jit
+def _store_part(acc, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b, stride_dym, stride_dyn,
                 negative_slope, ACTIVATION: tl.constexpr, HAS_BIAS: tl.constexpr, EPILOGUE: tl.constexpr,
                 INTERPRET_BF16: tl.constexpr, ROWS: tl.constexpr, COLS: tl.constexpr):
     """The TMA kernel's epilogue on a [ROWS, COLS] part of the accumulator at (row0, col0), as the
