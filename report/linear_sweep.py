@@ -79,7 +79,8 @@ def _quantiles(t) -> list[float]:
 def _config_dict(cfg) -> dict:
     kw = cfg.kwargs
     return {"BLOCK_M": kw["BLOCK_M"], "BLOCK_N": kw["BLOCK_N"], "BLOCK_K": kw["BLOCK_K"],
-            "stages": cfg.num_stages, "warps": cfg.num_warps}
+            "stages": cfg.num_stages, "warps": cfg.num_warps,
+            **({"epilogue_parts": kw["EPI_SPLIT"]} if "EPI_SPLIT" in kw else {})}  # the TMA kernel's
 
 
 def _matmul_ms(m: int, k: int, n: int, dtype: str, device: Device) -> dict:
@@ -121,8 +122,14 @@ def sweep(shapes, dtypes, activations, kernels, epilogues, device: Device, budge
     return {"groups": groups}
 
 
+def _tile(cfg: dict) -> str:
+    """M x N x K, and the TMA epilogue's parts where they are quarters."""
+    quarters = " (epilogue in quarters)" if cfg.get("epilogue_parts") == 4 else ""
+    return f"{cfg['BLOCK_M']}x{cfg['BLOCK_N']}x{cfg['BLOCK_K']}{quarters}"
+
+
 def _name(cfg: dict) -> str:
-    return f"{cfg['BLOCK_M']}x{cfg['BLOCK_N']}x{cfg['BLOCK_K']} s{cfg['stages']} w{cfg['warps']}"
+    return f"{_tile(cfg)} s{cfg['stages']} w{cfg['warps']}"
 
 
 def _line(group: dict, row: dict) -> str:
@@ -157,7 +164,7 @@ def table(doc: dict) -> str:
             for c in row["candidates"]:
                 cfg = c["config"]
                 spread = f"{c['ms_p20']:.4f}-{c['ms_p80']:.4f}" if "ms_p80" in c else "-"
-                lines.append(f"| {cfg['BLOCK_M']}x{cfg['BLOCK_N']}x{cfg['BLOCK_K']} | {cfg['stages']} | "
+                lines.append(f"| {_tile(cfg)} | {cfg['stages']} | "
                              f"{cfg['warps']} | {c['ms']:.4f} | {spread} | {mm / c['ms']:.0%} |")
             if not row["candidates"]:
                 lines.append(f"| {_name(row['best'])} (the only candidate kept; not timed) | | | | | |")

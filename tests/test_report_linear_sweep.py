@@ -71,3 +71,10 @@ def test_host_time_table():
     rows = [{"case": "ce", "impl": "ours", "do_bench_ms": 0.94, "do_bench_p20_ms": 0.88, "do_bench_p80_ms": 0.99,
              "host_us": 1001.4}]
     assert "| ce | ours | 0.9400 (0.8800-0.9900) | 1001 |" in host_time.table(rows)
+
+
+def test_tiles_name_their_quarter_epilogue():
+    tile = {"BLOCK_M": 128, "BLOCK_N": 256, "BLOCK_K": 64, "stages": 4, "warps": 8}
+    assert linear_sweep._name(tile) == "128x256x64 s4 w8"
+    assert linear_sweep._name(dict(tile, epilogue_parts=4)) == "128x256x64 (epilogue in quarters) s4 w8"
+    assert linear_sweep._name(dict(tile, epilogue_parts=2)) == "128x256x64 s4 w8"
