@@ -12,8 +12,8 @@ run killed from outside still leaves what it finished.
 
     env          device, driver, CUDA, torch, triton, SMs, L2, clocks   -> environment.json
     tests        pytest -m gpu: more than 2^31 elements, the autotuned Hopper tiles
-    conformance  python -m conformance --backend triton --profile gpu, one process per dtype
-                                                                          -> conformance/<dtype>/
+    conformance  python -m conformance --backend triton --profile gpu, CONFORMANCE_SHARDS processes
+                 per dtype, each a share of the operations   -> conformance/<dtype>/<shard>/
     sanitizer    compute-sanitizer memcheck, then racecheck, over a few small calls of every
                  kernel family (report.gpu_check.sanitizer_workload), when the tool is on the machine
     warm         every benchmarked kernel variant compiled in parallel into Triton's cache, so
@@ -69,15 +69,19 @@ class Step:
 STEPS = (
     Step("env", 0, 30, 5, needs_cuda=False),
     Step("tests", 1, 150, 30),
-    Step("conformance", 1, 150, 30),
+    Step("conformance", 1, 240, 30),
     Step("sanitizer", 1, 150, 40),
     Step("warm", 1, 90, 20),
     Step("speed", 2, float("inf"), 60),
     Step("ce-sweep", 3, 150, 40),
     Step("render", 4, RENDER_RESERVE_S, 5, needs_cuda=False),
 )
-# The conformance suite runs one process per dtype: its float64 oracle is pure Python, one core each.
+# The conformance suite's float64 oracle is pure Python, one core a process, and on a GPU most of a
+# check's time is Triton compiling a variant for each new row width (27-51 s a check on the H200,
+# three processes reached 30 of 77 checks in 150 s): so each dtype's operations are dealt out to
+# CONFORMANCE_SHARDS processes, twelve in all on the 16 cores.
 CONFORMANCE_DTYPES = ("fp32", "fp16", "bf16")
+CONFORMANCE_SHARDS = 4
 STEP_NAMES = tuple(s.name for s in STEPS)
 SPEED_STAGE = next(s.stage for s in STEPS if s.name == "speed")
 # The sweep answers an open question rather than checking a goal: run only when asked for.
@@ -123,9 +127,13 @@ def commands(step: str, out: Path, seconds: float) -> dict:
                     if importlib.util.find_spec("xdist") else [])
         return {"tests.log": [_python("-m", "pytest", "-m", "gpu", "-q", "-rfEs", *parallel, "tests")]}
     if step == "conformance":
-        return {f"conformance-{d}.log": [_python("-m", "conformance", "--backend", "triton", "--profile", "gpu",
-                                                 "--dtypes", d, "--out", str(out / "conformance" / d))]
-                for d in CONFORMANCE_DTYPES}
+        from conformance.operations import OPERATIONS
+
+        ids = list(OPERATIONS)  # dealt round-robin: each shard gets some of every kind of check
+        return {f"conformance-{d}-{k}.log": [_python("-m", "conformance", "--backend", "triton", "--profile", "gpu",
+                                                     "--dtypes", d, "--ops", *ids[k::CONFORMANCE_SHARDS],
+                                                     "--out", str(out / "conformance" / d / str(k)))]
+                for d in CONFORMANCE_DTYPES for k in range(CONFORMANCE_SHARDS)}
     if step == "sanitizer":
         tool = find_sanitizer()
         workload = _python("-m", "report.gpu_check", "--sanitizer-workload")

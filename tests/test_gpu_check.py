@@ -99,9 +99,10 @@ def test_a_failing_or_hanging_step_does_not_stop_the_next(tmp_path, sanitizer):
 
 
 def test_the_correctness_checks_run_at_the_same_time(tmp_path, sanitizer):
-    # tests, three conformance processes (one per dtype), the sanitizer and the warm-up: if any of
-    # them waited for another, the barrier would time out and the run would show it
-    barrier = threading.Barrier(6, timeout=10)
+    # tests, the conformance processes (shards of each dtype), the sanitizer and the warm-up: if any
+    # of them waited for another, the barrier would time out and the run would show it
+    shards = len(gpu_check.CONFORMANCE_DTYPES) * gpu_check.CONFORMANCE_SHARDS
+    barrier = threading.Barrier(3 + shards, timeout=10)
 
     def together(cmd):
         if "-m" in cmd[:2]:  # each lane's first command (the sanitizer's tool runs come after it)
@@ -114,7 +115,24 @@ def test_the_correctness_checks_run_at_the_same_time(tmp_path, sanitizer):
     assert all(r["status"] == "ok" for r in doc["steps"]) and len(doc["steps"]) == 4
     assert not barrier.broken
     conformance = next(r for r in doc["steps"] if r["step"] == "conformance")
-    assert conformance["logs"] == [f"conformance-{d}.log" for d in gpu_check.CONFORMANCE_DTYPES]
+    assert conformance["logs"] == [f"conformance-{d}-{k}.log" for d in gpu_check.CONFORMANCE_DTYPES
+                                   for k in range(gpu_check.CONFORMANCE_SHARDS)]
+
+
+def test_the_conformance_shards_deal_out_every_operation_once(tmp_path):
+    from conformance.operations import OPERATIONS
+
+    lanes = gpu_check.commands("conformance", tmp_path, 240)
+    assert len(lanes) == len(gpu_check.CONFORMANCE_DTYPES) * gpu_check.CONFORMANCE_SHARDS
+    for dtype in gpu_check.CONFORMANCE_DTYPES:
+        dealt = []
+        for k in range(gpu_check.CONFORMANCE_SHARDS):
+            (cmd,) = lanes[f"conformance-{dtype}-{k}.log"]
+            ops = cmd[cmd.index("--ops") + 1:cmd.index("--out")]
+            assert ops and cmd[cmd.index("--dtypes") + 1] == dtype
+            assert cmd[-1] == str(tmp_path / "conformance" / dtype / str(k))
+            dealt += ops
+        assert sorted(dealt) == sorted(OPERATIONS)
 
 
 def test_the_budget_caps_each_step_and_skips_what_no_longer_fits(tmp_path):
