@@ -3,8 +3,9 @@
 The cross-entropy kernel takes its launch from the row length (``_launch_config`` in
 triton_kernels/cross_entropy.py): blocks of ROWS rows, BLOCK_V logits of each at a time, over
 num_warps warps, a persistent grid of ``per_sm`` programs an SM, its loops (the chunks of a
-long row, or a program's blocks of short rows) pipelined over ``stages``. Whether another choice moves more bytes a second is a
-question for the GPU; this command answers it for one shape in one run. It times forward +
+long row, or a program's blocks of short rows) pipelined over ``stages``. Whether another choice
+moves more bytes a second is a question for the GPU; this command answers it for one shape in one
+run. It times forward +
 backward (the fused forward that writes the gradient, then the backward that finds nothing left to
 do, as ``loss.backward()`` after ``cross_entropy``) under each candidate, beside a copy of the
 logits (the same minimal bytes: the logits read once, the gradient written once), and checks each
