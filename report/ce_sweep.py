@@ -14,8 +14,8 @@ candidate's loss and gradient against the kernel's own choice (``default``).
     python -m report ce-sweep                                    8192 x 32000 bf16, 180 s at most
     python -m report ce-sweep --shape 8192x128256 --dtype fp32 --out sweep.json
 
-Candidates: every power-of-two BLOCK_V from --min-block to the row's (capped at 16384, the
-kernel's longest tile), ROWS from 1 to as many as fill a 16384-logit tile (short rows: many a
+Candidates: for rows of 16385 to 32768 logits first the whole row in one 32768-logit tile, then
+every power-of-two BLOCK_V from --min-block to the row's (capped at 16384), ROWS from 1 to as many as fill a 16384-logit tile (short rows: many a
 program), warps from 4 to 32, with 4 to 32 logits a thread; programs for 32 or 64 warps an SM;
 1 and 3 pipeline stages, and 2 for chunked rows (Triton's 2 stages keep one copy in flight and
 wait for it at once; 3 is the first that overlaps a load with the previous step's reductions).
@@ -66,9 +66,19 @@ def candidates(v: int, min_block: int = 1024) -> list[dict]:
         block *= 2
     density = {32: 0, 16: 1, 8: 2, 4: 3}
     stage_order = {1: 0, 3: 1, 2: 2}
-    return sorted(out, key=lambda c: (density[c["rows"] * c["block_v"] // (32 * c["warps"])],
-                                      c["per_sm"] * c["warps"] > 32, c["block_v"] < v,
-                                      stage_order[c["stages"]], -c["block_v"], -c["rows"]))
+    return _whole_row(v) + sorted(out, key=lambda c: (density[c["rows"] * c["block_v"] // (32 * c["warps"])],
+                                                      c["per_sm"] * c["warps"] > 32, c["block_v"] < v,
+                                                      stage_order[c["stages"]], -c["block_v"], -c["rows"]))
+
+
+def _whole_row(v: int) -> list[dict]:
+    """First, for rows of 16385 to 32768 logits: the whole row in registers (64 or 32 logits a
+    thread on 16 or 32 warps), read once and exponentiated once instead of streamed twice in chunks:
+    the question the chunked default leaves open (issue "Kernels v3", item 1)."""
+    if not MAX_BLOCK < v <= 2 * MAX_BLOCK:
+        return []
+    return [{"block_v": 2 * MAX_BLOCK, "rows": 1, "warps": warps, "stages": 1, "per_sm": max(1, 32 // warps)}
+            for warps in (16, 32)]
 
 
 @contextlib.contextmanager
