@@ -217,6 +217,21 @@ def _soft_weights(q_row, c, mask, weight_ptr, n_cols, label_smoothing,
 
 
 @triton.jit
+def _smoothing_sums(x, c, mask, r, weight_ptr, n_cols, w_sum, wd_sum, HAS_WEIGHT: tl.constexpr):
+    """Fold a tile of logits x (columns c) into label smoothing's W = Σ_c w_c and Σ_c w_c (x_c - r),
+    taken relative to r = x_y so that logits of 1e4 do not cancel against lse W; returns the
+    tile's weights w (1 without class weights) and the two sums."""
+    if HAS_WEIGHT:
+        w = tl.load(weight_ptr + c, mask=c < n_cols, other=0.0)[None, :]
+        w_sum += tl.sum(w, axis=1)
+    else:
+        w = 1.0
+        w_sum += tl.sum(tl.where(mask, 1.0, 0.0), axis=1)
+    wd_sum += tl.sum(tl.where(mask, w * (x - r[:, None]), 0.0), axis=1)
+    return w, w_sum, wd_sum
+
+
+@triton.jit
 def _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing,
             HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, SOFT: tl.constexpr):
     """_grad_tile's b_c for the columns c, loaded afresh: a_c (soft targets), (ε / V) w_c or 0."""
@@ -360,13 +375,7 @@ def _cross_entropy_kernel(
                 a = _soft_weights(q_row, cols, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING)
                 t, a_sum = _soft_update(x, a, 0.0, shift, t, a_sum)
             elif HAS_SMOOTHING:
-                if HAS_WEIGHT:
-                    w = tl.load(weight_ptr + cols, mask=cols < n_cols, other=0.0)[None, :]
-                    w_sum += tl.sum(w, axis=1)
-                else:
-                    w = 1.0
-                    w_sum += n_cols
-                wd_sum += tl.sum(tl.where(mask, w * (x - r[:, None]), 0.0), axis=1)
+                w, w_sum, wd_sum = _smoothing_sums(x, cols, mask, r, weight_ptr, n_cols, w_sum, wd_sum, HAS_WEIGHT)
         else:
             if not SOFT:
                 x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
@@ -385,13 +394,7 @@ def _cross_entropy_kernel(
                     t, a_sum = _soft_update(x, a, tl.where(m_old == float("-inf"), 0.0, m_old),
                                             tl.where(m == float("-inf"), 0.0, m), t, a_sum)
                 elif HAS_SMOOTHING:
-                    if HAS_WEIGHT:
-                        w = tl.load(weight_ptr + c, mask=c < n_cols, other=0.0)[None, :]
-                        w_sum += tl.sum(w, axis=1)
-                    else:
-                        w = 1.0
-                        w_sum += tl.sum(tl.where(mask, 1.0, 0.0), axis=1)
-                    wd_sum += tl.sum(tl.where(mask, w * (x - r[:, None]), 0.0), axis=1)
+                    w, w_sum, wd_sum = _smoothing_sums(x, c, mask, r, weight_ptr, n_cols, w_sum, wd_sum, HAS_WEIGHT)
 
         shift = tl.where(m == float("-inf"), 0.0, m)
         log_s = tl.log(s)
