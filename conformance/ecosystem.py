@@ -9,7 +9,9 @@ difference of semantics) are kept by hand in conformance/ecosystem_findings.md a
 
 Each backend runs in its own process (``python -m conformance --backend NAME``): a peer's kernel
 reading out of bounds under Triton's interpreter can end the process, and then its operations are
-run one process each, so that the crash is reported against the operation that caused it.
+run one process each, so that the crash is reported against the operation that caused it. Their
+reports (with every reproducer) and logs go to out/conformance/ecosystem/ (git-ignored), the
+progress of the running one to out/conformance/ecosystem/NAME.log.
 
     python -m conformance ecosystem                                # out/conformance/ECOSYSTEM.md (git-ignored)
     python -m conformance ecosystem --out conformance/ECOSYSTEM.md  # update the committed page
@@ -19,17 +21,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from .backends import PEERS, default_backends
 
 OWN = ("triton", "torch")
-OPS = ("softmax", "log_softmax", "cross_entropy*", "bad_input[cross_entropy]")
+OPS = ("softmax", "log_softmax", "cross_entropy*", "linear_cross_entropy*", "bad_input[cross_entropy]")
 DEFAULT_OUT = Path("out") / "conformance" / "ECOSYSTEM.md"
+WORKDIR = Path("out") / "conformance" / "ecosystem"
 FINDINGS = Path(__file__).resolve().parent / "ecosystem_findings.md"
 
 
@@ -57,10 +60,10 @@ def _run_one(name, ops, dtypes, profile, workdir: Path) -> list[dict] | None:
     out = workdir / name / str(len(list(workdir.glob(f"{name}/*"))))
     cmd = [sys.executable, "-m", "conformance", "--backend", name, "--profile", profile, "--out", str(out), "--ops",
            *ops] + (["--dtypes", *dtypes] if dtypes else [])
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    (workdir / f"{name}.log").open("a", encoding="utf-8").write(proc.stdout + proc.stderr)
+    with (workdir / f"{name}.log").open("a", encoding="utf-8") as log:
+        code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode
     reports = list(out.glob("*.json"))
-    if proc.returncode not in (0, 1) or not reports:
+    if code not in (0, 1) or not reports:
         return None
     return json.loads(reports[0].read_text(encoding="utf-8"))["results"]
 
@@ -100,8 +103,8 @@ def markdown(results: dict, meta: dict) -> str:
         lines.append(f"| `{op}` | {dtype} | " + " | ".join(_cell(index.get((n, op, dtype))) for n in names) + " |")
     lines += ["", "## Failures, by option class", "",
               "Each failing check's option classes (conformance/option_classes.py), with the shrunk example's "
-              "message; the reproducers are in each backend's report (`python -m conformance --backend NAME "
-              "--ops OP`).", ""]
+              "message; the reproducers are in each backend's report, written by the run under "
+              f"`{WORKDIR}/NAME/` (or `python -m conformance --backend NAME --ops OP`).", ""]
     for name, rows in results.items():
         for r in rows:
             if r["status"] in ("fail", "improbable", "crashed"):
@@ -125,14 +128,16 @@ def main(argv=None) -> int:
     names = args.backends or [*default_backends(OWN), *default_backends(PEERS)]
     start = time.perf_counter()
     results = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in names:
-            print(f"ecosystem: {name} ...", flush=True)
-            results[name] = _backend_results(name, args.ops, args.dtypes, args.profile, Path(tmp))
-            counts = {}
-            for r in results[name]:
-                counts[r["status"]] = counts.get(r["status"], 0) + 1
-            print(f"  {', '.join(f'{v} {k}' for k, v in counts.items())}", flush=True)
+    if WORKDIR.exists():
+        shutil.rmtree(WORKDIR)  # this run's reports only
+    WORKDIR.mkdir(parents=True)
+    for name in names:
+        print(f"ecosystem: {name} (progress: {WORKDIR / (name + '.log')}) ...", flush=True)
+        results[name] = _backend_results(name, args.ops, args.dtypes, args.profile, WORKDIR)
+        counts = {}
+        for r in results[name]:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        print(f"  {', '.join(f'{v} {k}' for k, v in counts.items())}", flush=True)
     import platform
 
     import torch

@@ -11,6 +11,11 @@ quirks are handled here, once, for the project's kernels and the peers' alike:
   and computed in float64; compiled Triton passes them as float32 scalars. :func:`prepare`
   makes the interpreter pass them as float32 scalars too. The project's own kernels are checked
   without this (they need neither), unless a peer was loaded first in the same process.
+- **``triton.language.extra.libdevice`` is stubs there**: its functions (``log1p``, ``tanh``...)
+  are resolved to the GPU's math library by the compiler, and the interpreter runs the stubs, which
+  return None (Cut Cross-Entropy's ``log1p`` then fails with "'NoneType' object has no attribute
+  'dtype'"). :func:`prepare` gives the unary ones numpy has their numpy function, evaluated in the
+  argument's own format like the interpreter's ``tl.exp``.
 - **numpy warns at masked lanes** (log(0), -inf * 0 computed in lanes a GPU leaves alone): the
   runner silences RuntimeWarning around every check.
 - **16-bit arithmetic may be wrong.** Triton 3.x's interpreter truncates float32 -> bfloat16
@@ -49,6 +54,7 @@ def prepare() -> None:
         os.environ.setdefault("TRITON_INTERPRET", "1")
     if active():
         _float_arguments_as_float32()
+        _libdevice_from_numpy()
 
 
 def _float_arguments_as_float32() -> None:
@@ -67,6 +73,31 @@ def _float_arguments_as_float32() -> None:
 
     convert.floats_as_float32 = True
     ti._implicit_cvt = convert  # looked up by name at each launch (and for tuples' elements)
+
+
+# libdevice's unary functions that numpy has; the others stay stubs (a kernel using one fails loudly).
+_LIBDEVICE_NUMPY = ("exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "tanh", "sinh", "cosh",
+                    "sin", "cos", "tan", "arctan:atan", "arcsinh:asinh", "floor", "ceil", "trunc")
+
+
+def _libdevice_from_numpy() -> None:
+    import numpy as np
+    import triton.language as tl
+    from triton.language.extra import libdevice
+    from triton.runtime import interpreter as ti
+
+    def unary(fn):
+        def call(arg0, _semantic=None):
+            h = arg0.handle
+            return tl.tensor(ti.TensorHandle(fn(h.data).astype(h.data.dtype), h.dtype), arg0.type)
+        call.from_numpy = True
+        return call
+
+    for entry in _LIBDEVICE_NUMPY:
+        numpy_name, _, name = entry.partition(":")
+        name = name or numpy_name
+        if not getattr(getattr(libdevice, name, None), "from_numpy", False):
+            setattr(libdevice, name, unary(getattr(np, numpy_name)))
 
 
 @functools.lru_cache(maxsize=None)

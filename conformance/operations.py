@@ -12,12 +12,29 @@ An :class:`Operation` ties together
   the shape of the results.
 
 Operation ids: ``activation[relu]``, ``activation_grad[relu]``, ``softmax``, ``log_softmax``,
-``cross_entropy[mean|sum|none|all_ignored]`` and ``cross_entropy_grad[...]``, ``mse``,
+``cross_entropy[mean|sum|none|all_ignored]`` and ``cross_entropy_grad[...]``,
+``linear_cross_entropy[mean|sum|none]`` and ``linear_cross_entropy_grad[...]``, ``mse``,
 ``mse_grad``, ``squared_error``, ``squared_error_grad``, ``binary_cross_entropy``,
 ``binary_cross_entropy_grad``, ``categorical_cross_entropy``, ``categorical_cross_entropy_grad``,
 ``linear``, ``linear_act[σ]``, ``linear_act_backward[σ]``, ``mlp_forward``, ``mlp_backward``,
 ``optimizer_step[sgd|adam|adamw|rmsprop|adagrad]``, and ``bad_input[cross_entropy|linear|linear_act]``
 (inputs a backend must reject). A test id is ``<operation id>@<dtype>``.
+
+Adding an operation (what linear_cross_entropy needed):
+
+1. the oracle: a composition of ``reference`` functions in the reference backend (or a new
+   reference function, standard library only);
+2. the protocol: a row in the table of conformance/backends/__init__.py, and the method in the
+   torch backend (and the triton one where the kernels have it);
+3. here: ``cases`` (a hypothesis strategy; reuse ``_draw_ce``-style helpers), ``call``, ``bound``
+   (from conformance.tolerance: compose the existing bounds, passing input errors along, rather
+   than deriving a new one), ``boundary`` (strategies.Edges), ``expect`` where special values need
+   a rule, ``option_defaults`` for its option classes, and the Operation in ``_all()``;
+4. its entry in TOLERANCE.md, and the operation ids in this docstring;
+5. a mutant in tests/test_conformance_mutants.py that the ci profile must catch.
+
+The registry, ``--list``, the vectors (``python -m conformance export``), the reports and the known
+failures' ids follow from the Operation by themselves.
 
 >>> OPERATIONS["softmax"].method
 'softmax'
@@ -231,32 +248,42 @@ def _class_weights(v: int):
     return st.none() | st.lists(S.option_floats(1.0, 0.125, 8.0, low=0.125, high=8.0), min_size=v, max_size=v)
 
 
+def _draw_ce(draw, n: int, v: int, variant: str, p, grad: bool, weight_name: str = "weight"):
+    """The cross-entropy part of a case of n rows of v classes: targets (about a third ignore_index;
+    at least one counted unless all_ignored), class weights or none (as ``weight_name``), options
+    with their defaults sometimes left out (so that the backend's own defaults are checked too),
+    and grad_output if ``grad``. Returns (arrays, options)."""
+    ignore_index = draw(S.choice(-100, -1, 0) if v > 1 else S.choice(-100, -1))
+    if variant == "all_ignored":
+        reduction = draw(S.choice(*losses.REDUCTIONS))
+        target = [ignore_index] * n
+    else:
+        reduction = variant
+        target = list(draw(_targets(n, v, ignore_index)))
+        if all(t == ignore_index for t in target):
+            target[0] = draw(_valid_class(v, ignore_index))
+    eps = draw(S.choice(0.0, 0.0, 0.1, 0.5, 1.0))
+    z_loss = draw(S.choice(0.0, 0.0, 1e-4, 0.1))
+    weight = draw(_class_weights(v))
+    arrays = {"target": target, weight_name: weight}
+    if grad:
+        arrays["grad_output"] = _grad_output(draw, reduction, (n,), p)
+    options = {"ignore_index": ignore_index, "reduction": reduction, "label_smoothing": eps, "z_loss": z_loss}
+    options = {k: v for k, v in options.items() if v != _CE_DEFAULTS[k] or draw(S.BOOLEANS)}
+    if weight is None and draw(S.BOOLEANS):
+        del arrays[weight_name]
+    return arrays, options
+
+
 def _ce_cases(variant: str, grad: bool):
     @st.composite
     def cases(draw, limits, p):
         n, v = draw(S.sizes(limits.rows)), draw(S.sizes(limits.features))
-        ignore_index = draw(S.choice(-100, -1, 0) if v > 1 else S.choice(-100, -1))
-        if variant == "all_ignored":
-            reduction = draw(S.choice(*losses.REDUCTIONS))
-            target = [ignore_index] * n
-        else:
-            reduction = variant
-            target = list(draw(_targets(n, v, ignore_index)))
-            if all(t == ignore_index for t in target):
-                target[0] = draw(_valid_class(v, ignore_index))
-        eps = draw(S.choice(0.0, 0.0, 0.1, 0.5, 1.0))
-        z_loss = draw(S.choice(0.0, 0.0, 1e-4, 0.1))
-        weight = draw(_class_weights(v))
-        protect = tuple(t if t != ignore_index else None for t in target)
-        logits = draw(S.logit_rows(n, v, p, allow_neg_inf=eps == 0.0, protect=protect))
-        arrays = {"logits": logits, "target": target, "weight": weight}
-        if grad:
-            arrays["grad_output"] = _grad_output(draw, reduction, (n,), p)
-        options = {"ignore_index": ignore_index, "reduction": reduction, "label_smoothing": eps, "z_loss": z_loss}
-        # Defaults are sometimes left out, so that the backend's own defaults are checked too.
-        options = {k: v for k, v in options.items() if v != _CE_DEFAULTS[k] or draw(S.BOOLEANS)}
-        if weight is None and draw(S.BOOLEANS):
-            del arrays["weight"]
+        arrays, options = _draw_ce(draw, n, v, variant, p, grad)
+        ignore_index = options.get("ignore_index", -100)
+        protect = tuple(t if t != ignore_index else None for t in arrays["target"])
+        arrays["logits"] = draw(S.logit_rows(n, v, p, allow_neg_inf=options.get("label_smoothing", 0.0) == 0.0,
+                                             protect=protect))
         return _case(arrays, options, draw(_layouts))
     return cases
 
@@ -335,6 +362,91 @@ def _ce_ops() -> list[Operation]:
             f"cross_entropy_grad[{variant}]", "cross_entropy_grad", "∂ cross_entropy / ∂ logits",
             _ce_cases(variant, grad=True), _ce_grad_call, _ce_grad_bound, frozenset({"target"}),
             boundary=_ce_boundary(variant, True), option_defaults=_CE_CLASSES))
+    return out
+
+
+# ------------------------------------------------------------------------------------------------
+# Fused linear + cross-entropy
+# ------------------------------------------------------------------------------------------------
+# The cross-entropy's options; its class weights are ``class_weight`` (``weight`` is the layer's).
+_LCE_CLASSES = {"class_weight": None, **{k: v for k, v in _CE_CLASSES.items() if k != "weight"}}
+
+
+def _lce_cases(variant: str, grad: bool):
+    @st.composite
+    def cases(draw, limits, p):
+        n, d, v = draw(S.sizes(limits.rows)), draw(S.sizes(limits.features)), draw(S.sizes(limits.features))
+        arrays, options = _draw_ce(draw, n, v, variant, p, grad, weight_name="class_weight")
+        cap = S.layer_cap(p, max(n, d, v))
+        arrays.update({"x": draw(S.array((n, d), p, cap=cap, scale=1.0)),
+                       "weight": draw(S.array((v, d), p, cap=cap, scale=1.0 / math.sqrt(d))),
+                       "bias": draw(_optional(S.array((v,), p, cap=cap, scale=1.0)))})
+        return _case(arrays, options, draw(_layouts))
+    return cases
+
+
+def _lce_boundary(variant: str, grad: bool):
+    """Per feature edge V: 3 rows of 8 features, targets 0, V - 1 and V // 2; per row edge M (not 0):
+    M rows of 4 features into 2 classes. Normal fills (probable tier), options at their defaults."""
+    def boundary(edges, p):
+        shapes = [(3, 8, v) for v in edges.features] + [(m, 4, 2) for m in edges.rows if m]
+        out = []
+        for m, d, v in shapes:
+            seed = _seed(m, d, v)
+            arrays = {"x": S.filled((m, d), "normal", seed),
+                      "weight": [[w / math.sqrt(d) for w in row] for row in S.filled((v, d), "normal", seed + 1)],
+                      "bias": S.filled((v,), "normal", seed + 2),
+                      "target": [(0, v - 1, v // 2)[i % 3] for i in range(m)]}
+            if grad and variant == "none":
+                arrays["grad_output"] = S.filled((m,), "normal", seed + 3)
+            out.append(_case(arrays, {} if variant == "mean" else {"reduction": variant}, tier="probable"))
+        return out
+    return boundary
+
+
+def _lce_kwargs(a):
+    return {k: a[k] for k in _LCE_CLASSES if k in a} | ({"reduction": a["reduction"]} if "reduction" in a else {})
+
+
+def _lce_bound(grad: bool, identity=get_activation("identity")):
+    def bound(a, expected, p):
+        o = {**_CE_DEFAULTS, "class_weight": None, **_lce_kwargs(a)}
+        logits = reference_linear.linear(a["x"], a["weight"], a["bias"])
+        ce = {"weight": o["class_weight"], "ignore_index": o["ignore_index"], "label_smoothing": o["label_smoothing"],
+              "z_loss": o["z_loss"]}
+        rows = losses.cross_entropy(logits, a["target"], reduction="none", **ce)
+        result = losses.cross_entropy(logits, a["target"], reduction=o["reduction"], **ce)
+        g = losses.cross_entropy_grad(logits, a["target"], reduction=o["reduction"],
+                                      grad_output=a.get("grad_output", 1.0), **ce) if grad else None
+        bounds = T.linear_cross_entropy_bounds(a["x"], a["weight"], a["bias"], a["target"], o["class_weight"],
+                                               o["ignore_index"], o["reduction"], o["label_smoothing"], o["z_loss"],
+                                               rows, result, g, a.get("grad_output", 1.0), identity, p)
+        return dict(zip(("dx", "dweight", "dbias"), bounds[1])) if grad else {"loss": bounds}
+    return bound
+
+
+def _lce_call(b, a):
+    return {"loss": b.linear_cross_entropy(a["x"], a["weight"], a["target"], a["bias"], **_lce_kwargs(a))}
+
+
+def _lce_grad_call(b, a):
+    grad_output = {"grad_output": a["grad_output"]} if "grad_output" in a else {}
+    grads = b.linear_cross_entropy_grad(a["x"], a["weight"], a["target"], a["bias"], **_lce_kwargs(a), **grad_output)
+    return dict(zip(("dx", "dweight", "dbias"), grads))
+
+
+def _lce_ops() -> list[Operation]:
+    out = []
+    for variant in ("mean", "sum", "none"):
+        out.append(Operation(
+            f"linear_cross_entropy[{variant}]", "linear_cross_entropy",
+            "cross-entropy of the logits x W^T + b, fused (class weights as class_weight, ignore_index, label "
+            "smoothing, z-loss)", _lce_cases(variant, False), _lce_call, _lce_bound(False), frozenset({"target"}),
+            boundary=_lce_boundary(variant, False), option_defaults=_LCE_CLASSES))
+        out.append(Operation(
+            f"linear_cross_entropy_grad[{variant}]", "linear_cross_entropy_grad",
+            "∂ linear_cross_entropy / ∂ (x, W, b)", _lce_cases(variant, True), _lce_grad_call, _lce_bound(True),
+            frozenset({"target"}), boundary=_lce_boundary(variant, True), option_defaults=_LCE_CLASSES))
     return out
 
 
@@ -760,6 +872,7 @@ def _all() -> dict[str, Operation]:
                          lambda a, e, p: {"y": T.log_softmax_bound(a["x"], e["y"], p)},
                          boundary=_softmax_boundary, expect=_softmax_expect(True)))
     ops += _ce_ops()
+    ops += _lce_ops()
     ops += _loss_ops()
     ops.append(Operation("linear", "linear", "y = x W^T + b", _layer_cases(None, False),
                          lambda b, a: {"y": b.linear(a["x"], a["weight"], a["bias"])},

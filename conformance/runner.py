@@ -338,8 +338,8 @@ class CheckResult:
     def to_json(self) -> dict:
         d = asdict(self)
         d["id"] = self.id
-        d["failures"] = [{k: (str(v) if k == "ratio" and not math.isfinite(v) else v) for k, v in f.items() if k != "case"}
-                         for f in self.failures]
+        d["failures"] = [{k: (str(v) if k == "ratio" and not math.isfinite(v) else v)
+                          for k, v in f.items() if k != "case"} for f in self.failures]
         if d["worst_ratio"] is not None and not math.isfinite(d["worst_ratio"]):
             d["worst_ratio"] = str(d["worst_ratio"])
         d["bands"] = {b: {t: r if math.isfinite(r) else str(r) for t, r in v.items()} for b, v in self.bands.items()}

@@ -434,38 +434,68 @@ def _ce_row_magnitude(z, t, w, eps, zeta, loss, p: Precision) -> float:
     return mag + 3.0 * abs(loss)
 
 
-def cross_entropy_bound(logits, target, weight, ignore_index, reduction, eps, zeta, losses, result, p: Precision):
+def _propagated_loss_error(z, t, w, eps, zeta, e) -> float:
+    """Error of one row's loss from errors e_c in its logits (not rounding errors). lse is
+    1-Lipschitz in the largest change, so it moves by at most E = max_c e_c, and each
+    lse - z_c by E + e_c: (1-ε) w_t (E + e_t) + (ε/V) Σ_c w_c (E + e_c) + ζ (2 |lse| E + E²)."""
+    big = max(e)
+    out = (1.0 - eps) * w[t] * (big + e[t])
+    if eps:
+        out += eps / len(z) * math.fsum(wc * (big + ec) for wc, ec in zip(w, e))
+    if zeta:
+        out += zeta * (2.0 * abs(_row(z, FLOAT64).lse) + big) * big
+    return out
+
+
+def _moved_probability(pj: float, a: float) -> float:
+    """How far p_j = exp(z_j - lse) can move when z_j - lse moves by at most a (not only to first
+    order: a logit stored in bfloat16 at 2e4 is off by up to 64): p_j (e^a - 1), at most 1."""
+    return 1.0 if a > 700.0 else min(1.0, pj * math.expm1(a))
+
+
+def cross_entropy_bound(logits, target, weight, ignore_index, reduction, eps, zeta, losses, result, p: Precision,
+                        logit_error=None):
     """Bound for the cross-entropy value: per-row magnitudes, then the reduction.
 
     ``losses`` are the oracle's per-row losses, ``result`` its reduced value. none: per row
     SLACK u_c M_i + u_s |loss_i| + floor; sum: SLACK u_c (Σ M_i + N Σ|loss_i|) + u_s |L| + floor;
     mean: as sum divided by D, plus N Σ|loss_i| / D for the rounding of D = Σ w_{t_i} itself.
+    ``logit_error`` [N][V]: the logits' own errors (a fused linear + cross-entropy computes them),
+    carried through each row (_propagated_loss_error) and reduced like the losses.
     """
     v = len(logits[0])
     w = weight if weight is not None else [1.0] * v
     mags = [_ce_row_magnitude(z, t, w, eps, zeta, loss, p) if t != ignore_index else 0.0
             for z, t, loss in zip(logits, target, losses)]
+    carried = [0.0] * len(logits) if logit_error is None else [
+        _propagated_loss_error(z, t, w, eps, zeta, e) if t != ignore_index else 0.0
+        for z, t, e in zip(logits, target, logit_error)]
     if reduction == "none":
-        return [SLACK * p.compute * mi + p.storage * abs(li) + p.floor for mi, li in zip(mags, losses)]
+        return [SLACK * p.compute * mi + ci + p.storage * abs(li) + p.floor
+                for mi, ci, li in zip(mags, carried, losses)]
     n = len(logits)
     total = math.fsum(mags) + p.terms(n) * math.fsum(abs(li) for li in losses)
     if reduction == "sum":
-        return SLACK * p.compute * total + p.storage * abs(result) + p.floor
+        return SLACK * p.compute * total + math.fsum(carried) + p.storage * abs(result) + p.floor
     kept = [t for t in target if t != ignore_index]
     if not kept:
         return p.floor
     d = math.fsum(w[t] for t in kept)
-    return SLACK * p.compute * (total + p.terms(n) * math.fsum(abs(li) for li in losses)) / d + p.storage * abs(result) + p.floor
+    return ((SLACK * p.compute * (total + p.terms(n) * math.fsum(abs(li) for li in losses)) + math.fsum(carried)) / d
+            + p.storage * abs(result) + p.floor)
 
 
-def cross_entropy_grad_bound(logits, target, weight, ignore_index, reduction, eps, zeta, grad_output, grad, p):
+def cross_entropy_grad_bound(logits, target, weight, ignore_index, reduction, eps, zeta, grad_output, grad, p,
+                             logit_error=None):
     """Bound for ∂loss/∂z_ij = s_i [(1-ε) w_t (p_j - [j=t]) + (ε/V)(W p_j - w_j) + 2 ζ lse_i p_j].
 
     Each p_j carries its relative error (|z_j| + Λ + 3) units, lse its Λ units; the subtraction
     p_t - 1 may cancel (an absolute error of one unit of (1-ε) w_t), as may W p_j - w_j; combining
     the terms and the scale s_i costs 3 |g| more, and for the mean the scale 1/D another N |g|.
     The result may be rounded to storage twice (2 u_s |g|): a fused kernel can store the gradient
-    for grad_output = 1 in the forward pass and rescale it in the backward.
+    for grad_output = 1 in the forward pass and rescale it in the backward. ``logit_error`` [N][V]:
+    the logits' own errors e; with E = max_c e_c, lse moves by at most E and p_j by Δp_j =
+    p_j (e^{e_j + E} - 1) (at most 1), which adds |s_i| [coef Δp_j + 2 ζ E (p_j + Δp_j)] (coef below).
     """
     n, v = len(logits), len(logits[0])
     w = weight if weight is not None else [1.0] * v
@@ -479,24 +509,47 @@ def cross_entropy_grad_bound(logits, target, weight, ignore_index, reduction, ep
         scales, extra = [grad_output] * n, 0
     else:
         scales, extra = list(grad_output), 0
+    errors = logit_error if logit_error is not None else [[0.0] * v for _ in logits]
     out = []
-    for z, t, s, gr in zip(logits, target, scales, grad):
+    for z, t, s, gr, e in zip(logits, target, scales, grad, errors):
         if t == ignore_index:
             out.append([p.floor] * v)
             continue
         r = _row(z, p)
         coef = (1.0 - eps) * w[t] + eps * w_total / v + 2.0 * zeta * abs(r.lse)
+        big = max(e)
         row = []
-        for j, (pj, zj, g) in enumerate(zip(r.p, z, gr)):
+        for j, (pj, zj, g, ej) in enumerate(zip(r.p, z, gr, e)):
             mag = (1.0 - eps) * w[t] * (j == t) + eps * w[j] / v
             if pj > 0.0:
                 mag += coef * pj * r.rel_p(zj) + 2.0 * zeta * pj * r.lam
             mag = abs(s) * mag + (3.0 + extra) * abs(g)
+            moved = _moved_probability(pj, ej + big) if big else 0.0
+            carried = abs(s) * (coef * moved + 2.0 * zeta * big * (pj + moved))
             # Stored twice: a fused kernel writes the gradient for grad_output = 1 during the
             # forward pass and rescales that stored value in the backward.
-            row.append(SLACK * p.compute * mag + 2.0 * (p.storage * abs(g) + p.floor))
+            row.append(SLACK * p.compute * mag + carried + 2.0 * (p.storage * abs(g) + p.floor))
         out.append(row)
     return out
+
+
+def linear_cross_entropy_bounds(x, weight, bias, target, class_weight, ignore_index, reduction, eps, zeta, losses,
+                                result, grad, grad_output, identity, p: Precision):
+    """Bounds for the fused linear + cross-entropy, composed: the logits ξ = x W^T + b with their
+    dot-product errors e_ξ (layer_forward, the logits possibly stored in the storage format), the
+    cross-entropy's bound with e_ξ as its input error, and, given the oracle's ∂loss/∂ξ ``grad``
+    (None: the value only), that gradient's bound with e_ξ carried, through the ``identity``
+    activation's layer_backward (dx = g W over V, dW = g^T x over N, db = Σ_n g). Returns the loss bound, or
+    (loss bound, (e_dx, e_dW, e_db)) with ``grad``."""
+    zero = _zeros_like(x)
+    xi, exi = _matmul_nt(x, zero, weight, _zeros_like(weight), p, bias)
+    loss = cross_entropy_bound(xi, target, class_weight, ignore_index, reduction, eps, zeta, losses, result, p, exi)
+    if grad is None:
+        return loss
+    eg = cross_entropy_grad_bound(xi, target, class_weight, ignore_index, reduction, eps, zeta, grad_output, grad, p,
+                                  exi)
+    (_, edx), (_, edw), (_, edb) = layer_backward(x, zero, weight, xi, exi, identity, {}, grad, eg, p)
+    return loss, (edx, edw, edb if bias is not None else None)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -3,6 +3,11 @@ import pytest
 
 pytest.importorskip("triton")
 
+import torch  # noqa: E402
+import triton  # noqa: E402
+import triton.language as tl  # noqa: E402
+from triton.language.extra import libdevice  # noqa: E402
+
 from conformance import interpreter, report  # noqa: E402
 from conformance.backends.torch_backend import TorchBackend  # noqa: E402
 from conformance.operations import OPERATIONS  # noqa: E402
@@ -47,3 +52,19 @@ def test_bfloat16_checks_of_triton_code_are_not_meaningful_not_failures(tmp_path
     md = (tmp_path / "triton-like.md").read_text()
     assert "**Not meaningful here** (1 checks in bfloat16, not run): Triton's CPU interpreter" in md
     assert "| `softmax` |" not in md  # folded, not a row
+
+
+@triton.jit
+def _scaled_log1p(out_ptr, scale, N: tl.constexpr):
+    """Third-party style: a float argument's .to() (a float32 scalar when compiled) and libdevice."""
+    x = scale.to(tl.float32) * (tl.arange(0, N) + 1).to(tl.float32)
+    tl.store(out_ptr + tl.arange(0, N), libdevice.log1p(x))
+
+
+@needs_interpreter
+def test_prepare_runs_third_party_triton_as_compiled_triton_would():
+    interpreter.prepare()
+    interpreter.prepare()  # idempotent: the patches wrap the interpreter once
+    out = torch.empty(4)
+    _scaled_log1p[(1,)](out, 0.5, N=4)
+    assert torch.allclose(out, torch.log1p(0.5 * torch.arange(1, 5, dtype=torch.float32)))

@@ -85,7 +85,30 @@ class LinearAccumulatesInBfloat16(TorchBackend):
         return y if bias is None else y + bias
 
 
+class FusedLinearCrossEntropyWithoutBiasGradient(TorchBackend):
+    """Fused linear + cross-entropy returning a zero bias gradient (a forgotten db = Σ_n ∂loss/∂ξ_n)."""
+
+    name = "mutant"
+
+    def linear_cross_entropy_grad(self, x, weight, target, bias=None, **kw):
+        dx, dw, db = super().linear_cross_entropy_grad(x, weight, target, bias, **kw)
+        return dx, dw, None if db is None else torch.zeros_like(db)
+
+
+class FusedLinearCrossEntropyWeightGradUnscaled(TorchBackend):
+    """dW of the mean loss without its 1/D (a chunked kernel scaling dx but not the dW it accumulated)."""
+
+    name = "mutant"
+
+    def linear_cross_entropy_grad(self, x, weight, target, bias=None, **kw):
+        dx, dw, db = super().linear_cross_entropy_grad(x, weight, target, bias, **kw)
+        kept = (target != kw.get("ignore_index", -100)).sum()
+        return dx, dw * kept, db
+
+
 MUTANTS = [
+    (FusedLinearCrossEntropyWithoutBiasGradient, "linear_cross_entropy_grad[sum]", "float32"),
+    (FusedLinearCrossEntropyWeightGradUnscaled, "linear_cross_entropy_grad[mean]", "float32"),
     (SoftmaxWithoutMaxShift, "softmax", "float32"),
     (SoftmaxWithoutMaxShift, "softmax", "float64"),
     (LogOfSoftmax, "log_softmax", "float64"),

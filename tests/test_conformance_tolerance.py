@@ -142,7 +142,8 @@ def test_logit_rows_keep_the_protected_class_finite(data):
         assert all(x != math.inf and not math.isnan(x) for x in row)
 
 
-@pytest.mark.parametrize("module", [T, S, operations, runner, vectors, dtypes, option_classes], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [T, S, operations, runner, vectors, dtypes, option_classes],
+                         ids=lambda m: m.__name__)
 def test_doctests(module):
     """The conformance package is outside pytest's testpaths: its examples run here, and a module
     whose examples were lost (none found) fails rather than passing silently."""

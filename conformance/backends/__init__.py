@@ -46,6 +46,10 @@ mse, mse_grad            (y, d, reduction[, grad_output]) on [M][P]
 squared_error(_grad)     (y, d): ½ Σ (y - d)² and y - d
 binary_cross_entropy     (p, d, reduction) and ``_grad`` (p, d, reduction, grad_output)
 categorical_cross_entropy  (p [M][C], d [M][C], reduction) and ``_grad`` (..., grad_output)
+linear_cross_entropy     (x [N][d], weight [V][d], target [N], bias [V] or None, *, class_weight,
+                         ignore_index, reduction, label_smoothing, z_loss) -> cross_entropy of the
+                         logits x W^T + b (the class weights are ``class_weight``); ``_grad`` (same,
+                         grad_output) -> (dx, dweight, dbias), dbias None without a bias
 linear                   (x [M][K], weight [N][K], bias [N] or None) -> x W^T + b
 linear_act               (x, weight, bias, activation, **params) -> σ(x W^T + b)
 linear_act_backward      (x, weight, bias, activation, grad_y, **params) -> (dx, dweight, dbias)
@@ -64,7 +68,8 @@ Built in: ``reference`` (the oracle itself through this protocol), ``torch`` (fl
 float32, on CUDA when there is one), ``triton`` (the project's kernels; the CPU interpreter when
 there is no GPU). Peers, the kernels of other libraries (``pip install -e ".[peers]"``; run by
 name, or all at once by ``python -m conformance ecosystem``): ``liger`` (Liger-Kernel),
-``torch.compile`` (inductor), ``fla`` (flash-linear-attention's fla-core). Third parties pass
+``torch.compile`` (inductor), ``fla`` (flash-linear-attention's fla-core), ``cce`` (Cut
+Cross-Entropy), and ``torch16`` (eager torch in 16-bit, the baseline). Third parties pass
 ``package.module:Name`` (a class, instance or factory); conformance/README.md has a template.
 """
 from __future__ import annotations
@@ -87,6 +92,7 @@ PEERS = {
     "liger": "conformance.backends.liger:LigerBackend",
     "torch.compile": "conformance.backends.compiled:CompiledBackend",
     "fla": "conformance.backends.fla:FlaBackend",
+    "cce": "conformance.backends.cce:CCEBackend",
 }
 KNOWN_FAILURES_DIR = Path(__file__).resolve().parent.parent / "known_failures"
 

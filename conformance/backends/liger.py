@@ -1,9 +1,10 @@
 """The ``liger`` peer: Liger-Kernel's Triton kernels (``pip install -e ".[peers]"``).
 
 Operations: ``cross_entropy`` and its gradient (``LigerCrossEntropyFunction``, the kernel behind
-``liger_cross_entropy``), ``softmax`` (``liger_softmax``); with class weights, ignore_index,
-label smoothing and z-loss (its ``lse_square_scale``: ζ lse² added per counted row, the suite's
-z_loss). Without a GPU they run under Triton's CPU interpreter (conformance.interpreter).
+``liger_cross_entropy``), ``linear_cross_entropy`` and its gradients (``liger_fused_linear_cross_entropy``,
+FLCE), ``softmax`` (``liger_softmax``); with class weights, ignore_index, label smoothing and z-loss
+(its ``lse_square_scale``: ζ lse² added per counted row, the suite's z_loss). Without a GPU they
+run under Triton's CPU interpreter (conformance.interpreter).
 
 Semantics the adapter bridges, not differences it hides:
 
@@ -39,9 +40,10 @@ class LigerBackend(Backend):
         interpreter.prepare()  # before Liger defines its kernels
         import torch
         from liger_kernel.ops.cross_entropy import LigerCrossEntropyFunction
-        from liger_kernel.transformers.functional import liger_softmax
+        from liger_kernel.transformers.functional import liger_fused_linear_cross_entropy, liger_softmax
 
         self._function, self._softmax = LigerCrossEntropyFunction, liger_softmax
+        self._flce = liger_fused_linear_cross_entropy
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         self.slow = interpreter.active()
 
@@ -62,6 +64,14 @@ class LigerBackend(Backend):
         return self._function.apply(logits.clone(), target, weight, ignore_index, z_loss, label_smoothing, reduction,
                                     None, False, False, False)[0]
 
+    def linear_cross_entropy(self, x, weight, target, bias=None, *, class_weight=None, ignore_index=-100,
+                             reduction="mean", label_smoothing=0.0, z_loss=0.0):
+        if class_weight is not None and z_loss and reduction == "mean":
+            raise NotImplementedError(Z_LOSS_WITH_WEIGHTS)
+        return self._flce(x, weight, target, bias, ce_weight=class_weight, ignore_index=ignore_index,
+                          lse_square_scale=z_loss, label_smoothing=label_smoothing, reduction=reduction)
+
     cross_entropy = TorchBackend.cross_entropy
     cross_entropy_grad = TorchBackend.cross_entropy_grad
+    linear_cross_entropy_grad = TorchBackend.linear_cross_entropy_grad
     _grad = staticmethod(TorchBackend._grad)

@@ -64,6 +64,17 @@ class ReferenceBackend(Backend):
 
     linear_act_backward = staticmethod(layer.linear_act_backward)
 
+    @staticmethod
+    def linear_cross_entropy(x, weight, target, bias=None, *, class_weight=None, **options):
+        """cross_entropy(x W^T + b): the composition is the oracle of the fused operation."""
+        return losses.cross_entropy(layer.linear(x, weight, bias), target, weight=class_weight, **options)
+
+    @staticmethod
+    def linear_cross_entropy_grad(x, weight, target, bias=None, *, class_weight=None, **options):
+        """(dx, dweight, dbias): ∂loss/∂logits through the identity layer's backward."""
+        g = losses.cross_entropy_grad(layer.linear(x, weight, bias), target, weight=class_weight, **options)
+        return layer.linear_act_backward(x, weight, bias, "identity", g)
+
     def mlp_forward(self, x, layers, activations):
         net = mlp.MLP.from_weights([w for w, _ in layers], [b for _, b in layers], list(activations))
         return net.forward_batch(x).output

@@ -169,6 +169,20 @@ class TorchBackend(Backend):
         grads = self._grads(y, leaves, grad_y)
         return grads[0], grads[1], grads[2] if bias is not None else None
 
+    def linear_cross_entropy(self, x, weight, target, bias=None, *, class_weight=None, ignore_index=-100,
+                             reduction="mean", label_smoothing=0.0, z_loss=0.0):
+        return self._ce(self.linear(x, weight, bias), target, class_weight, ignore_index, reduction, label_smoothing,
+                        z_loss)
+
+    def linear_cross_entropy_grad(self, x, weight, target, bias=None, *, grad_output=1.0, **options):
+        """(dx, dweight, dbias) by autograd through linear_cross_entropy."""
+        torch, _ = _torch()
+        leaves = [t.detach().requires_grad_() for t in (x, weight) + ((bias,) if bias is not None else ())]
+        loss = self.linear_cross_entropy(*leaves[:2], target, leaves[2] if bias is not None else None, **options)
+        g = torch.as_tensor(grad_output, dtype=loss.dtype, device=loss.device).expand_as(loss)
+        grads = torch.autograd.grad(loss, leaves, g)
+        return grads[0], grads[1], grads[2] if bias is not None else None
+
     @staticmethod
     def _grads(y, leaves, grad_y):
         """∂/∂leaves of y weighted by grad_y; zeros where y does not depend on a leaf (step)."""

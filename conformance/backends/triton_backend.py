@@ -105,7 +105,10 @@ class TritonBackend(Backend):
         return self._cross_entropy(logits, target, weight=weight, ignore_index=ignore_index, reduction=reduction,
                                      label_smoothing=label_smoothing, z_loss=z_loss, block_v=self._block_v)
 
-    # The wrappers around _ce are the torch backend's: only the loss function differs.
+    # The wrappers around _ce (and linear) are the torch backend's: only the loss function differs.
+    # linear_cross_entropy is the composition of the two kernels until the fused one exists.
     cross_entropy = TorchBackend.cross_entropy
     cross_entropy_grad = TorchBackend.cross_entropy_grad
+    linear_cross_entropy = TorchBackend.linear_cross_entropy
+    linear_cross_entropy_grad = TorchBackend.linear_cross_entropy_grad
     _grad = staticmethod(TorchBackend._grad)
