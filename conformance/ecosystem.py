@@ -57,13 +57,16 @@ def _expand(ops) -> list[str]:
 
 
 def _run_one(name, ops, dtypes, profile, workdir: Path) -> list[dict] | None:
+    """The results of one process, or None if it died before writing its report (exit status 2
+    with a report is a run in which no example ran: an operation the backend lacks)."""
     out = workdir / name / str(len(list(workdir.glob(f"{name}/*"))))
+    out.mkdir(parents=True)
     cmd = [sys.executable, "-m", "conformance", "--backend", name, "--profile", profile, "--out", str(out), "--ops",
            *ops] + (["--dtypes", *dtypes] if dtypes else [])
     with (workdir / f"{name}.log").open("a", encoding="utf-8") as log:
         code = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT).returncode
     reports = list(out.glob("*.json"))
-    if code not in (0, 1) or not reports:
+    if code not in (0, 1, 2) or not reports:
         return None
     return json.loads(reports[0].read_text(encoding="utf-8"))["results"]
 
@@ -79,6 +82,9 @@ def _cell(r: dict | None) -> str:
     if ratio is not None and status not in ("not implemented", "not meaningful"):
         text += f" {float(ratio):.2g}"
     return text
+
+
+_DTYPE_ORDER = ["float64", "float32", "tf32", "bfloat16", "float16", "all"]  # "all": a process that died
 
 
 def markdown(results: dict, meta: dict) -> str:
@@ -98,8 +104,8 @@ def markdown(results: dict, meta: dict) -> str:
               "| operation | dtype | " + " | ".join(f"`{n}`" for n in names) + " |",
               "|---|---|" + "---|" * len(names)]
     index = {(n, r["op"], r["dtype"]): r for n, rows in results.items() for r in rows}
-    keys = list(dict.fromkeys((r["op"], r["dtype"]) for rows in results.values() for r in rows if r["dtype"] != "all"))
-    for op, dtype in sorted(keys, key=lambda k: (k[0], ["float64", "float32", "bfloat16", "float16"].index(k[1]))):
+    keys = list(dict.fromkeys((r["op"], r["dtype"]) for rows in results.values() for r in rows))
+    for op, dtype in sorted(keys, key=lambda k: (k[0], _DTYPE_ORDER.index(k[1]))):
         lines.append(f"| `{op}` | {dtype} | " + " | ".join(_cell(index.get((n, op, dtype))) for n in names) + " |")
     lines += ["", "## Failures, by option class", "",
               "Each failing check's option classes (conformance/option_classes.py), with the shrunk example's "

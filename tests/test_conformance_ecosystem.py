@@ -58,3 +58,20 @@ def test_liger_runs_here_and_its_bfloat16_is_not_meaningful_under_the_interprete
     assert result.status == "pass" and result.examples > 0
     bf16 = run_check(liger, "liger", OPERATIONS["cross_entropy[mean]"], "bfloat16", PROFILES["ci"])
     assert bf16.status == ("not meaningful" if interpreter.active() else "pass")
+
+
+def test_a_backend_that_ends_its_process_is_reported_against_the_operation(tmp_path, monkeypatch):
+    (tmp_path / "crashing_backend_xyz.py").write_text(
+        "import os\n"
+        "from conformance.backends.reference import ReferenceBackend\n"
+        "class Crashing(ReferenceBackend):\n"
+        "    name = 'crashing'\n"
+        "    def log_softmax(self, x):\n"
+        "        os._exit(139)  # as a kernel reading out of bounds under the interpreter does\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    assert ecosystem.main(["--backends", "crashing_backend_xyz:Crashing", "--ops", "softmax", "log_softmax",
+                           "--out", "page.md"]) == 0
+    page = (tmp_path / "page.md").read_text()
+    assert "| `softmax` | float64 | pass 0 |" in page  # run again alone, after the process died
+    assert "| `log_softmax` | all | **crashed** |" in page
