@@ -88,7 +88,7 @@ def _recording(module, names, jobs):
 @contextlib.contextmanager
 def _linear_recording(la, jobs):
     """Record the linear_act kernels as launched on an H100 (which has TMA: aligned problems take
-    the TMA kernel, the others the portable one); the backward's torch matmuls (cuBLAS on the GPU,
+    the TMA kernels, the others the portable one and the δ pass); the backward's torch matmuls (cuBLAS on the GPU,
     nothing to compile) return empty results of their shapes instead of running on the CPU."""
     import torch
 
@@ -96,8 +96,8 @@ def _linear_recording(la, jobs):
     la._mm = lambda a, b, precision: torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
     la._tma_capable = lambda t: True
     try:
-        with _recording(la, ["_linear_act_fwd_kernel", "_linear_act_fwd_tma_kernel", "_linear_act_delta_kernel"],
-                        jobs):
+        with _recording(la, ["_linear_act_fwd_kernel", "_linear_act_fwd_tma_kernel", "_linear_act_delta_kernel",
+                             "_linear_act_dx_tma_kernel"], jobs):
             yield
     finally:
         la._mm, la._tma_capable = mm, capable
@@ -166,7 +166,7 @@ def _linear_scenarios(quick):
 def _linear_goal_scenarios():
     """Launch the linear_act variants that ``python -m report --goals`` times, at its shapes."""
     import torch
-    from .linear_bench import IMPLS, _portable_kernel, configs
+    from .linear_bench import IMPLS, _cublas_dx_backward, _portable_kernel, configs
     from .metrics import torch_dtype
     la = importlib.import_module("triton_kernels.linear_act")
 
@@ -185,10 +185,14 @@ def _linear_goal_scenarios():
                 for kernel in kernels if "fwd" in cfg["modes"] else []:
                     with kernel(), torch.no_grad():
                         la._forward(x, w, b, activation, slope, precision, "y")
-                if "fwd+bwd" in cfg["modes"]:
+                # The backward also as before the fused dx kernel where the suite times it beside.
+                backwards = [contextlib.nullcontext]
+                backwards += [_cublas_dx_backward] if "cublas_dx" in cfg.get("impls", IMPLS) else []
+                for backward in backwards if "fwd+bwd" in cfg["modes"] else []:
                     params = [t.requires_grad_() for t in (x, w, b)]
-                    _linear_op(x, w, b, activation, slope, precision, False).backward(
-                        torch.empty((cfg["m"], cfg["n"]), dtype=dtype))
+                    with backward():
+                        _linear_op(x, w, b, activation, slope, precision, False).backward(
+                            torch.empty((cfg["m"], cfg["n"]), dtype=dtype))
                     for t in params:
                         t.grad = None
                         t.requires_grad_(False)

@@ -31,7 +31,7 @@ SHAPES = ((16384, 1024, 4096), (8192, 4096, 4096), (4096, 784, 1024), (4096, 64,
 QUICK_SHAPES = ((8192, 4096, 4096), (4096, 784, 1024))
 ACTIVATIONS = ("relu", "gelu_tanh")
 DTYPES = ("bf16", "tf32", "fp32")
-IMPLS = ("ours", "portable", "eager", "compile", "matmul")
+IMPLS = ("ours", "portable", "cublas_dx", "eager", "compile", "matmul")
 MODES = ("fwd", "bwd", "fwd+bwd")
 MATMUL_ACTIVATION = "none"  # the matmul rows serve every activation of their shape
 
@@ -104,10 +104,16 @@ def jobs(cfg: dict, impls, notes: list) -> list:
             if not job_modes or cfg["dtype"] == "fp32":  # IEEE float32 is always the portable kernel
                 continue
             fn = _portable(activation)
+        elif impl == "cublas_dx":  # the same function, its backward switched to the δ pass + cuBLAS dx
+            job_modes = tuple(m for m in modes if m == "fwd+bwd")
+            if not job_modes or cfg["dtype"] == "fp32":  # IEEE float32 always takes the δ pass and cuBLAS
+                continue
+            fn = lambda x, w, b, a=activation: linear_act(x, w, b, activation=a)  # noqa: E731
         else:
             fn = _eager(activation)
         out.append(Job(impl, fn, job_modes, fields={"activation": activation}, compile=impl == "compile",
-                       skip=None if impl in impls else "not selected"))
+                       skip=None if impl in impls else "not selected",
+                       context=_cublas_dx_backward if impl == "cublas_dx" else contextlib.nullcontext))
     return out
 
 
@@ -210,6 +216,18 @@ def _portable_kernel():
         yield
     finally:
         la._tma_capable = capable
+
+
+@contextlib.contextmanager
+def _cublas_dx_backward():
+    """linear_act's backward as before the fused dx kernel: the δ pass, then dx on cuBLAS."""
+    la = importlib.import_module("triton_kernels.linear_act")
+    fused = la._FUSED_DX
+    la._FUSED_DX = False
+    try:
+        yield
+    finally:
+        la._FUSED_DX = fused
 
 
 def _portable(activation: str):

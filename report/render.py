@@ -15,7 +15,7 @@ LINEAR_PEERS = ("eager", "compile")
 IMPL_NAMES = {
     "ours": "this project", "ours_inplace": "this project, in-place", "eager": "torch eager",
     "compile": "torch.compile", "liger": "Liger-Kernel", "matmul": "cuBLAS matmul alone",
-    "portable": "our portable kernel",
+    "portable": "our portable kernel", "cublas_dx": "ours, δ pass + cuBLAS dx",
     "reference": "pure-Python reference", "torch": "torch", "kernels": "this project's kernels",
 }
 DTYPE_ORDER = {"bf16": 0, "fp16": 1, "tf32": 2, "fp32": 3, "fp64": 4}
@@ -263,8 +263,9 @@ def render_linear(doc: dict, notes: Footnotes, timing: str = "") -> list[str]:
         if not any(r["mode"] == mode for r in sec["rows"]):
             continue
         with_err = mode == "fwd"
-        # The forward also beside our portable kernel, where it was timed (GPUs with TMA).
-        peers_here = LINEAR_PEERS + tuple(p for p in ("portable",) if any(
+        # Our own variants where they were timed (GPUs with TMA): the portable forward, the backward
+        # before the fused dx kernel.
+        peers_here = LINEAR_PEERS + tuple(p for p in ("portable", "cublas_dx") if any(
             r["impl"] == p and r["mode"] == mode for r in sec["rows"]))
         headers = ["dtype", "M×K×N", "activation", "floor ms", "ours ms", "TFLOP/s", "% peak"]
         headers += ["ours rel. err"] if with_err else []

@@ -29,6 +29,7 @@ memory) and ``skipped`` (why it was not run: not selected, not installed, the ti
 """
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -42,7 +43,9 @@ class Job:
     """One implementation (with its identity fields, e.g. the activation) and the modes to time.
 
     ``skip`` (why) keeps its rows in the tables without running it; ``skip_modes`` does so for
-    single modes (this project's cross-entropy has no separate backward to time)."""
+    single modes (this project's cross-entropy has no separate backward to time). ``context``
+    (a context manager factory) is entered around each forward + backward step, both halves: for
+    a variant chosen by a switch that the backward reads."""
 
     impl: str
     fn: Callable | None
@@ -51,6 +54,7 @@ class Job:
     compile: bool = False
     skip: str | None = None
     skip_modes: dict = field(default_factory=dict)
+    context: Callable = contextlib.nullcontext
 
 
 def _label(suite, cfg: dict, job: Job, mode: str) -> str:
@@ -100,13 +104,13 @@ def _run_job(suite, device, progress, cfg, job: Job, sets) -> list:
         if mode in job.skip_modes:
             rows.append(skipped(progress, label, row, job.skip_modes[mode]))
         else:
-            rows.append(_time_mode(suite, device, progress, label, row, fn, mode, sets))
+            rows.append(_time_mode(suite, device, progress, label, row, fn, mode, sets, job.context))
     for t in (t for s in sets for t in suite.leaves(s)):
         t.grad = None
     return rows
 
 
-def _time_mode(suite, device, progress, label, row, fn, mode, sets) -> dict:
+def _time_mode(suite, device, progress, label, row, fn, mode, sets, context=contextlib.nullcontext) -> dict:
     kind = suite.MODE_KINDS[mode]
     leaves = [t for s in sets for t in suite.leaves(s)]
     # Each is also replayed from a CUDA graph on one input set (measure's graph_fn): the GPU's time
@@ -119,7 +123,8 @@ def _time_mode(suite, device, progress, label, row, fn, mode, sets) -> dict:
                        graph_fn=lambda: suite.forward(fn, sets[0]))
     if kind == "forward+backward":
         def step(*s):
-            return suite.backward(suite.forward(fn, s), s, False)
+            with context():
+                return suite.backward(suite.forward(fn, s), s, False)
 
         row["inputs_bytes"] = sum(t.numel() * t.element_size() for t in sets[0])
         return measure(device, progress, label, row, cycling(step, sets), grad_to_none=leaves,

@@ -434,6 +434,40 @@ def test_tma_kernel_recompute_reads_dy_through_its_strides(layout, forward_kerne
     _check(got, o, _bounds(x, w, b, dy, o, "gelu", 0.0, torch.bfloat16, False), f"{layout} dy")
 
 
+@pytest.mark.parametrize("dtype,tf32", PRECISIONS[1:], ids=["tf32", "fp16", "bf16"])
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "gelu_tanh", "sigmoid"])  # δ from y, y, g, g
+def test_fused_dx_forms_delta_inside_the_matmul(activation, dtype, tf32, forward_kernel, monkeypatch):
+    # On a GPU with TMA, dx = δ W takes δ = dy σ'(ξ) from the dy and y or g tiles it loads (no δ
+    # pass), writes δ for dW and db's partial sums: 53 rows = 4 row tiles (the last partial), N = 40
+    # = 3 reduction steps (the last half zeros), K = 40 = 3 column tiles of dx, 3 programs.
+    forward_kernel("tma")
+    monkeypatch.setattr(la, "_linear_act_delta_kernel", _Forbidden("_linear_act_delta_kernel"))
+    _verify(53, 40, 40, activation, dtype, tf32, seed=70 + ACTIVATIONS.index(activation))
+
+
+def test_fused_dx_with_a_frozen_weight_and_no_bias(forward_kernel, monkeypatch):
+    # Neither dW nor db: the kernel writes dx alone (no δ stored, no partials).
+    forward_kernel("tma")
+    monkeypatch.setattr(la, "_linear_act_delta_kernel", _Forbidden("_linear_act_delta_kernel"))
+    x, w, _, dy = _inputs(37, 24, 40, torch.bfloat16, seed=80)
+    leaf = x.detach().requires_grad_()
+    y = linear_act(leaf, w, None, "gelu_tanh")
+    y.backward(dy)
+    o = _oracle(x, w, None, dy, "gelu_tanh", 0.01)
+    bound = _bounds(x, w, None, dy, o, "gelu_tanh", 0.01, torch.bfloat16, False)
+    _check({"y": y.detach(), "dx": leaf.grad}, o, bound, "frozen weight, no bias")
+
+
+def test_fused_dx_is_off_where_it_does_not_apply(forward_kernel, monkeypatch):
+    # identity (δ = dy: nothing to form), IEEE float32 products, and the switch: the δ pass and cuBLAS
+    # (the fixture alone: as on a GPU with TMA, either forward kernel).
+    monkeypatch.setattr(la, "_linear_act_dx_tma_kernel", _Forbidden("_linear_act_dx_tma_kernel"))
+    _verify(21, 24, 24, "identity", torch.bfloat16, seed=81)
+    _verify(21, 24, 24, "relu", torch.float32, tf32=False, seed=82)
+    monkeypatch.setattr(la, "_FUSED_DX", False)
+    _verify(21, 24, 24, "relu", torch.bfloat16, seed=83)
+
+
 def _verify_tensors(x, w, b, activation, dtype, what):
     dy = torch.randn(x.shape[0], w.shape[0], generator=torch.Generator(device=DEVICE).manual_seed(19),
                      device=DEVICE).to(dtype)

@@ -1,6 +1,7 @@
 """The GPU benchmark code paths, exercised on the CPU (Triton interpreter, tiny shapes, short
 timing) so a GPU session does not discover their bugs on its limited device time. The times
 here mean nothing; the row structure, error capture and bookkeeping are what is tested."""
+import importlib
 import pytest
 
 from report import ce_bench, ceilings, linear_bench, results, runner, suite
@@ -54,11 +55,13 @@ def test_unselected_implementations_keep_the_table_shape(cpu):
 def test_linear_suite(cpu):
     cfgs = linear_bench.configs(False, shapes=((9, 16, 5),), dtypes=("fp32", "bf16"), activations=("gelu_tanh",))
     progress = Progress(linear_bench.count_cases(cfgs))
-    sec = linear_bench.run(cpu, cfgs, progress, impls=("ours", "portable", "eager", "matmul"))
+    sec = linear_bench.run(cpu, cfgs, progress, impls=("ours", "portable", "cublas_dx", "eager", "matmul"))
     rows = _check_section("linear_act", sec, progress)
     assert sec["status"] == "ok"
-    # The portable kernel beside ours: the forward, where the TMA kernel could run (not IEEE fp32).
+    # The portable kernel beside ours: the forward, where the TMA kernel could run (not IEEE fp32);
+    # the backward before the fused dx kernel: forward + backward, not IEEE fp32 either.
     assert {(r["dtype"], r["mode"]) for r in rows if r["impl"] == "portable"} == {("bf16", "fwd")}
+    assert {(r["dtype"], r["mode"]) for r in rows if r["impl"] == "cublas_dx"} == {("bf16", "fwd+bwd")}
     for r in rows:
         if r["impl"] == "compile":
             assert r["skipped"] == "not selected"
@@ -186,3 +189,16 @@ def test_graph_time_captures_a_training_step_on_its_stream():
     with pytest.raises(RuntimeError, match="default stream"):
         device.graph_time(lambda: None)
     assert torch.randn(4, device="cuda").isfinite().all()
+
+
+def test_the_cublas_dx_job_switches_the_backward_for_its_steps_only(cpu, monkeypatch):
+    """cublas_dx times linear_act with the fused dx kernel switched off around each forward +
+    backward step (the backward reads the switch), and the switch is back on afterwards."""
+    la = importlib.import_module("triton_kernels.linear_act")
+    seen = []
+    real = la._fused_dx_applies
+    monkeypatch.setattr(la, "_fused_dx_applies", lambda *args: seen.append(la._FUSED_DX) or real(*args))
+    cfgs = linear_bench.configs(False, shapes=((9, 16, 5),), dtypes=("bf16",), activations=("relu",))
+    cfgs[0]["modes"] = ("fwd+bwd",)
+    linear_bench.run(cpu, cfgs, Progress(linear_bench.count_cases(cfgs), verbose=False), impls=("cublas_dx",))
+    assert seen and not any(seen) and la._FUSED_DX

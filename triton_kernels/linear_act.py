@@ -7,6 +7,7 @@ is [N], and y is [..., N]. With ξ = x W^T + b (the inner potential) and δ = dy
     backward   δ, db = Σ_m δ             one elementwise Triton pass over dy (and y or g, below)
                dx = δ W                  [M, K], reduction over N   } torch.mm (cuBLAS), input
                dW = δ^T x                [N, K], reduction over M   } dtype, float32 accumulation
+               (on Hopper, for δ from y or g: δ, db and dx in one Triton matmul, then dW on cuBLAS)
 
 Forward tiling. The output is cut into [BLOCK_M, BLOCK_N] tiles, each accumulated over the
 reduction dimension from ``tl.dot`` products in float32 registers, visited in groups of GROUP row
@@ -31,6 +32,12 @@ matmul with δ formed in its prologue could not keep pace with (that prologue re
 g once per column tile, converts the operand's layout and transposes it for dW in every K step).
 Each skips when its gradient is not needed: a frozen weight (no dW), no bias or a frozen one (no
 db), an input that needs no gradient (no dx); δ is not written when neither matmul needs it.
+On Hopper the separate pass goes where it can: dx = δ W runs as a persistent TMA matmul that
+loads dy and y or g tiles where it would load δ's, forms δ in registers (rounded once, as the
+pass rounds it) and feeds it to the tensor cores from there; its first column tile of programs
+also writes δ (for dW) and db's partials. dy and y or g are read once from HBM and again from L2
+for dx's other column tiles, inside a compute-bound matmul instead of a pass of their own
+(``_FUSED_DX``; identity, IEEE float32 and inputs a descriptor cannot address keep the pass).
 
 What the backward reads (``recompute=False``, the default) depends on σ:
 - identity: nothing (δ = dy);
@@ -244,6 +251,63 @@ def _autotune(tma):
         key=["M_BUCKET", "N", "K", "ACTIVATION", "HAS_BIAS", "EPILOGUE", "INPUT_PRECISION"],
         prune_configs_by={"early_config_prune": _pruner(tma)},
     )
+
+
+# The fused dx kernel's tiles as (dx rows, dx columns, reduction step over N, stages, warps): its
+# registers hold the [rows, columns] accumulator and the δ tile [rows, step] at once, float32 and
+# the operand in the storage dtype (a float32 operand: a second float32 tile), within twice
+# _HELD_VALUES a thread (sm_90, compile_check: 128x64x64 on 4 warps, at that limit in bf16, used
+# 255 registers and spilled 44 B when it also stores δ and sums db, so it is not among them);
+# its shared memory holds, a stage, the dy, aux and W tiles, plus the δ and dx tiles its stores
+# stage (16-wide under the interpreter).
+_DX_TILES = (
+    (128, 128, 64, 3, 8),  # 16-bit (192 KB; a 4th stage would need 240)
+    (128, 64, 32, 4, 8),  # TF32 (208 KB)
+    (64, 128, 64, 4, 4),
+    (64, 64, 32, 4, 4),
+)
+
+
+def _dx_shared_memory(cfg, elem):
+    kw = cfg.kwargs
+    bm, bn, bk = kw["BLOCK_M"], kw["BLOCK_N"], kw["BLOCK_K"]
+    return (cfg.num_stages * (2 * bm * bn + bn * bk) + bm * bn + bm * bk) * elem
+
+
+def _dx_pruner(configs, named_args, **kwargs):
+    """early_config_prune of the fused dx kernel: tiles that fit shared memory, hold at most twice
+    _HELD_VALUES values a thread (see _DX_TILES), load rows of at least _TMA_MIN_ROW_BYTES and do
+    not exceed the problem; one tile for small problems."""
+    dy = named_args["dy_desc"].base
+    sizes = {f"BLOCK_{d}": max(16, next_power_of_2(named_args[d])) for d in "MNK"}
+    limit, elem = _smem_limit(dy), dy.element_size()
+
+    def usable(cfg):
+        kw = cfg.kwargs
+        return (_dx_shared_memory(cfg, elem) <= limit and kw["BLOCK_N"] * elem >= _TMA_MIN_ROW_BYTES
+                and kw["BLOCK_M"] * (kw["BLOCK_K"] + kw["BLOCK_N"] * elem // 2)
+                <= 2 * _HELD_VALUES * 32 * cfg.num_warps
+                and all(kw[name] <= size for name, size in sizes.items()))
+
+    kept = [cfg for cfg in configs if usable(cfg)] or configs[-1:]
+    return kept[-1:] if named_args["M"] * named_args["N"] * named_args["K"] < _SMALL_PROBLEM else kept
+
+
+def _set_dx_blocks(nargs):
+    """Config pre_hook of the fused dx kernel: the descriptors' block shapes follow the tile."""
+    bm, bn, bk = nargs["BLOCK_M"], nargs["BLOCK_N"], nargs["BLOCK_K"]
+    nargs["dy_desc"].block_shape = nargs["aux_desc"].block_shape = nargs["delta_desc"].block_shape = [bm, bn]
+    nargs["w_desc"].block_shape = [bn, bk]
+    nargs["dx_desc"].block_shape = [bm, bk]
+
+
+_autotune_dx = triton.autotune(
+    configs=[triton.Config({"BLOCK_M": r, "BLOCK_K": c, "BLOCK_N": k, "GROUP": _GROUP}, num_stages=s, num_warps=w,
+                           pre_hook=_set_dx_blocks)
+             for r, c, k, s, w in (_INTERPRETER_TILES if _INTERPRET else _DX_TILES)],
+    key=["M_BUCKET", "N", "K", "DELTA_FROM", "STORE_DELTA", "COMPUTE_DB", "INPUT_PRECISION"],
+    prune_configs_by={"early_config_prune": _dx_pruner},
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -508,6 +572,54 @@ def _linear_act_delta_kernel(
         tl.store(partial_ptr + pid_m.to(tl.int64) * N + cols64, tl.sum(db, axis=0), mask=col_ok)
 
 
+@_autotune_dx
+@triton.jit
+def _linear_act_dx_tma_kernel(
+    dy_desc, aux_desc, w_desc, dx_desc, delta_desc, partial_ptr,
+    M, N, K, M_BUCKET, PROGRAMS,
+    negative_slope,
+    DELTA_FROM: tl.constexpr, STORE_DELTA: tl.constexpr, COMPUTE_DB: tl.constexpr,
+    INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr,
+    BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP: tl.constexpr,
+):
+    """dx = δ W with δ = dy ⊙ σ'(ξ) formed where it is consumed (Hopper): PROGRAMS programs (one per
+    SM) walk dx's [BLOCK_M, BLOCK_K] tiles in grouped order; for each step of BLOCK_N along the
+    reduction, the dy and aux tiles (y or g, DELTA_FROM) and W's [BLOCK_N, BLOCK_K] tile arrive by
+    TMA, δ is formed in float32 registers, rounded once to the storage dtype and fed to the tensor
+    cores from there. The programs of the first column tile of dx also write that rounded δ
+    (STORE_DELTA: for dW = δ^T x, on cuBLAS) and, from the float32 δ, partial[m tile, n] = Σ over
+    the tile's rows (COMPUTE_DB), as the δ pass does; the other column tiles read dy and aux
+    again, from L2 when the grouped order keeps them there. Descriptors: dy, aux and δ [M, N] in
+    [BLOCK_M, BLOCK_N] blocks, W [N, K] in [BLOCK_N, BLOCK_K], dx [M, K] in [BLOCK_M, BLOCK_K]."""
+    tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(K, BLOCK_K)
+    steps = tl.cdiv(N, BLOCK_N)
+    for tile in tl.range(tl.program_id(0), tiles, PROGRAMS):
+        pid_m, pid_k = _tile_coords(tile, M, K, BLOCK_M, BLOCK_K, GROUP)
+        row0 = pid_m * BLOCK_M
+        col0 = pid_k * BLOCK_K
+        acc = tl.zeros((BLOCK_M, BLOCK_K), dtype=tl.float32)
+        for step in range(0, steps):
+            n0 = step * BLOCK_N
+            delta = _widen(dy_desc.load([row0, n0]), INTERPRET_BF16)
+            aux = _widen(aux_desc.load([row0, n0]), INTERPRET_BF16)
+            if DELTA_FROM == "g":
+                delta *= aux
+            else:
+                tl.static_assert(DELTA_FROM == "y", "the fused dx forms δ from y or g")
+                delta *= activation_grad_from_output(aux, negative_slope)
+            rounded = _narrow(delta, INTERPRET_BF16).to(dx_desc.dtype)
+            if pid_k == 0:
+                if STORE_DELTA:
+                    delta_desc.store([row0, n0], rounded)
+                if COMPUTE_DB:  # rows past M were read as zeros by TMA: they add nothing
+                    cols = n0 + tl.arange(0, BLOCK_N)
+                    tl.store(partial_ptr + pid_m.to(tl.int64) * N + cols, tl.sum(delta, axis=0), mask=cols < N)
+            w = w_desc.load([n0, col0])
+            acc = tl.dot(_mma_operand(rounded, INTERPRET_BF16), _mma_operand(w, INTERPRET_BF16), acc,
+                         input_precision=INPUT_PRECISION)
+        dx_desc.store([row0, col0], _narrow(acc, INTERPRET_BF16).to(dx_desc.dtype))
+
+
 # ---------------------------------------------------------------------------------------------
 # Host side
 # ---------------------------------------------------------------------------------------------
@@ -674,6 +786,40 @@ def _delta_and_db(dy, aux, slope, source, need_delta, need_db):
     return delta, db
 
 
+_FUSED_DX = True  # False: δ by the δ pass, dx on cuBLAS, everywhere (the benchmarks compare the two)
+
+
+def _fused_dx_applies(dy, aux, weight, precision, source):
+    """Whether dx = δ W runs as _linear_act_dx_tma_kernel: on a GPU with TMA, for δ formed from y or
+    g, tensor-core products (16-bit or TF32), and tensors a TMA descriptor can address."""
+    return (_FUSED_DX and source in ("y", "g") and precision != "ieee" and _tma_capable(dy)
+            and all(map(_tma_addressable, (dy, aux, weight))))
+
+
+def _dx_fused(dy, aux, weight, slope, source, precision, need_delta, need_db):
+    """(dx, δ or None, db or None): dx = δ W with δ formed inside the matmul (see
+    _linear_act_dx_tma_kernel), which also writes δ for dW and db's partial sums per row tile. The
+    partials have a row for each row tile of the smallest tile, zeros where a larger one leaves
+    rows unused; db is their sum (deterministic: a fixed order, no atomics)."""
+    m, n = dy.shape
+    k = weight.shape[1]
+    dx = torch.empty((m, k), device=dy.device, dtype=dy.dtype)
+    delta = torch.empty((m, n), device=dy.device, dtype=dy.dtype) if need_delta else None
+    min_rows = min(t[0] for t in (_INTERPRETER_TILES if _INTERPRET else _DX_TILES))
+    partial = torch.zeros((cdiv(m, min_rows), n), device=dy.device, dtype=torch.float32) if need_db else None
+    programs = sm_count(dy.device)
+    tiles = lambda meta: cdiv(m, meta["BLOCK_M"]) * cdiv(k, meta["BLOCK_K"])  # noqa: E731
+    dy_desc = _descriptor(dy)
+    # Unused arguments get a descriptor or tensor already passed; their constexpr flags keep them untouched.
+    _linear_act_dx_tma_kernel[lambda meta: (min(programs, tiles(meta)),)](
+        dy_desc, _descriptor(aux), _descriptor(weight), _descriptor(dx),
+        _descriptor(delta) if need_delta else dy_desc, partial if need_db else dy,
+        m, n, k, next_power_of_2(m), programs, slope,
+        DELTA_FROM=source, STORE_DELTA=need_delta, COMPUTE_DB=need_db, INPUT_PRECISION=precision,
+        **_launch_args(dy))
+    return dx, delta, partial.sum(0).to(dy.dtype) if need_db else None
+
+
 def _mm(a, b, precision):
     """a @ b by torch (cuBLAS; the CPU BLAS under the interpreter) with the products and float32
     accumulation the Triton kernels use: float32 operands in TF32 exactly when precision is
@@ -736,8 +882,11 @@ def _linear_act_backward_impl(dy: torch.Tensor, x: torch.Tensor, weight: torch.T
         if source == "recompute":
             _, aux = _forward(x, weight, bias, activation, negative_slope, precision, "delta", dy=dy)
             dy, source = aux, "dy"
-        delta, db = _delta_and_db(dy, aux, negative_slope, source, need_dx or need_dw, need_db)
-        dx = _mm(delta, weight, precision) if need_dx else None
+        if need_dx and _fused_dx_applies(dy, aux, weight, precision, source):
+            dx, delta, db = _dx_fused(dy, aux, weight, negative_slope, source, precision, need_dw, need_db)
+        else:
+            delta, db = _delta_and_db(dy, aux, negative_slope, source, need_dx or need_dw, need_db)
+            dx = _mm(delta, weight, precision) if need_dx else None
         dw = _mm(delta.t(), x, precision) if need_dw else None
     return tuple(t if t is not None else dy.new_empty((0,)) for t in (dx, dw, db))
 
