@@ -11,6 +11,7 @@ per operation and dtype, the worst error as a fraction of its bound.
     python -m conformance --backend torch --ops 'cross_entropy*' --profile thorough
     python -m conformance export DIR            # golden vectors for other languages
     python -m conformance check-vectors DIR --command "./my_impl"
+    python -m conformance ecosystem --out FILE  # other libraries' kernels side by side (conformance.ecosystem)
 """
 from .backends import Backend, load_backend
 from .operations import OPERATIONS

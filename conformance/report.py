@@ -4,8 +4,9 @@ The header gives the counts, the device and whether Triton's interpreter ran. Ea
 operation x dtype with its status, the examples tried, the worst observed error as a fraction of
 the tolerance bound and the time taken: failures (fail, improbable, unexpected pass) first, then
 expected failures, then passes; the operations not implemented fold into one line, the checks not
-meaningful here (a format Triton's CPU interpreter computes wrongly) into one per dtype. Failures follow
-with their message and a reproducing snippet.
+meaningful here (a format Triton's CPU interpreter computes wrongly) into one per dtype, the examples
+the backend declined into one line per reason. Failures follow, each failing option class with its
+message and a reproducing snippet, and the worst case met where shrinking ended at a milder one.
 """
 from __future__ import annotations
 
