@@ -148,7 +148,7 @@ import torch
 import triton
 import triton.language as tl
 
-from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call
+from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call, round_to_bf16
 from .launch import cdiv, next_power_of_2, on_device as _on_device, sm_count
 
 __all__ = ["cross_entropy", "CrossEntropyLoss"]
@@ -183,15 +183,6 @@ def _online_update(x, m, s):
     shift = tl.where(m_new == float("-inf"), 0.0, m_new)
     s = s * tl.exp(m - shift) + tl.sum(tl.exp(x - shift[:, None]), axis=1)
     return m_new, s
-
-
-@triton.jit
-def _round_to_bf16(x):
-    """Round float32 to the nearest bfloat16 (ties to even), still as float32. Only for Triton's
-    CPU interpreter, whose float32 -> bfloat16 cast truncates; the GPU's cast rounds by itself."""
-    bits = x.to(tl.uint32, bitcast=True)
-    bits = (bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000
-    return bits.to(tl.float32, bitcast=True)
 
 
 @triton.jit
@@ -255,7 +246,7 @@ def _grad_tile(p, cols, y, coef_p, coef_y, b, scale, active, in_range, ROUND_BF1
     g = tl.where(in_range[:, None], g * scale[:, None], float("nan"))
     g = tl.where(active[:, None], g, 0.0)
     if ROUND_BF16:
-        g = _round_to_bf16(g)
+        g = round_to_bf16(g)
     return g
 
 
@@ -329,7 +320,7 @@ def _cross_entropy_kernel(
     are read once, x_y is taken from them and the gradient written once (chunked rows: read twice,
     the second mostly from L2). NUM_STAGES pipelines the chunk loops, BLOCK_STAGES the loop over a
     program's blocks (single tiles only: the next block's loads issued while this one reduces).
-    ROUND_BF16: round a bfloat16 gradient explicitly (interpreter only, see _round_to_bf16)."""
+    ROUND_BF16: round a bfloat16 gradient explicitly (interpreter only, see round_to_bf16)."""
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK_V)
     inv_d = 1.0
@@ -525,7 +516,7 @@ def _backward_kernel(
             if RESCALE:
                 g = v.to(tl.float32) * scale[:, None]
                 if ROUND_BF16:
-                    g = _round_to_bf16(g)
+                    g = round_to_bf16(g)
             else:
                 b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING, SOFT)
                 p = tl.exp(v.to(tl.float32) - lse[:, None])

@@ -1,15 +1,29 @@
-"""What the kernels' host code shares: the dtypes they take, whether Triton interprets them, the
-GPU they launch on, and how a call reaches a custom operator's implementation."""
+"""What the kernels share: the dtypes they take, whether Triton interprets them, the GPU they
+launch on, how a call reaches a custom operator's implementation, and the interpreter's bfloat16
+rounding."""
 import contextlib
 import os
 
 import torch
+import triton
+import triton.language as tl
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 DTYPES = (torch.float32, torch.float16, torch.bfloat16)
 # Triton reads this when a kernel is defined; triton_kernels/__init__.py sets it, before importing
 # the kernel modules, on a machine without a GPU.
 INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"
+
+
+@triton.jit
+def round_to_bf16(x):
+    """float32 x rounded to the nearest bfloat16 (ties to even), still as float32; a NaN becomes the
+    quiet NaN, whose upper half is a bfloat16 NaN too (a payload could carry into the exponent or
+    the sign, or lie wholly in the lower half). Only for Triton's CPU interpreter, whose float32 ->
+    bfloat16 cast truncates; the GPU's rounds."""
+    bits = x.to(tl.uint32, bitcast=True)
+    rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000).to(tl.float32, bitcast=True)
+    return tl.where(x != x, float("nan"), rounded)
 
 
 def on_device(t):

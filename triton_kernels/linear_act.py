@@ -93,7 +93,7 @@ import triton.language as tl
 from triton.tools.tensor_descriptor import TensorDescriptor
 
 from .activations import activation_fn, activation_grad, activation_grad_from_output, check_activation
-from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call
+from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call, round_to_bf16
 from .launch import cdiv, next_power_of_2, on_device as _on_device, sm_count
 
 __all__ = ["linear_act", "FusedLinear"]
@@ -359,9 +359,8 @@ def _mma_operand(tile, INTERPRET_BF16: tl.constexpr):
 def _narrow(v, INTERPRET_BF16: tl.constexpr):
     """float32 v on its way to the storage dtype (the caller casts). Under the interpreter it is
     rounded to the nearest-even bfloat16 here (carry into the upper 16 bits) and returned as bf16."""
-    if INTERPRET_BF16:
-        bits = v.to(tl.uint32, bitcast=True)
-        half = tl.where(v != v, 0x7FC0, (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16)  # NaN stays NaN
+    if INTERPRET_BF16:  # the upper half of the rounded bits, through integers (its casts garble subnormals)
+        half = round_to_bf16(v).to(tl.uint32, bitcast=True) >> 16
         v = half.to(tl.uint16).to(tl.bfloat16, bitcast=True)
     return v
 
