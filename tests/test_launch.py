@@ -5,8 +5,7 @@ import torch
 import triton
 import triton.language as tl
 
-import triton_kernels  # noqa: F401 -- chooses the interpreter where there is no GPU
-from triton_kernels.launch import round_to_bf16
+from triton_kernels.launch import round_to_bf16  # the package chooses the interpreter where there is no GPU
 
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 
