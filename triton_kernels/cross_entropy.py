@@ -8,6 +8,22 @@ weights, W = Σ_c w_c), label smoothing ε and z-loss coefficient z (PaLM):
     ∂loss/∂x_c = p_c A - (1 - ε) w_y [c = y] - (ε / V) w_c,
     p_c = exp(x_c - lse),   A = (1 - ε) w_y + ε W / V + 2 z lse.
 
+Bytes and tiling. For N rows of V logits of b bytes each:
+
+    forward + backward, grad_output = 1:  N V b read + N V b written  (+ N x 8 targets, x 4 lse)
+    grad_output != 1 ("mean"/"sum"):      2 N V b more (the recompute)
+    forward only:                         N V b read
+    "none":                               forward N V b read; backward N V b read + N V b written
+
+A row of up to ``block_v`` (default 8192) logits is held in registers, so it is read once and
+exponentiated once; programs take several rows at a time when V is small (V = 10 must not cost
+one program per row). Longer rows are streamed in chunks of ``block_v`` with an online softmax
+(running max and rescaled sum), loads asking L2 to keep the chunks (``_NUM_STAGES`` pipelines
+them; 2 stages measured slower); the gradient pass reads them a second time, mostly from L2, and
+streams the gradient out. Row offsets are computed in int64 (N V may exceed 2^31); class indices
+are compared in int32 after the range check; ε and z are runtime arguments, so new values do not
+recompile.
+
 Class-probability ("soft") targets q (a floating tensor of the logits' shape) follow torch's
 definition: with a_c = w_c ((1 - ε) q_c + ε / V),
 
@@ -63,21 +79,6 @@ a 16-bit gradient does not underflow before the scale is applied: one more read 
 write of the gradient, and the logits are kept alive (not copied) from forward to backward. "none"
 does the same with the per-row grad_output. A second backward through the same graph recomputes
 and is accumulated by autograd, as in torch; double backward raises (not twice differentiable).
-Bytes moved for N rows of V logits of b bytes each:
-
-    forward + backward, grad_output = 1:  N V b read + N V b written  (+ N x 8 targets, x 4 lse)
-    grad_output != 1 ("mean"/"sum"):      2 N V b more (the recompute)
-    forward only:                         N V b read
-    "none":                               forward N V b read; backward N V b read + N V b written
-
-A row of up to ``block_v`` (default 8192) logits is held in registers, so it is read once and
-exponentiated once; programs take several rows at a time when V is small (V = 10 must not cost
-one program per row). Longer rows are streamed in chunks of ``block_v`` with an online softmax
-(running max and rescaled sum), loads asking L2 to keep the chunks (``_NUM_STAGES`` pipelines
-them; 2 stages measured slower); the gradient pass reads them a second time, mostly from L2, and
-streams the gradient out. Row offsets are
-computed in int64 (N V may exceed 2^31); class indices are compared in int32 after the range
-check; ε and z are runtime arguments, so new values do not recompile.
 
 Memory: with ``inplace_backward=True`` the gradient is written into the logits' own buffer, so
 forward + backward need no second N x V tensor and the logits need not be kept. The logits'
