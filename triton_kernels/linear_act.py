@@ -153,6 +153,9 @@ _GROUP = 8
 # triton 3.6 and 3.9) above it: tensor-core tiles with 128 accumulators a thread spill 1.5-2.5 KB
 # (portable kernel) or 0.1-0.3 KB (TMA kernel, triton 3.6) for y + σ', 24-128 B for δ; IEEE tiles
 # holding 80-160 spill 20 B to 25 KB (the erf of gelu even for y alone). At or below it none do.
+# The TMA kernel's epilogue in quarters is exempt: its second tile is a quarter of the accumulator,
+# and every 128x256 tile with 128 accumulators a thread then compiles for y + σ' or δ with at most
+# 16 B of spill (sm_90, every activation and dtype; triton 3.9 none, 3.6 16 B for fp16 gelu_tanh).
 _HELD_VALUES = 64
 _SMEM_MARGIN = 7 * 1024  # of a block's shared memory, kept for the pipeline's barriers and the epilogue
 _SMEM_BYTES = 227 * 1024 - _SMEM_MARGIN  # Hopper's, for a launch without a GPU to ask (compile_check)
@@ -213,12 +216,12 @@ def _pruner(tma):
         x = named_args["x_desc"].base if tma else named_args["x_ptr"]
         epilogue = kwargs.get("EPILOGUE", "y")
         ieee = kwargs.get("INPUT_PRECISION") == "ieee"
-        limited = ieee or epilogue != "y"
         limit = _smem_limit(x)
 
         def usable(cfg):
             kw = cfg.kwargs
             held = kw["BLOCK_M"] * kw["BLOCK_N"] + ieee * (kw["BLOCK_M"] + kw["BLOCK_N"]) * kw["BLOCK_K"]
+            limited = ieee or (epilogue != "y" and kw.get("EPI_SPLIT", 2) == 2)
             return (_shared_memory(cfg, x.element_size(), epilogue, tma) <= limit
                     and not (tma and kw["BLOCK_K"] * x.element_size() < _TMA_MIN_ROW_BYTES)
                     and all(kw[name] <= size for name, size in sizes.items())
