@@ -30,5 +30,48 @@ def test_the_scenarios_reach_every_kernel():
     assert done.returncode == 0, done.stderr
     counts = {line.split()[0]: int(line.split()[1]) for line in done.stdout.splitlines()}
     kernels = ("_linear_act_fwd_kernel", "_linear_act_fwd_tma_kernel", "_linear_act_delta_kernel",
-               "_cross_entropy_kernel", "_backward_kernel", "_prologue_kernel")
+               "_linear_act_dx_tma_kernel", "_cross_entropy_kernel", "_backward_kernel", "_prologue_kernel")
     assert all(counts.get(k, 0) > 0 for k in kernels), counts
+
+
+_BATCH_SIZES = """
+import importlib, torch
+from report import compile_check as cc
+ce = importlib.import_module("triton_kernels.cross_entropy")
+jobs = {}
+with cc._recording(ce, ["_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel"], jobs):
+    for n_rows, ignore_index in ((4096, -100), (4095, -100), (2, -100), (4097, 0), (33, 7)):
+        logits = torch.empty((n_rows, 1000), dtype=torch.bfloat16, requires_grad=True)
+        target = torch.zeros((n_rows,), dtype=torch.int64)
+        # the operator, which takes CPU tensors outside the interpreter (these are only shapes)
+        loss = torch.ops.oracle_kernels.cross_entropy(logits, target, None, "mean", ignore_index, 0.0, 0.0,
+                                                      ce._MAX_BLOCK_V, True, False)[0]
+        loss.backward(torch.tensor(0.5))
+la = importlib.import_module("triton_kernels.linear_act")
+for batches in ((8192,), (8192, 8191, 8193)):  # the same tiles kept for each: one variant a tile
+    linear = {}
+    with cc._linear_recording(la, linear):
+        for m in batches:
+            x, w = torch.empty((m, 4096), dtype=torch.bfloat16), torch.empty((4096, 4096), dtype=torch.bfloat16)
+            la._forward(x, w, None, "relu", 0.0, "tf32", "y")
+    jobs[batches] = len(linear)
+print(sorted(j["name"] for k, j in jobs.items() if isinstance(j, dict)), jobs[(8192,)], jobs[(8192, 8191, 8193)])
+"""
+
+
+def test_batch_sizes_and_ignore_index_compile_no_new_variants():
+    # Triton specializes integer arguments on their divisibility by 16 (and on 1); the kernels opt
+    # out for the batch (n_rows, M) and ignore_index, so a new batch size reuses the compiled kernels.
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", _BATCH_SIZES], env=dict(os.environ, TRITON_INTERPRET="0"),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    names, one_batch, three_batches = done.stdout.strip().splitlines()[-1].rsplit(" ", 2)
+    names = ast.literal_eval(names)
+    assert int(one_batch) == int(three_batches) > 1  # the linear forward's tiles, compiled once
+    # one variant each: the same tile for every batch size past 1 (2 rows of 1000 a block)
+    assert names.count("_cross_entropy_kernel") == names.count("_backward_kernel") == 1, names

@@ -271,7 +271,10 @@ def _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index, ROWS: tl.
     return row_mask, rows64, y, active, in_range
 
 
-@triton.jit
+# The kernels' integer arguments that only bound loops and masks (n_rows, ignore_index, ...) are not
+# specialized: Triton would otherwise compile another variant for each new value's divisibility by
+# 16 (and for 1), e.g. for every batch size or ignore_index a program meets.
+@triton.jit(do_not_specialize=["n_rows", "ignore_index", "rows_per_part"])
 def _prologue_kernel(target_ptr, weight_ptr, parts_ptr, count_ptr, n_rows, n_cols, ignore_index, rows_per_part,
                      HAS_WEIGHT: tl.constexpr, MEAN: tl.constexpr, BLOCK: tl.constexpr):
     """Zero the main kernel's ticket counter; for "mean", program p writes its partial sum of
@@ -295,7 +298,7 @@ def _prologue_kernel(target_ptr, weight_ptr, parts_ptr, count_ptr, n_rows, n_col
         tl.store(parts_ptr + pid, tl.sum(acc))
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["n_rows", "ignore_index", "n_parts"])
 def _cross_entropy_kernel(
     # inputs: logits [N, V] (row stride), class indices [N] or probabilities [N, V] (row stride), weights [V]
     logits_ptr, logits_stride, target_ptr, target_stride, weight_ptr,
@@ -459,7 +462,7 @@ def _cross_entropy_kernel(
             tl.store(loss_ptr, tl.sum(acc, axis=0) * inv_d)
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["n_rows", "ignore_index"])
 def _backward_kernel(
     # the logits (or the gradient to rescale) [N, V], the targets, the weights [V]
     src_ptr, src_stride, target_ptr, target_stride, weight_ptr,

@@ -402,8 +402,11 @@ def _delta_from_potential(xi, dy_ptr, rows, cols, M, N, stride_dym, stride_dyn, 
     return dy * activation_grad(xi, ACTIVATION, negative_slope)
 
 
+# M (the batch, the rows of x) only bounds loops and masks: not specialized, so that a new batch
+# size does not compile every tile again for its divisibility by 16 (the autotuner's key already
+# has M_BUCKET, M rounded up to a power of two).
 @_autotune(tma=False)
-@triton.jit
+@triton.jit(do_not_specialize=["M"])
 def _linear_act_fwd_kernel(
     x_ptr, w_ptr, b_ptr, y_ptr, aux_ptr, dy_ptr,
     M, N, K, M_BUCKET,
@@ -451,7 +454,7 @@ def _linear_act_fwd_kernel(
 
 
 @_autotune(tma=True)
-@triton.jit
+@triton.jit(do_not_specialize=["M"])
 def _linear_act_fwd_tma_kernel(
     x_desc, w_desc, b_ptr, y_desc, aux_desc, dy_ptr,
     M, N, K, M_BUCKET, PROGRAMS,
@@ -538,7 +541,7 @@ def _store_part(acc, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b
             aux_desc.store([row0, col0], _narrow(g, INTERPRET_BF16).to(aux_desc.dtype))
 
 
-@triton.jit
+@triton.jit(do_not_specialize=["M"])
 def _linear_act_delta_kernel(
     dy_ptr, aux_ptr, delta_ptr, partial_ptr,
     M, N, STEPS,
@@ -575,7 +578,7 @@ def _linear_act_delta_kernel(
 
 
 @_autotune_dx
-@triton.jit
+@triton.jit(do_not_specialize=["M"])
 def _linear_act_dx_tma_kernel(
     dy_desc, aux_desc, w_desc, dx_desc, delta_desc, partial_ptr,
     M, N, K, M_BUCKET, PROGRAMS,
