@@ -419,6 +419,19 @@ def test_odd_offset_targets_and_repeated_calls_bitwise_equal(reduction):
         assert torch.equal(again, loss) and torch.equal(grad_again, grad)
 
 
+@pytest.mark.parametrize("options", [dict(), dict(weight=True, ignore_index=3, label_smoothing=0.1)])
+def test_the_mean_denominator_from_many_prologue_programs(options, monkeypatch):
+    """D = Σ w_y over the non-ignored rows, summed by several prologue programs (here 1024 targets
+    each, their loop's step, and 3 partials; on a GPU 4096 each, up to 1024) and added up by every
+    main program."""
+    monkeypatch.setattr(ce, "_PART_ROWS", 1024)
+    n, v = 2500, 5
+    x = make_logits(n, v, torch.float32, 41)
+    target = make_target(n, v, 41, ignore_index=options.get("ignore_index", -100))
+    weight = torch.rand(v, device=DEVICE) + 0.1 if options.get("weight") else None
+    check(x, target, **dict(options, weight=weight))
+
+
 def test_noncontiguous_leaf_gets_its_gradient():
     big = make_logits(6, 20, torch.float32, 11).requires_grad_()
     target = make_target(6, 8, 11)
