@@ -21,7 +21,7 @@ import importlib
 import math
 import sys
 
-from . import suite
+from . import autotuning, suite
 from .metrics import DTYPE_BYTES, linear_bytes, linear_flops, torch_dtype
 from .results import finite_or_text
 from .runner import tf32_mode
@@ -187,9 +187,17 @@ def count_cases(cfgs: list[dict], impls=IMPLS) -> int:
     return suite.count_cases(sys.modules[__name__], cfgs, impls)
 
 
+# The autotuned kernels whose choices the section records (report.autotuning).
+TUNED_KERNELS = ("_linear_act_fwd_tma_kernel", "_linear_act_fwd_kernel", "_linear_act_dx_tma_kernel")
+
+
 def run(device, cfgs: list[dict], progress, impls=IMPLS) -> dict:
-    """Time every (shape, dtype, activation, impl, mode) of ``cfgs``; returns the section record."""
-    return suite.run(sys.modules[__name__], device, cfgs, progress, impls)
+    """Time every (shape, dtype, activation, impl, mode) of ``cfgs``; returns the section record,
+    with the autotuners' timing table for every key they tuned on the way ("autotune")."""
+    la = importlib.import_module("triton_kernels.linear_act")  # the package's linear_act is the function
+    with autotuning.recording({name: getattr(la, name) for name in TUNED_KERNELS}) as log:
+        sec = suite.run(sys.modules[__name__], device, cfgs, progress, impls)
+    return dict(sec, autotune=log)
 
 
 def _eager(activation: str):

@@ -287,6 +287,32 @@ def render_linear(doc: dict, notes: Footnotes, timing: str = "") -> list[str]:
     return out
 
 
+def _tile(config: dict) -> str:
+    dims = "x".join(str(config[k]) for k in ("BLOCK_M", "BLOCK_N", "BLOCK_K") if k in config)
+    quarters = ", epilogue in quarters" if config.get("EPI_SPLIT") == 4 else ""
+    return f"{dims} s{config['stages']} w{config['warps']}{quarters}"
+
+
+def render_autotune(sec: dict) -> list[str]:
+    """The autotuners' choice for each key they tuned in the run (report.autotuning), if recorded."""
+    tunings = sec.get("autotune") or []
+    if not tunings:
+        return []
+    body = []
+    for t in tunings:
+        cands = t["candidates"]
+        runner_up = (f"{cands[1]['ms'] / cands[0]['ms']:.2f}× ({_tile(cands[1]['config'])})"
+                     if len(cands) > 1 else "—")
+        body.append([t["kernel"].removeprefix("_linear_act_").removesuffix("_kernel"), ", ".join(t["key"][:7]),
+                     len(cands), _tile(t["best"]), f"{cands[0]['ms']:.4f}" if cands else "—", runner_up])
+    return (["#### The autotuners' choices in this run", "",
+             "Each key a kernel tuned (its key: M rounded up to a power of two, N, K, then the kernel's "
+             "modes), the candidates the pruner kept and timed, the winner (BLOCK_M x BLOCK_N x BLOCK_K as "
+             "the kernel names them, stages, warps) and how much slower the second was (Triton's own timing "
+             "of the bare launch).", ""]
+            + table(["kernel", "key", "timed", "best tile", "best ms", "second"], body))
+
+
 def render_mlp_step(doc: dict, notes: Footnotes) -> list[str]:
     sec = doc["sections"]["mlp_step"]
     out = _section_notes(sec)
@@ -530,6 +556,7 @@ def render(doc: dict, plots: dict, results_name: str = "results.json") -> str:
                     "without the host's work to issue the call (argument checks, autograd, launches), which "
                     "the tables above include. A cell says why where a case could not be captured.", ""]
             out += fn(graphs, notes, timing=" — GPU time alone")
+        out += render_autotune(sec)
         out += [f"![{key}]({path})" for key, path in plots.items() if key.startswith(name)] + [""]
     if notes.texts:
         out += ["## Failures", ""] + notes.render()

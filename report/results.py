@@ -7,7 +7,8 @@ Layout (``SCHEMA`` names the version)::
      "environment": {"date": ..., "device": ..., "driver": ..., "torch": ..., "triton": ..., ...},
      "sections": {NAME: {"status": "ok" | "partial" | "skipped" | "error",
                          "notes": [str, ...],          # why something was skipped, peers missing, ...
-                         "rows": [ROW, ...]}}}
+                         "rows": [ROW, ...],
+                         "autotune": [TUNING, ...]}}}  # optional: report.autotuning's log
 
 A row is one measurement. Every row has ``impl`` and exactly one of ``ms`` (a time), ``error``
 (the case raised) and ``skipped`` (why it was not run). On a GPU ``ms`` is the median milliseconds, with ``ms_p20``/``ms_p80`` for the spread; on the
@@ -114,6 +115,11 @@ def validate(doc) -> dict:
             _fail(f"{where}.notes", "expected a list of strings")
         if not isinstance(sec.get("rows"), list):
             _fail(f"{where}.rows", "expected a list")
+        for i, tuning in enumerate(sec.get("autotune", [])):
+            if not (isinstance(tuning, dict) and isinstance(tuning.get("kernel"), str)
+                    and isinstance(tuning.get("key"), list) and isinstance(tuning.get("best"), dict)
+                    and isinstance(tuning.get("candidates"), list)):
+                _fail(f"{where}.autotune[{i}]", "expected an object with kernel, key, best and candidates")
         for i, row in enumerate(sec["rows"]):
             rwhere = f"{where}.rows[{i}]"
             if not isinstance(row, dict):
@@ -187,5 +193,7 @@ def merge(docs: list) -> dict:
             rows.update({tuple(r.get(k) for k in ROW_ID[name]): r for r in sec["rows"]})
             mine["rows"] = list(rows.values())
             mine["notes"] = list(dict.fromkeys(mine["notes"] + sec["notes"]))
+            if "autotune" in sec:
+                mine["autotune"] = mine.get("autotune", []) + sec["autotune"]
             mine["status"] = "ok" if mine["status"] == sec["status"] == "ok" else "partial"
     return validate(out)
