@@ -166,7 +166,7 @@ def _versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     found = []
-    for dist in ("triton", "liger-kernel", "fla-core"):
+    for dist in ("triton", "liger-kernel", "fla-core", "cut-cross-entropy"):
         try:
             found.append(f"{dist} {version(dist)}")
         except PackageNotFoundError:

@@ -228,8 +228,8 @@ def write(results, directory, profile: str) -> list[Path]:
     for r in results:
         by_backend.setdefault(r.backend, []).append(r)
     for backend, rows in by_backend.items():
-        stem = directory / file_stem(backend)
-        md, js = stem.with_suffix(".md"), stem.with_suffix(".json")
+        # not with_suffix: "torch.compile" would lose ".compile" and overwrite torch's reports
+        md, js = directory / f"{file_stem(backend)}.md", directory / f"{file_stem(backend)}.json"
         md.write_text(markdown(backend, rows, meta), encoding="utf-8")
         for r in rows:
             for path, code in long_reproducers(backend, r, directory).items():

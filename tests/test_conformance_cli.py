@@ -253,3 +253,12 @@ def test_the_worst_case_met_keeps_its_own_reproducer():
     namespace = {}
     with pytest.raises(AssertionError):
         exec(result.worst_reproducer, namespace)
+
+
+def test_a_backend_name_with_a_dot_keeps_its_own_report(tmp_path):
+    from conformance import report
+    from conformance.runner import CheckResult
+
+    paths = report.write([CheckResult("torch.compile", "softmax", "float32", "pass"),
+                          CheckResult("torch", "softmax", "float32", "pass")], tmp_path, "ci")
+    assert {p.name for p in paths} == {"torch.compile.md", "torch.compile.json", "torch.md", "torch.json"}
