@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import importlib.util
 from pathlib import Path
 
 from ..tolerance import PRECISIONS, Precision
@@ -115,6 +116,13 @@ class Backend:
     def unavailable(cls) -> str | None:
         """Why this backend cannot run here (a missing package, no device), or None."""
         return None
+
+
+def peer_missing(module: str, distribution: str) -> str | None:
+    """A peer adapter's ``unavailable``: why it cannot run when ``module`` is not importable."""
+    if importlib.util.find_spec(module) is None:
+        return f"{distribution} is not installed (pip install -e \".[peers]\")"
+    return None
 
 
 def decline(backend, given: dict, defaults: dict) -> None:

@@ -9,9 +9,8 @@ smoothing or z-loss (declined). Its Triton kernels run under Triton's CPU interp
 """
 from __future__ import annotations
 
-import importlib.util
 
-from . import Backend, decline
+from . import Backend, decline, peer_missing
 from .. import interpreter
 from .torch_backend import TorchBackend
 
@@ -37,9 +36,7 @@ class CCEBackend(Backend):
 
     @classmethod
     def unavailable(cls):
-        if importlib.util.find_spec("cut_cross_entropy") is None:
-            return "cut-cross-entropy is not installed (pip install -e \".[peers]\")"
-        return None
+        return peer_missing("cut_cross_entropy", "cut-cross-entropy")
 
     def linear_cross_entropy(self, x, weight, target, bias=None, *, class_weight=None, ignore_index=-100,
                              reduction="mean", label_smoothing=0.0, z_loss=0.0):

@@ -10,9 +10,8 @@ a GPU the kernels run under Triton's CPU interpreter (conformance.interpreter).
 """
 from __future__ import annotations
 
-import importlib.util
 
-from . import Backend, decline, read_known_failures
+from . import Backend, decline, peer_missing, read_known_failures
 from .. import interpreter
 from .torch_backend import TorchBackend
 
@@ -39,9 +38,7 @@ class FlaBackend(Backend):
 
     @classmethod
     def unavailable(cls):
-        if importlib.util.find_spec("fla") is None:
-            return "fla-core is not installed (pip install -e \".[peers]\")"
-        return None
+        return peer_missing("fla", "fla-core")
 
     def _ce(self, logits, target, weight, ignore_index, reduction, label_smoothing, z_loss):
         decline(self, {"weight": weight}, {"weight": None})

@@ -19,9 +19,8 @@ Semantics the adapter bridges, not differences it hides:
 """
 from __future__ import annotations
 
-import importlib.util
 
-from . import Backend
+from . import Backend, peer_missing
 from .. import interpreter
 from .torch_backend import TorchBackend
 
@@ -49,9 +48,7 @@ class LigerBackend(Backend):
 
     @classmethod
     def unavailable(cls):
-        if importlib.util.find_spec("liger_kernel") is None:
-            return "liger-kernel is not installed (pip install -e \".[peers]\")"
-        return None
+        return peer_missing("liger_kernel", "liger-kernel")
 
     def softmax(self, x):
         return self._softmax(x)
