@@ -77,8 +77,9 @@ def _finish(results, report_dir, profile: str) -> int:
             where = f" [{option_classes.describe(tuple(f['option_class']))}]" if f["option_class"] else ""
             print(f"\nFAIL {r.backend} {r.id}{where}: {f['message']}")
             _print_reproducer(report, r, report_dir, f["reproducer"], str(i) if i else "", "minimal failing example")
-        _print_reproducer(report, r, report_dir, r.worst_reproducer, "worst",
-                          f"worst case met ({r.worst_ratio:.3g} x the bound; shrinking ended at a milder one)")
+        if r.worst_reproducer:  # a bad-input check has no ratio
+            _print_reproducer(report, r, report_dir, r.worst_reproducer, "worst",
+                              f"worst case met ({r.worst_ratio:.3g} x the bound; shrinking ended at a milder one)")
     print("\n" + ", ".join(f"{v} {k}" for k, v in counts.items() if v) + f"; reports in {report_dir}: "
           + ", ".join(p.name for p in paths if p.suffix == ".md"))
     if counts["expected failure"]:
