@@ -30,7 +30,8 @@ from pathlib import Path
 from .backends import PEERS, default_backends
 
 OWN = ("triton", "torch")
-OPS = ("softmax", "log_softmax", "cross_entropy*", "linear_cross_entropy*", "bad_input[cross_entropy]")
+OPS = ("softmax", "log_softmax", "cross_entropy*", "linear_cross_entropy*", "bad_input[*cross_entropy]",
+       "untouched[*softmax]", "untouched[*cross_entropy]", "repeatable[*softmax]", "repeatable[*cross_entropy]")
 DEFAULT_OUT = Path("out") / "conformance" / "ECOSYSTEM.md"
 WORKDIR = Path("out") / "conformance" / "ecosystem"
 FINDINGS = Path(__file__).resolve().parent / "ecosystem_findings.md"

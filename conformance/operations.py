@@ -17,8 +17,11 @@ Operation ids: ``activation[relu]``, ``activation_grad[relu]``, ``softmax``, ``l
 ``mse_grad``, ``squared_error``, ``squared_error_grad``, ``binary_cross_entropy``,
 ``binary_cross_entropy_grad``, ``categorical_cross_entropy``, ``categorical_cross_entropy_grad``,
 ``linear``, ``linear_act[σ]``, ``linear_act_backward[σ]``, ``mlp_forward``, ``mlp_backward``,
-``optimizer_step[sgd|adam|adamw|rmsprop|adagrad]``, and ``bad_input[cross_entropy|linear|linear_act]``
-(inputs a backend must reject). A test id is ``<operation id>@<dtype>``.
+``optimizer_step[sgd|adam|adamw|rmsprop|adagrad]``, ``bad_input[cross_entropy|linear_cross_entropy|linear|
+linear_act]`` (inputs a backend must reject), and ``untouched[F]``, ``repeatable[F]`` for the families F
+softmax, log_softmax, cross_entropy, linear_cross_entropy, linear, linear_act (properties of the calls
+on their cases: the caller's inputs untouched, repeated calls bitwise equal). A test id is
+``<operation id>@<dtype>``.
 
 Adding an operation (what linear_cross_entropy needed):
 
@@ -75,18 +78,28 @@ class Operation:
     expect: Callable | None = None  # args -> expected results, where special values need a rule
     probes: tuple = ()  # for a bad-input operation: (what is wrong, case) pairs the backend must reject
     option_defaults: dict = field(default_factory=dict)  # options whose use is an option class (option_classes)
+    # "oracle": results held to the oracle; "untouched", "repeatable": a property of the calls themselves
+    # (runner.check_property), on the cases of the operation each case names ("op")
+    check: str = "oracle"
+    trainable: tuple = ()  # for "untouched": the arrays a training step passes requiring grad
 
 
 def _case(arrays: dict, options: dict | None = None, layout: str = "contiguous", *, tier: str = "worst",
-          shapes: dict | None = None) -> dict:
+          shapes: dict | None = None, layouts: dict | None = None, formats: dict | None = None,
+          repeat: dict | None = None) -> dict:
     """A case. ``tier``: the bound it is held to besides the worst case, "probable" (random inputs,
-    tolerance.probable) or "exact" (exact inputs: the correctly rounded result). ``shapes`` gives
-    the shape of arrays that nested lists cannot express (N = 0 rows of V)."""
+    tolerance.probable) or "exact" (exact inputs: the correctly rounded result). Per array:
+    ``shapes``, the shape that nested lists cannot express (N = 0 rows of V); ``layouts``, a layout
+    of its own (backends.ARRAY_LAYOUTS) instead of ``layout``; ``formats``, a format of its own
+    instead of the check's (16-bit class weights beside float32 logits); ``repeat``, how many times
+    its rows are repeated for the backend (the oracle and the comparison take the last repetition:
+    rows past 2^31 elements, without a float64 oracle over all of them)."""
     case = {"arrays": arrays, "options": options or {}, "layout": layout}
     if tier != "worst":
         case["tier"] = tier
-    if shapes:
-        case["shapes"] = shapes
+    for key, value in (("shapes", shapes), ("layouts", layouts), ("formats", formats), ("repeat", repeat)):
+        if value:
+            case[key] = value
     return case
 
 
@@ -109,11 +122,31 @@ def _nan_rows(x, poison) -> tuple[list, set]:
 _layouts = S.choice(*LAYOUTS)
 
 
-def _grad_output(draw, reduction: str, shape: tuple, p):
-    """The upstream gradient of a loss: an array like the loss for "none", else a number."""
+_UPSTREAM_VALUES = S.option_floats(1.0, -0.5, 3.0, low=-4.0, high=4.0)
+_UPSTREAM_LAYOUTS = S.choice(None, "expanded", "strided")
+
+
+def _upstream(draw, shape: tuple, values) -> tuple:
+    """An upstream gradient of ``shape`` drawn from the strategy ``values``, and two times in three a
+    layout of its own (else None: the other arrays'): ``expanded``, one value at stride 0, as
+    autograd passes it after ``.sum()`` or ``.mean()``, or ``strided``, a slice ``buf[::2]``, beside
+    inputs of any layout."""
+    layout = draw(_UPSTREAM_LAYOUTS)
+    if layout == "expanded":
+        return S.reshape([draw(_UPSTREAM_VALUES)] * math.prod(shape), shape), layout
+    return draw(values), layout
+
+
+def _grad_output(draw, reduction: str, shape: tuple, p) -> tuple:
+    """The upstream gradient of a loss and its own layout (_upstream): an array like the loss for
+    "none", else a number (layout None)."""
     if reduction == "none":
-        return draw(S.array(shape, p, cap=8.0, scale=1.0))
-    return draw(S.option_floats(1.0, -0.5, 3.0, low=-4.0, high=4.0))
+        return _upstream(draw, shape, S.array(shape, p, cap=8.0, scale=1.0))
+    return draw(_UPSTREAM_VALUES), None
+
+
+def _given(**entries) -> dict:
+    return {k: v for k, v in entries.items() if v is not None}
 
 # ------------------------------------------------------------------------------------------------
 # Activations
@@ -248,11 +281,24 @@ def _class_weights(v: int):
     return st.none() | st.lists(S.option_floats(1.0, 0.125, 8.0, low=0.125, high=8.0), min_size=v, max_size=v)
 
 
+def _other_16bit(dtype: str) -> tuple:
+    """The 16-bit formats class weights may have beside logits of ``dtype`` (torch raises for such a
+    pair; a backend that accepts it must use the weights' values)."""
+    return tuple(f for f in ("bfloat16", "float16") if f != dtype)
+
+
+@functools.lru_cache(maxsize=None)
+def _weight_formats(dtype: str):
+    """The class weights' format: the check's (None) or a 16-bit one of its own."""
+    return S.choice(None, *_other_16bit(dtype))
+
+
 def _draw_ce(draw, n: int, v: int, variant: str, p, grad: bool, weight_name: str = "weight"):
     """The cross-entropy part of a case of n rows of v classes: targets (about a third ignore_index;
-    at least one counted unless all_ignored), class weights or none (as ``weight_name``), options
-    with their defaults sometimes left out (so that the backend's own defaults are checked too),
-    and grad_output if ``grad``. Returns (arrays, options)."""
+    at least one counted unless all_ignored), class weights or none (as ``weight_name``), sometimes
+    in a 16-bit format of their own, options with their defaults sometimes left out (so that the
+    backend's own defaults are checked too), and grad_output if ``grad``. Returns (arrays, options,
+    the case's per-array ``layouts`` and ``formats``)."""
     ignore_index = draw(S.choice(-100, -1, 0) if v > 1 else S.choice(-100, -1))
     if variant == "all_ignored":
         reduction = draw(S.choice(*losses.REDUCTIONS))
@@ -266,53 +312,81 @@ def _draw_ce(draw, n: int, v: int, variant: str, p, grad: bool, weight_name: str
     z_loss = draw(S.choice(0.0, 0.0, 1e-4, 0.1))
     weight = draw(_class_weights(v))
     arrays = {"target": target, weight_name: weight}
+    formats = {weight_name: draw(_weight_formats(p.torch_dtype))} if weight is not None else {}
+    layouts = {}
     if grad:
-        arrays["grad_output"] = _grad_output(draw, reduction, (n,), p)
+        arrays["grad_output"], layouts["grad_output"] = _grad_output(draw, reduction, (n,), p)
     options = {"ignore_index": ignore_index, "reduction": reduction, "label_smoothing": eps, "z_loss": z_loss}
     options = {k: v for k, v in options.items() if v != _CE_DEFAULTS[k] or draw(S.BOOLEANS)}
     if weight is None and draw(S.BOOLEANS):
         del arrays[weight_name]
-    return arrays, options
+    return arrays, options, {"layouts": _given(**layouts), "formats": _given(**formats)}
 
 
 def _ce_cases(variant: str, grad: bool):
     @st.composite
     def cases(draw, limits, p):
         n, v = draw(S.sizes(limits.rows)), draw(S.sizes(limits.features))
-        arrays, options = _draw_ce(draw, n, v, variant, p, grad)
+        arrays, options, own = _draw_ce(draw, n, v, variant, p, grad)
         ignore_index = options.get("ignore_index", -100)
         protect = tuple(t if t != ignore_index else None for t in arrays["target"])
         arrays["logits"] = draw(S.logit_rows(n, v, p, allow_neg_inf=options.get("label_smoothing", 0.0) == 0.0,
                                              protect=protect))
-        return _case(arrays, options, draw(_layouts))
+        return _case(arrays, options, draw(_layouts), **own)
     return cases
 
 
+def _in_layouts(case: dict) -> list:
+    """``case`` in each layout but contiguous: every profile then tries each, whatever it draws."""
+    return [{**case, "layout": layout} for layout in LAYOUTS[1:]]
+
+
+def _boundary_grad_output(arrays: dict, n: int, seed: int, expanded: bool) -> dict | None:
+    """Adds a boundary case's grad_output of n rows, N(0, 1), or one such value at stride 0
+    (``expanded``, as .sum() passes it); returns the case's per-array layouts."""
+    arrays["grad_output"] = S.filled((1,), "normal", seed) * n if expanded else S.filled((n,), "normal", seed)
+    return {"grad_output": "expanded"} if expanded else None
+
+
 def _ce_boundary(variant: str, grad: bool):
-    """Per feature edge v (not for all_ignored): confident rows whose target sits at each block
-    position, a row whose largest logit is the last one but whose target is 0, a plain random row
-    with the last class as target; per row edge m: m random rows of 2 classes (N = 0 only where
-    the reduction has a value for it). Every option at its default, left out."""
-    def case(logits, target, v, seed):
+    """Per feature edge v and long row v beyond any tile (not for all_ignored): confident rows whose
+    target sits at each block position, a row whose largest logit is the last one but whose target
+    is 0, a plain random row with the last class as target; per row edge m: m random rows of 2
+    classes (N = 0 only where the reduction has a value for it), their grad_output expanded (one
+    value at stride 0, as after .sum()); for "none", per huge shape (N, V) a confident row with the
+    last target and a random row, repeated to N rows (the last two, past 2^31 elements, are
+    compared); 3 rows of 5 classes in each layout but contiguous, and weighted by class weights in
+    each 16-bit format but the check's. Every other option at its default, left out."""
+    def case(logits, target, v, seed, repeat=1, expanded=False, weight_format=None):
         n = len(target)
         arrays = {"logits": logits, "target": target}
-        if grad and variant == "none":
-            arrays["grad_output"] = S.filled((n,), "normal", seed)
+        if weight_format:
+            arrays["weight"] = S.filled((v,), "positive", seed)
+        layouts = _boundary_grad_output(arrays, n, seed, expanded) if grad and variant == "none" else None
         options = {} if variant in ("mean", "all_ignored") else {"reduction": variant}
-        return _case(arrays, options, tier="probable", shapes={"logits": (n, v)})
+        return _case(arrays, options, tier="probable", shapes={"logits": (n, v)}, layouts=layouts,
+                     formats={"weight": weight_format} if weight_format else None,
+                     repeat=dict.fromkeys(arrays, repeat) if repeat > 1 else None)
 
     def boundary(edges, p):
         out = []
         if variant != "all_ignored":
-            for v in edges.features:
+            for v in edges.features + edges.long_rows:
                 peaks = S.block_positions(v)
                 logits = S.peaked_rows(peaks + [v - 1], v, _seed(v)) + S.filled((1, v), "normal", _seed(v, 1))
                 out.append(case(logits, peaks + [0, v - 1], v, _seed(v, 2)))
+            small = (S.filled((3, 5), "normal", _seed(5)), [0, 4, 2], 5, _seed(5, 1))
+            out += _in_layouts(case(*small))
+            out += [case(*small, weight_format=f) for f in _other_16bit(p.torch_dtype)]
+        if variant == "none":
+            for n, v in edges.huge:
+                logits = S.peaked_rows([v - 1], v, _seed(n, v)) + S.filled((1, v), "normal", _seed(n, v, 1))
+                out.append(case(logits, [v - 1, 0], v, _seed(n, v, 2), repeat=n // 2))
         for m in edges.rows:
             if m == 0 and variant == "mean":
                 continue  # 0 / 0: the all_ignored operation's case
             target = [-100] * m if variant == "all_ignored" else [i % 2 for i in range(m)]
-            out.append(case(S.filled((m, 2), "normal", _seed(m)), target, 2, _seed(m, 2)))
+            out.append(case(S.filled((m, 2), "normal", _seed(m)), target, 2, _seed(m, 2), expanded=True))
         return out
     return boundary
 
@@ -376,30 +450,33 @@ def _lce_cases(variant: str, grad: bool):
     @st.composite
     def cases(draw, limits, p):
         n, d, v = draw(S.sizes(limits.rows)), draw(S.sizes(limits.features)), draw(S.sizes(limits.features))
-        arrays, options = _draw_ce(draw, n, v, variant, p, grad, weight_name="class_weight")
+        arrays, options, own = _draw_ce(draw, n, v, variant, p, grad, weight_name="class_weight")
         cap = S.layer_cap(p, max(n, d, v))
         arrays.update({"x": draw(S.array((n, d), p, cap=cap, scale=1.0)),
                        "weight": draw(S.array((v, d), p, cap=cap, scale=1.0 / math.sqrt(d))),
                        "bias": draw(_optional(S.array((v,), p, cap=cap, scale=1.0)))})
-        return _case(arrays, options, draw(_layouts))
+        return _case(arrays, options, draw(_layouts), **own)
     return cases
 
 
 def _lce_boundary(variant: str, grad: bool):
-    """Per feature edge V: 3 rows of 8 features, targets 0, V - 1 and V // 2; per row edge M (not 0):
-    M rows of 4 features into 2 classes. Normal fills (probable tier), options at their defaults."""
+    """Per feature edge V: 3 rows of 8 features, targets 0, V - 1 and V // 2, and for V = 5 in each
+    layout but contiguous; per row edge M (not 0): M rows of 4 features into 2 classes, grad_output
+    expanded (stride 0). Normal fills (probable tier), options at their defaults."""
     def boundary(edges, p):
-        shapes = [(3, 8, v) for v in edges.features] + [(m, 4, 2) for m in edges.rows if m]
+        shapes = [(3, 8, v, False) for v in edges.features + (5,)] + [(m, 4, 2, True) for m in edges.rows if m]
         out = []
-        for m, d, v in shapes:
+        for m, d, v, expanded in shapes:
             seed = _seed(m, d, v)
             arrays = {"x": S.filled((m, d), "normal", seed),
                       "weight": [[w / math.sqrt(d) for w in row] for row in S.filled((v, d), "normal", seed + 1)],
                       "bias": S.filled((v,), "normal", seed + 2),
                       "target": [(0, v - 1, v // 2)[i % 3] for i in range(m)]}
-            if grad and variant == "none":
-                arrays["grad_output"] = S.filled((m,), "normal", seed + 3)
-            out.append(_case(arrays, {} if variant == "mean" else {"reduction": variant}, tier="probable"))
+            layouts = _boundary_grad_output(arrays, m, seed + 3, expanded) if grad and variant == "none" else None
+            out.append(_case(arrays, {} if variant == "mean" else {"reduction": variant}, tier="probable",
+                             layouts=layouts))
+            if v == 5:
+                out[-1:] = _in_layouts(out[-1])
         return out
     return boundary
 
@@ -471,13 +548,13 @@ def _pair_cases(kind: str, grad: bool):
             if kind == "cce":  # a class with d > 0 needs p > 0 (the loss is finite)
                 d = [[dc if pc > 0.0 else 0.0 for pc, dc in zip(pr, dr)] for pr, dr in zip(y, d)]
         arrays = {"y": y, "d": d}
-        options = {}
+        options, layout = {}, None
         if kind != "squared_error":
             options["reduction"] = draw(S.choice(*losses.REDUCTIONS))
             if grad:
                 shape = (m,) if kind == "cce" else (m, c)
-                arrays["grad_output"] = _grad_output(draw, options["reduction"], shape, p)
-        return _case(arrays, options, draw(_layouts))
+                arrays["grad_output"], layout = _grad_output(draw, options["reduction"], shape, p)
+        return _case(arrays, options, draw(_layouts), layouts=_given(grad_output=layout))
     return cases
 
 
@@ -571,10 +648,11 @@ def _layer_cases(name: str | None, backward: bool):
         cap = S.layer_cap(p, max(k, n, m))
         arrays = {"x": draw(S.array((m, k), p, cap=cap)), "weight": draw(S.array((n, k), p, cap=cap)),
                   "bias": draw(_optional(S.array((n,), p, cap=cap)))}
+        layout = None
         if backward:
-            arrays["grad_y"] = draw(S.array((m, n), p, cap=cap))
+            arrays["grad_y"], layout = _upstream(draw, (m, n), S.array((m, n), p, cap=cap))
         options = draw(_params(name)) if name else {}
-        return _case(arrays, options, draw(_layouts))
+        return _case(arrays, options, draw(_layouts), layouts=_given(grad_y=layout))
     return cases
 
 
@@ -670,9 +748,11 @@ def _mlp_cases(backward: bool):
         for l, (k, n) in enumerate(zip(widths, widths[1:])):
             arrays[f"weight{l}"] = draw(S.array((n, k), p, cap=cap, scale=1.0 / math.sqrt(k)))
             arrays[f"bias{l}"] = draw(S.array((n,), p, cap=cap, scale=0.5))
+        layout = None
         if backward:
-            arrays["grad_output"] = draw(S.array((batch, widths[-1]), p, cap=cap, scale=1.0))
-        return _case(arrays, {"activations": names}, draw(_layouts))
+            shape = (batch, widths[-1])
+            arrays["grad_output"], layout = _upstream(draw, shape, S.array(shape, p, cap=cap, scale=1.0))
+        return _case(arrays, {"activations": names}, draw(_layouts), layouts=_given(grad_output=layout))
     return cases
 
 
@@ -822,10 +902,29 @@ def _ce_probes():
     return (("target = V (out of range)", ce(target=(0, 5, 2))),
             ("target = -2 (negative, not ignore_index)", ce(target=(0, -2, 2))),
             ("2 targets for 3 rows", ce(target=(0, 1))),
+            ("4 targets for 3 rows", ce(target=(0, 1, 2, 3))),
             ("4 class weights for V = 5", ce(weight=[1.0] * 4)),
             ("reduction 'avg'", ce(reduction="avg")),
             ("label_smoothing 1.5", ce(label_smoothing=1.5)),
             ("label_smoothing -0.1", ce(label_smoothing=-0.1)))
+
+
+_LX, _LW = [[1.0, 2.0, -1.0]] * 3, [[0.5, -0.5, 1.0], [1.0, 0.0, 0.25], [0.0, 1.0, -1.0], [2.0, 1.0, 0.5],
+                                      [-1.0, 0.5, 0.0]]
+
+
+def _lce_probes():
+    def lce(target=(0, 4, 2), x=_LX, weight=_LW, bias=(0.0,) * 5, **options):
+        arrays = {"x": x, "weight": weight, "target": list(target), "bias": list(bias)}
+        arrays.update({k: options.pop(k) for k in ("class_weight",) if k in options})
+        return _case(arrays, options)
+
+    return (("target = V (out of range)", lce(target=(0, 5, 2))),
+            ("2 targets for 3 rows", lce(target=(0, 1))),
+            ("4 targets for 3 rows", lce(target=(0, 1, 2, 3))),
+            ("x with 2 features for weight [5, 3]", lce(x=[[1.0, 2.0]] * 3)),
+            ("bias of 4 for V = 5", lce(bias=(0.0,) * 4)),
+            ("4 class weights for V = 5", lce(class_weight=[1.0] * 4)))
 
 
 def _layer_probes(name: str | None):
@@ -852,11 +951,51 @@ def _bad_input_ops() -> list[Operation]:
     return [
         Operation("bad_input[cross_entropy]", "cross_entropy", "raises for out-of-range targets, mismatched "
                   "shapes, invalid options", None, ce_call, None, frozenset({"target"}), probes=_ce_probes()),
+        Operation("bad_input[linear_cross_entropy]", "linear_cross_entropy", "raises for out-of-range targets, "
+                  "mismatched shapes", None, _lce_call, None, frozenset({"target"}), probes=_lce_probes()),
         Operation("bad_input[linear]", "linear", "raises for mismatched shapes", None, linear_call, None,
                   probes=_layer_probes(None)),
         Operation("bad_input[linear_act]", "linear_act", "raises for mismatched shapes, an unknown activation",
                   None, linear_act_call, None, probes=_layer_probes("relu")),
     ]
+
+
+# ------------------------------------------------------------------------------------------------
+# Properties of the calls: the caller's inputs untouched, repeated calls bitwise equal
+# ------------------------------------------------------------------------------------------------
+# Each family's operations (forward and gradient) and the arrays a training step passes requiring grad.
+_FAMILIES = {"softmax": ("x",), "log_softmax": ("x",), "cross_entropy": ("logits",),
+             "linear_cross_entropy": ("x", "weight", "bias"), "linear": ("x", "weight", "bias"),
+             "linear_act": ("x", "weight", "bias")}
+_PROPERTIES = {"untouched": "the caller's inputs keep their values, requires_grad and grad, with grad mode on and off",
+               "repeatable": "two calls on the same inputs give bitwise equal results"}
+
+
+def _members(family: str, ops: list) -> list:
+    """The operations of ``family``: ``cross_entropy`` is cross_entropy[*] and cross_entropy_grad[*]."""
+    return [op for op in ops if not op.probes and op.id.split("[")[0] in (family, family + "_grad",
+                                                                          family + "_backward")]
+
+
+def _property_ops(ops: list) -> list[Operation]:
+    """untouched[F] and repeatable[F] for each family F: the cases of F's operations, each tagged
+    with its operation ("op"), but those repeated past 2^31 elements."""
+    def tag(op_id, case):
+        return {**case, "op": op_id}
+
+    def make(check, family, members):
+        def cases(limits, p):
+            return st.one_of(*[m.cases(limits, p).map(functools.partial(tag, m.id)) for m in members])
+
+        def boundary(edges, p):
+            return [tag(m.id, c) for m in members if m.boundary for c in m.boundary(edges, p) if "repeat" not in c]
+
+        first = members[0]
+        return Operation(f"{check}[{family}]", first.method, f"{family}: {_PROPERTIES[check]}", cases, first.call,
+                         None, first.integer_arrays, boundary=boundary, option_defaults=first.option_defaults,
+                         check=check, trainable=_FAMILIES[family])
+
+    return [make(check, family, _members(family, ops)) for check in _PROPERTIES for family in _FAMILIES]
 
 
 def _all() -> dict[str, Operation]:
@@ -887,6 +1026,7 @@ def _all() -> dict[str, Operation]:
                          _mlp_cases(True), _mlp_backward_call, _mlp_bound(True)))
     ops += _optimizer_ops()
     ops += _bad_input_ops()
+    ops += _property_ops(ops)
     return {op.id: op for op in ops}
 
 

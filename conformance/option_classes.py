@@ -1,8 +1,9 @@
 """Option classes: what kind of input a case is, so that one failing kind does not hide the others.
 
 A case's class is the set of its features: an empty batch (an array with 0 rows), special values
-(inf or NaN in an input), a layout other than contiguous, and each option the operation lists in
-``Operation.option_defaults`` that is set away from its default. When a check fails, the runner
+(inf or NaN in an input), a layout other than contiguous, an array's own layout or format ("expanded
+grad_output", "float16 weight"), and each option the operation lists in ``Operation.option_defaults``
+that is set away from its default. When a check fails, the runner
 searches again without the failing case's class (every case whose features include it is
 skipped), so a kernel that crashes on an empty batch is still checked on everything else, and a
 failure at a special value (whose expected result is a convention: TOLERANCE.md, "Special
@@ -43,6 +44,8 @@ def of(op, case: dict) -> tuple[str, ...]:
         features.add(SPECIAL)
     if case.get("layout", "contiguous") != "contiguous":
         features.add(f"{case['layout']} layout")
+    features.update(f"{layout} {name}" for name, layout in case.get("layouts", {}).items())
+    features.update(f"{fmt} {name}" for name, fmt in case.get("formats", {}).items())
     for name, default in op.option_defaults.items():
         value = arrays[name] if name in arrays else options.get(name, default)
         if (value is None) != (default is None) or (value is not None and value != default):

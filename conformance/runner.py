@@ -9,6 +9,7 @@ pytest (tests/test_conformance.py, for a backend named in CONFORMANCE_BACKENDS).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import re
 import time
@@ -45,12 +46,15 @@ class Profile:
 # Boundary shapes. ci: a sample reaching 4097 (the layers' backward to 257: its oracle and bound
 # take seconds beyond), and for an interpreted kernel (0.3-30 s a call at these sizes; most of the
 # ci profile's CPU time) the smallest size and one past its 16-wide tiles; gpu and thorough: every 2^k ± 1 up to 16385 and a few past
-# 32768. Rows cross 8, 16, 64, 128 and 1024; N = 0 everywhere.
+# 32768. Rows cross 8, 16, 64, 128 and 1024; N = 0 everywhere. Cross-entropy adds a few rows longer
+# than any tile (65537 classes: a second or two a check, interpreted kernels included), and in gpu
+# and thorough 32770 rows of 65537 classes, past 2^31 elements (declined without a GPU).
 _ALL_ROWS = (0, 1) + power_edges(1025, start=3)
-_CI = Edges(features=(1, 2, 16, 17, 257, 4097), rows=(0, 1, 9, 65, 1025), backward_work=2000)
-_SLOW = Edges(features=(1, 17), rows=(0, 17))
-_FULL = Edges(features=(1,) + power_edges(16385) + (32767, 32769, 65537), rows=_ALL_ROWS)
-_SLOW_FULL = Edges(features=(1,) + power_edges(129), rows=_ALL_ROWS)
+_CI = Edges(features=(1, 2, 16, 17, 257, 4097), rows=(0, 1, 9, 65, 1025), backward_work=2000, long_rows=(65537,))
+_SLOW = Edges(features=(1, 17), rows=(0, 17), long_rows=(65537,))
+_FULL = Edges(features=(1,) + power_edges(16385) + (32767, 32769, 65537), rows=_ALL_ROWS, long_rows=(131073,),
+              huge=((32770, 65537),))
+_SLOW_FULL = Edges(features=(1,) + power_edges(129), rows=_ALL_ROWS, long_rows=(65537,))
 PROFILES = {
     "ci": Profile("ci", 20, 8, Limits(rows=5, features=20, work=1200), True, _CI, _SLOW),
     "gpu": Profile("gpu", 40, 40, Limits(rows=64, features=4100, work=100_000), False, _FULL, _SLOW_FULL),
@@ -121,23 +125,32 @@ def _round_nested(value, fn):
     return value
 
 
+def _format(case: dict, name: str, p: Precision) -> Precision:
+    """The format of array ``name``: its own (the case's ``formats``) or the check's."""
+    own = case.get("formats", {}).get(name)
+    return get_precision(own) if own else p
+
+
 def round_case(op: Operation, case: dict, p: Precision) -> dict:
-    """The call arguments as lists: float arrays rounded to p's storage format, float options to
-    its compute format (float32 unless p is float64), integer arrays and other options as they are."""
+    """The call arguments as lists: float arrays rounded to their storage format (p's unless the case
+    gives one its own), float options to p's compute format (float32 unless p is float64), integer
+    arrays and other options as they are."""
     compute = FLOAT64 if p.compute == FLOAT64.compute else FLOAT32
-    args = {name: (value if name in op.integer_arrays else _round_nested(value, p.round))
+    args = {name: (value if name in op.integer_arrays else _round_nested(value, _format(case, name, p).round))
             for name, value in case["arrays"].items()}
     args.update({name: _round_nested(value, compute.round) for name, value in case["options"].items()})
     return args
 
 
 def backend_args(op: Operation, case: dict, args: dict, backend, p: Precision) -> dict:
-    """``args`` with the arrays converted to the backend's array type and the case's layout."""
+    """``args`` with the arrays converted to the backend's array type, each in its format, layout,
+    shape and repetition (operations._case)."""
     out = dict(args)
-    shapes = case.get("shapes", {})
+    own = {key: case.get(key, {}) for key in ("shapes", "layouts", "repeat")}
     for name in case["arrays"]:
-        out[name] = to_backend(args[name], backend, p, integer=name in op.integer_arrays, layout=case["layout"],
-                               shape=shapes.get(name))
+        out[name] = to_backend(args[name], backend, _format(case, name, p), integer=name in op.integer_arrays,
+                               layout=own["layouts"].get(name, case["layout"]), shape=own["shapes"].get(name),
+                               repeat=own["repeat"].get(name, 1))
     return out
 
 
@@ -239,11 +252,16 @@ def _map(fn, value):
     return None if value is None else fn(value)
 
 
-def _same(a, b) -> bool:
-    """a == b for nested lists, NaN equal to NaN (an input holding NaN is not thereby modified)."""
+def _same(a, b, bitwise: bool = False) -> bool:
+    """a == b for nested lists, NaN equal to NaN (an input holding NaN is not thereby modified);
+    ``bitwise``: 0.0 and -0.0 differ too."""
     if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(map(_same, a, b))
-    return a == b or (isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b))
+        return len(a) == len(b) and all(_same(x, y, bitwise) for x, y in zip(a, b))
+    if isinstance(a, float) and isinstance(b, float):
+        if math.isnan(a) or math.isnan(b):
+            return math.isnan(a) and math.isnan(b)
+        return a == b and (not bitwise or math.copysign(1.0, a) == math.copysign(1.0, b))
+    return a == b
 
 
 def exact_bound(expected: dict, p: Precision) -> dict:
@@ -273,25 +291,161 @@ def held_to(op: Operation, case: dict, args: dict, expected: dict, got: dict, p:
 
 
 class _Unsupported(Exception):
-    """The backend raised NotImplementedError for this example's arguments."""
+    """The example is declined: the backend raised NotImplementedError for its arguments, or see
+    _call and evaluate for the other reasons."""
+
+
+# Cases past this many elements (64-bit offsets) run on a GPU only: on a CPU they would take many GB
+# and minutes (under Triton's interpreter, hours).
+GPU_ELEMENTS = 2 ** 31
+
+
+def _elements(value) -> int:
+    return sum(map(_elements, value)) if isinstance(value, list) else 1
+
+
+def _on_gpu(backend) -> bool:
+    return str(getattr(backend, "device", "cpu")).startswith("cuda")
+
+
+def _last_rows(value, rows: int):
+    """The last ``rows`` rows of a result of a repeated case (the repetition the oracle computes)."""
+    return value[len(value) - rows:] if getattr(value, "dim", lambda: 0)() else value
+
+
+def _call(backend, op: Operation, case: dict, inputs: dict) -> dict:
+    """The backend's results as lists. Raises _Unsupported if it declines the arguments
+    (NotImplementedError), or raises at all for an array in a format of its own (torch raises for
+    class weights whose format is not the logits'; accepting them is fine too, then with their values),
+    or that format is not meaningful for it here (a bfloat16 array under Triton's interpreter)."""
+    for name, fmt in case.get("formats", {}).items():
+        if interpreter.not_meaningful(backend, fmt):
+            raise _Unsupported(f"{name} in {fmt}: not meaningful here (Triton's CPU interpreter computes "
+                               f"{fmt} wrongly)")
+    try:
+        got = op.call(backend, inputs)
+    except NotImplementedError as e:
+        raise _Unsupported(str(e)) from None
+    except Exception as e:  # noqa: BLE001 - for an array in a format of its own, raising is torch's answer
+        if not case.get("formats"):
+            raise
+        raise _Unsupported(f"raised {type(e).__name__} for {_own_formats(case)}, as torch does") from None
+    rows = min((len(case["arrays"][name]) for name in case.get("repeat", {})), default=None)
+    return {k: to_lists(v if rows is None else _last_rows(v, rows)) for k, v in got.items()}
+
+
+def _own_formats(case: dict) -> str:
+    return ", ".join(f"{name} in {fmt}" for name, fmt in case["formats"].items())
 
 
 def evaluate(backend, op: Operation, case: dict, p: Precision) -> Comparison:
-    """Run one case on the backend and compare it with the oracle. Raises _Unsupported if the
-    backend declines the arguments (NotImplementedError)."""
+    """Run one case on the backend and compare it with the oracle (or, for an operation that checks a
+    property of the calls, check it: check_property). Raises _Unsupported if the backend declines
+    the arguments (NotImplementedError), or where a case of more than GPU_ELEMENTS elements would run
+    on a CPU."""
+    if op.check != "oracle":
+        return check_property(backend, op, case, p)
     args = round_case(op, case, p)
-    inputs = backend_args(op, case, args, backend, p)
+    if "repeat" in case and not _on_gpu(backend):
+        size = sum(_elements(args[name]) * n for name, n in case["repeat"].items())
+        if size > GPU_ELEMENTS:
+            raise _Unsupported(f"more than 2^31 elements ({size}, 64-bit offsets): a case for a GPU")
     try:
-        got = {k: to_lists(v) for k, v in op.call(backend, inputs).items()}
-    except NotImplementedError as e:
-        raise _Unsupported(str(e)) from None
+        got = _call(backend, op, case, backend_args(op, case, args, backend, p))
+    except _Unsupported:
+        raise
     except Exception as e:  # noqa: BLE001 - any crash of the backend fails the example
         return Comparison(ratio=math.inf, problem=f"raised {type(e).__name__}: {e}")
-    for name in case["arrays"]:
-        if not _same(to_lists(inputs[name]), to_lists(args[name])):
-            return Comparison(ratio=math.inf, problem=f"modified its input {name!r}")
     expected = op.expect(args) if op.expect else op.call(ORACLE, args)
     return held_to(op, case, args, {k: to_lists(v) for k, v in expected.items()}, got, p)
+
+
+# ------------------------------------------------------------------------------------------------
+# Properties of the calls (operations untouched[...] and repeatable[...])
+# ------------------------------------------------------------------------------------------------
+
+def _state(value) -> tuple:
+    """What a call must not change in an input besides its values: requires_grad, and no .grad."""
+    return (value.requires_grad, value.grad is None) if hasattr(value, "requires_grad") else ()
+
+
+def _property_call(backend, op: Operation, case: dict, inputs: dict) -> dict:
+    """_call, where any exception declines the example: the checks of values report crashes."""
+    if not callable(getattr(backend, op.method, None)):
+        raise _Unsupported(f"no method {op.method!r}")
+    try:
+        return _call(backend, op, case, inputs)
+    except _Unsupported:
+        raise
+    except Exception as e:  # noqa: BLE001
+        raise _Unsupported(f"raised {type(e).__name__} (the check of its values reports it)") from None
+
+
+def _modes(backend, base: Operation, trainable: tuple) -> list:
+    """(grad mode, arrays requiring grad) pairs the untouched check calls in: for a torch backend's
+    forward, grad mode on and off, each with plain inputs and with the ``trainable`` ones requiring
+    grad (as in a training step); a gradient is taken with grad mode on, from plain inputs."""
+    if getattr(backend, "array_type", "list") != "torch":
+        return [(True, ())]
+    if base.method.endswith(("_grad", "_backward")):
+        return [(True, ())]
+    return [(grad, needs) for needs in ((), trainable) for grad in (True, False)]
+
+
+def _describe_mode(grad: bool, needs: tuple) -> str:
+    return f"grad mode {'on' if grad else 'off'}" + (f", {', '.join(needs)} requiring grad" if needs else "")
+
+
+def _grad_mode(backend, grad: bool):
+    if getattr(backend, "array_type", "list") != "torch":
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.set_grad_enabled(grad)
+
+
+def _touched(case: dict, args: dict, inputs: dict, before: dict, mode: str) -> str:
+    """What a call changed in its inputs, or ""."""
+    for name in case["arrays"]:
+        if not _same(to_lists(inputs[name]), args[name]):
+            return f"modified its input {name!r} ({mode})"
+        if _state(inputs[name]) != before[name]:
+            return f"changed requires_grad or left a .grad on its input {name!r} ({mode})"
+    return ""
+
+
+def check_property(backend, op: Operation, case: dict, p: Precision) -> Comparison:
+    """``untouched``: after each call (in each of _modes), every input has its values (NaN equal to
+    NaN), requires_grad and no .grad, as before, even where the call raised. ``repeatable``: two
+    calls, each on its own inputs made from the same values and layout, give bitwise equal results
+    (0.0 and -0.0 differ, NaN payloads do not). Raises _Unsupported where the call raises or declines."""
+    base = OPERATIONS[case["op"]]
+    args = round_case(base, case, p)
+    if op.check == "repeatable":
+        first, second = (_property_call(backend, base, case, backend_args(base, case, args, backend, p))
+                         for _ in range(2))
+        differ = [name for name in first if not _same(first[name], second.get(name), bitwise=True)]
+        if differ:
+            return Comparison(ratio=math.inf, problem=f"two calls on the same inputs gave different {differ[0]!r}")
+        return Comparison(n_elements=len(first))
+    for grad, needs in _modes(backend, base, op.trainable):
+        inputs = backend_args(base, case, args, backend, p)
+        for name in needs:
+            if inputs.get(name) is not None:
+                inputs[name].requires_grad_()
+        before = {name: _state(inputs[name]) for name in case["arrays"]}
+        declined = None
+        try:
+            with _grad_mode(backend, grad):
+                _property_call(backend, base, case, inputs)
+        except _Unsupported as e:
+            declined = e
+        problem = _touched(case, args, inputs, before, _describe_mode(grad, needs))
+        if problem:
+            return Comparison(ratio=math.inf, problem=problem)
+        if declined:
+            raise declined
+    return Comparison(n_elements=len(case["arrays"]))
 
 
 # ------------------------------------------------------------------------------------------------
@@ -443,6 +597,8 @@ def run_check(backend, spec: str, op: Operation, dtype: str, profile: Profile, s
             if not features or features in search.excluded:
                 break  # plain inputs fail: there is no other class to look at
             search.excluded.append(features)
+        if failing is not None and math.isfinite(search.worst.ratio):
+            search.run(measure=True)  # the search stopped at a failure: its worst ratio is found as a pass's is
     result.seconds = time.perf_counter() - start
     # A class found later within an earlier one (transposed layout, after transposed layout + z_loss)
     # explains it: the earlier, with more options, is left out; plain inputs explain nothing (a failure
@@ -477,6 +633,7 @@ class _Search:
         self.backend, self.op, self.p, self.result = backend, op, p, result
         self.excluded: list = []
         self.worst = self.worst_case = self.failing = None
+        self.measure = False  # failures only raise the worst ratio, as passes do, instead of ending the search
         self.declined, self.last = "", 0.0
         slow = getattr(backend, "slow", False)
         self.boundary = op.boundary((profile.slow_edges if slow else profile.edges), p) if op.boundary else []
@@ -507,7 +664,7 @@ class _Search:
         self.last = cmp.ratio
         if self.worst is None or cmp.ratio > self.worst.ratio:
             self.worst, self.worst_case = cmp, case
-        if not cmp.ok:
+        if not cmp.ok and not self.measure:
             self.failing = (case, cmp)
             raise _Failure(cmp.describe())
         return True
@@ -519,9 +676,10 @@ class _Search:
             reject()
         target(self.last, label="error / bound")  # the search climbs towards the headline number
 
-    def run(self):
+    def run(self, measure: bool = False):
+        """Search; with ``measure``, through every example of the budget, failing or not."""
         result = self.result
-        self.failing = None
+        self.failing, self.measure = None, measure
         try:
             for i, case in enumerate(self.boundary):  # fixed cases, minimal as they are: no shrinking
                 if i not in self.passed and not self._skip(case):

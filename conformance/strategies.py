@@ -90,6 +90,8 @@ class Edges:
     features: tuple
     rows: tuple
     backward_work: float = math.inf  # a cap on M·K·N for the layers' backward (its bound is the costly one)
+    long_rows: tuple = ()  # class counts beyond any single tile (V > 65536), for cross-entropy only
+    huge: tuple = ()  # (N, V) with N·V > 2^31 (64-bit offsets), for cross-entropy "none": a GPU's cases
 
 
 def power_edges(limit: int, start: int = 1) -> tuple:

@@ -5,8 +5,9 @@ A backend is any object with these attributes (subclassing :class:`Backend` give
 ``name``            a short name for reports.
 ``array_type``      ``"list"``: arrays are nested Python lists of floats (class indices: ints);
                     ``"torch"``: arrays are torch tensors in the dtype under test on ``device``
-                    (class indices: int64), possibly non-contiguous; results may be tensors,
-                    lists or floats either way.
+                    (class indices: int64), possibly non-contiguous, at stride 0 (an upstream
+                    gradient) or not 16-byte aligned, class weights possibly in a 16-bit format
+                    of their own; results may be tensors, lists or floats either way.
 ``dtypes``          the formats it is checked in, names from ``conformance.tolerance.PRECISIONS``:
                     float64, float32, tf32 (float32 tensors, tf32 matrix products), bfloat16,
                     float16. A list backend computes in the one format it declares.
@@ -222,17 +223,22 @@ def default_backends(names=BUILTIN) -> list[str]:
 # Arrays: the runner's nested lists <-> the backend's array type
 # ------------------------------------------------------------------------------------------------
 
-LAYOUTS = ("contiguous", "strided", "transposed")
+LAYOUTS = ("contiguous", "strided", "transposed", "offset")
+# Layouts a case may give one array (Operation cases' ``layouts``): besides those above, ``expanded``,
+# stride 0, what autograd passes a loss's backward after ``.sum()`` (the array's values are all equal).
+ARRAY_LAYOUTS = LAYOUTS + ("expanded",)
 
 
 def to_backend(value, backend, precision: Precision, *, integer: bool = False, layout: str = "contiguous",
-               shape=None):
+               shape=None, repeat: int = 1):
     """A nested list (already rounded to ``precision``) as the backend's array type, of ``shape``
-    if given (what an empty list cannot say: 0 rows of V).
+    if given (what an empty list cannot say: 0 rows of V), its rows ``repeat`` times over.
 
     torch arrays are created in the precision's torch dtype on the backend's device, then laid out
-    as asked: ``strided`` (every other element of a NaN-filled buffer along the last axis) or
-    ``transposed`` (a 2-D array stored column-major); class indices become int64.
+    as asked: ``strided`` (every other element of a NaN-filled buffer along the last axis),
+    ``transposed`` (a 2-D array stored column-major), ``offset`` (one element into its buffer, so
+    that its address is not 16-byte aligned), ``expanded`` (one value at stride 0); class indices
+    become int64, laid out ``offset`` or contiguous.
     """
     if value is None:
         return None
@@ -241,17 +247,27 @@ def to_backend(value, backend, precision: Precision, *, integer: bool = False, l
     import torch
 
     device = getattr(backend, "device", "cpu")
-    if integer:
-        return torch.tensor(value, dtype=torch.int64, device=device)
-    dtype = getattr(torch, precision.torch_dtype)
-    t = torch.tensor(value, dtype=torch.float64)
+    dtype = torch.int64 if integer else getattr(torch, precision.torch_dtype)
+    t = torch.tensor(value, dtype=torch.int64 if integer else torch.float64)
     t = (t if shape is None else t.reshape(shape)).to(device=device, dtype=dtype)
-    if layout == "strided" and t.dim() >= 1 and t.numel() > 1:
+    if repeat > 1:
+        t = t.repeat(repeat, *[1] * (t.dim() - 1))
+    if layout == "offset":
+        buffer = torch.zeros(t.numel() + 1, dtype=dtype, device=device)
+        buffer[1:] = t.reshape(-1)
+        return buffer[1:].view(t.shape)
+    if integer or t.numel() <= 1:
+        return t
+    if layout == "expanded":
+        if not bool((t == t.reshape(-1)[0]).all()):
+            raise ValueError("an expanded array needs all its values equal")
+        return t.reshape(-1)[0].clone().expand(t.shape)  # a storage of one element, as torch.ones(()).expand(n)
+    if layout == "strided" and t.dim() >= 1:
         wide = torch.full((*t.shape[:-1], 2 * t.shape[-1]), float("nan"), dtype=dtype, device=device)
         wide[..., ::2] = t
-        t = wide[..., ::2]
-    elif layout == "transposed" and t.dim() == 2 and t.numel() > 1:
-        t = t.t().contiguous().t()
+        return wide[..., ::2]
+    if layout == "transposed" and t.dim() == 2:
+        return t.t().contiguous().t()
     return t
 
 

@@ -10,8 +10,9 @@ Semantics the adapter bridges, not differences it hides:
 
 - Liger's forward writes ∂loss/∂logits into the logits' own buffer when they require grad
   (documented in its source: "we use a trick to store X_ptr gradient in X_ptr"), so the caller's
-  logits are overwritten by the call. The adapter hands it a copy; the suite's check that inputs
-  are untouched would otherwise fail every gradient example.
+  logits are overwritten by the call: ``untouched[cross_entropy]`` reports it, a known failure
+  (known_failures/liger.txt). The other checks compare results only, computed by the oracle from
+  the values the call was given.
 - With class weights and reduction "mean", Liger divides the z-loss by the number of counted
   rows, unweighted, and the cross-entropy by Σ w_t; the oracle divides both by Σ w_t (z-loss has
   no torch definition to follow). Confirmed by hand in float64: Liger's loss and gradient are
@@ -20,7 +21,7 @@ Semantics the adapter bridges, not differences it hides:
 from __future__ import annotations
 
 
-from . import Backend, peer_missing
+from . import Backend, peer_missing, read_known_failures
 from .. import interpreter
 from .torch_backend import TorchBackend
 
@@ -34,6 +35,7 @@ class LigerBackend(Backend):
     array_type = "torch"
     dtypes = ("float32", "bfloat16", "float16")
     runs_triton = True
+    known_failures = read_known_failures("liger")
 
     def __init__(self):
         interpreter.prepare()  # before Liger defines its kernels
@@ -58,7 +60,7 @@ class LigerBackend(Backend):
             raise NotImplementedError(Z_LOSS_WITH_WEIGHTS)
         # arguments: weight, ignore_index, lse_square_scale, label_smoothing, reduction, softcap,
         # return_z_loss, return_token_accuracy, return_predicted_tokens; the loss comes first
-        return self._function.apply(logits.clone(), target, weight, ignore_index, z_loss, label_smoothing, reduction,
+        return self._function.apply(logits, target, weight, ignore_index, z_loss, label_smoothing, reduction,
                                     None, False, False, False)[0]
 
     def linear_cross_entropy(self, x, weight, target, bias=None, *, class_weight=None, ignore_index=-100,

@@ -7,7 +7,7 @@ autograd functions. On a GPU it also runs in ``tf32`` (float32 tensors, TF32 ten
 products). Without a GPU the kernels run under Triton's CPU interpreter (TRITON_INTERPRET=1, which
 importing triton_kernels sets there): correct but slow, so profiles try fewer examples; the
 cross-entropy kernel is then given 16-wide row chunks, so small rows already exercise its
-streaming (online softmax) path.
+streaming (online softmax) path; rows longer than 16384 get its own chunks.
 """
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ import warnings
 from . import Backend, read_known_failures
 from .. import interpreter
 from .torch_backend import TorchBackend
+
+
+LONG_ROW = 16384  # rows longer than this are streamed in chunks by the kernel's default too
 
 
 def _cuda() -> bool:
@@ -102,8 +105,10 @@ class TritonBackend(Backend):
 
     # ---------------------------------------------------------------- cross-entropy
     def _ce(self, logits, target, weight, ignore_index, reduction, label_smoothing, z_loss):
+        # Rows past LONG_ROW stream in the kernel's own chunks (16-wide ones: ~5 s a row of 65537 interpreted)
+        block_v = self._block_v if logits.shape[-1] <= LONG_ROW else None
         return self._cross_entropy(logits, target, weight=weight, ignore_index=ignore_index, reduction=reduction,
-                                     label_smoothing=label_smoothing, z_loss=z_loss, block_v=self._block_v)
+                                     label_smoothing=label_smoothing, z_loss=z_loss, block_v=block_v)
 
     # The wrappers around _ce (and linear) are the torch backend's: only the loss function differs.
     # linear_cross_entropy is the composition of the two kernels until the fused one exists.

@@ -3,9 +3,11 @@
     python -m conformance --backend conformance.examples.adapter_template:MyBackend --ops 'cross_entropy*'
 
 Replace ``_my_cross_entropy`` with your kernel's call (here eager torch stands in for it). The suite
-passes torch tensors in each dtype of ``dtypes`` (rounded from its float64 cases, sometimes strided
-or transposed: call ``.contiguous()`` only if your kernel documents that it needs it) and compares
-every element of your result with the oracle's, within the bound of conformance/TOLERANCE.md.
+passes torch tensors in each dtype of ``dtypes`` (rounded from its float64 cases, sometimes strided,
+transposed, not 16-byte aligned or, for grad_output, at stride 0: call ``.contiguous()`` only if your
+kernel documents that it needs it; class weights sometimes in another 16-bit format, for which
+raising, as torch does, declines the example) and compares every element of your result with the
+oracle's, within the bound of conformance/TOLERANCE.md.
 """
 from __future__ import annotations
 
