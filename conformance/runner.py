@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 import re
+import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -674,7 +675,9 @@ class _Search:
             if self.result.examples == 0 and self.result.skipped >= DECLINED_LIMIT:
                 raise _Declined(self.declined)
             reject()
-        target(self.last, label="error / bound")  # the search climbs towards the headline number
+        # the search climbs towards the headline number (hypothesis takes finite numbers: a measuring
+        # search meets failures of infinite ratio)
+        target(min(self.last, sys.float_info.max), label="error / bound")
 
     def run(self, measure: bool = False):
         """Search; with ``measure``, through every example of the budget, failing or not."""

@@ -450,3 +450,21 @@ def test_a_failure_of_plain_inputs_still_searches_for_the_worst_ratio():
     assert result.status == "fail" and result.failures[0]["option_class"] == []
     assert result.examples > PROFILES["ci"].examples and result.worst_ratio > 2 * result.failures[0]["ratio"]
     assert result.worst_reproducer
+
+
+class InfiniteAfterTheFirstCall(TorchBackend):
+    """softmax off by 1e-3 on the first call (a plain failure), NaN on every later one: the search
+    for the worst ratio meets infinite ratios."""
+
+    name = "mutant"
+    calls = 0
+
+    def softmax(self, x):
+        InfiniteAfterTheFirstCall.calls += 1
+        return super().softmax(x) + (1e-3 if self.calls == 1 else torch.nan)
+
+
+def test_the_search_for_the_worst_ratio_takes_infinite_ratios():
+    result = run_check(InfiniteAfterTheFirstCall(), "mutant", OPERATIONS["softmax"], "float32", PROFILES["ci"])
+    assert result.status == "fail" and result.worst_ratio == float("inf")
+    assert not any("the check itself raised" in f["message"] for f in result.failures)
