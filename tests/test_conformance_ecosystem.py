@@ -56,7 +56,11 @@ def test_liger_runs_here_and_its_bfloat16_is_not_meaningful_under_the_interprete
 
     liger = load_backend("liger")
     result = run_check(liger, "liger", OPERATIONS["linear_cross_entropy[mean]"], "float32", PROFILES["ci"])
-    assert result.status == "pass" and result.examples > 0
+    assert result.examples > 0
+    # its one confirmed float32 failure (ECOSYSTEM.md, finding 7): Σ w rounded to 16-bit class weights' format
+    assert all({"class_weight", "label_smoothing"} <= set(f["option_class"])
+               and {"float16 class_weight", "bfloat16 class_weight"} & set(f["option_class"])
+               for f in result.failures), result.failures
     bf16 = run_check(liger, "liger", OPERATIONS["linear_cross_entropy[mean]"], "bfloat16", PROFILES["ci"])
     assert bf16.status == ("not meaningful" if interpreter.active() else "pass")
     # bfloat16 class weights beside float32 logits are not meaningful under the interpreter either
