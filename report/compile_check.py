@@ -24,6 +24,7 @@ Triton's and not a copy of it.
     python -m report.compile_check --quick    # ~270 (TF32 and bf16, 4 activations): 3-6 minutes
     python -m report.compile_check --filter fwd --jobs 4
     python -m report.compile_check --warm --filter bf16   # on the GPU machine, before timing
+    python -m report.compile_check --epilogue             # σ and σ' in SASS instructions an output (~20 s)
 
 To check another Triton release, put it first on the path, e.g. ``pip install --target DIR
 triton==3.6.0`` then ``PYTHONPATH=DIR python -m report.compile_check``. The exit status is 1 when
@@ -41,6 +42,7 @@ import itertools
 import multiprocessing
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
@@ -325,6 +327,80 @@ def _compile(job):
     return usage
 
 
+# ---------------------------------------------------------------------------------------------
+# What σ and σ' cost an output, in machine instructions
+# ---------------------------------------------------------------------------------------------
+_EPILOGUES = ("y", "g", "y+g")
+_PROBE_WIDTH, _PROBE_WARPS = 1024, 4  # 8 elements a thread
+
+
+def _sass(compiled):
+    """The instructions of a compiled kernel (nvdisasm of its cubin), NOPs left out."""
+    import triton
+
+    with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
+        f.write(compiled.asm["cubin"])
+        f.flush()
+        listing = subprocess.run([triton.knobs.nvidia.nvdisasm.path, "-c", f.name], capture_output=True, text=True,
+                                 check=True).stdout
+    ops = [m.group(1) for m in re.finditer(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)", listing)]
+    return [op for op in ops if op != "NOP"]
+
+
+def epilogue_costs():
+    """{(activation, epilogue): (instructions, MUFU operations)} an output for σ (epilogue "y"),
+    σ' ("g") and both ("y+g", the training forward's), beyond what identity's "y" costs: an
+    elementwise kernel on float32 values with the functions of triton_kernels/activations.py,
+    stored as bfloat16, compiled for sm_90. In the forward kernels this runs once an output while
+    the tensor cores of that program wait; at 128 thread-instructions a clock an SM (16 for MUFU)
+    it is the epilogue's issue time."""
+    import triton
+    import triton.language as tl
+    from triton.compiler import ASTSource
+    from triton_kernels.activations import ACTIVATIONS, activation_fn, activation_grad
+
+    @triton.jit
+    def probe(z_ptr, y_ptr, g_ptr, ACTIVATION: tl.constexpr, EPILOGUE: tl.constexpr, BLOCK: tl.constexpr):
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        z = tl.load(z_ptr + offs)
+        if EPILOGUE != "g":
+            tl.store(y_ptr + offs, activation_fn(z, ACTIVATION, 0.01).to(tl.bfloat16))
+        if EPILOGUE != "y":
+            tl.store(g_ptr + offs, activation_grad(z, ACTIVATION, 0.01).to(tl.bfloat16))
+
+    target, _ = _backend()
+    aligned = [["tt.divisibility", 16]]
+
+    def count(activation, epilogue):
+        src = ASTSource(fn=probe, signature={"z_ptr": "*fp32", "y_ptr": "*bf16", "g_ptr": "*bf16",
+                                             "ACTIVATION": "constexpr", "EPILOGUE": "constexpr", "BLOCK": "constexpr"},
+                        constexprs={(3,): activation, (4,): epilogue, (5,): _PROBE_WIDTH},
+                        attrs={(i,): aligned for i in range(3)})
+        ops = _sass(triton.compile(src, target=target, options={"num_warps": _PROBE_WARPS}))
+        return len(ops), sum(op.startswith("MUFU") for op in ops)
+
+    per_thread = _PROBE_WIDTH // (32 * _PROBE_WARPS)
+    base = count("identity", "y")
+    # A second store costs identity's instructions again, not σ's: y+g is measured beyond both stores.
+    stores = {"y": base, "g": base, "y+g": count("identity", "y+g")}
+    costs = {}
+    for activation, epilogue in itertools.product(ACTIVATIONS, _EPILOGUES):
+        n, mufu = count(activation, epilogue)
+        costs[activation, epilogue] = ((n - stores[epilogue][0]) / per_thread, (mufu - stores[epilogue][1]) / per_thread)
+    return costs
+
+
+def _print_epilogue_costs():
+    import triton
+
+    costs = epilogue_costs()
+    print(f"triton {triton.__version__}, sm_{ARCH}: SASS instructions (MUFU operations) an output, beyond storing it")
+    print(f"{'activation':<12}" + "".join(f"{e:>14}" for e in _EPILOGUES))
+    for activation in dict.fromkeys(a for a, _ in costs):
+        print(f"{activation:<12}" + "".join(f"{costs[activation, e][0]:>9.1f} ({costs[activation, e][1]:.0f})"
+                                            for e in _EPILOGUES))
+
+
 def _problems(r, max_spill):
     """Flags for one result; a spill of at most ``max_spill`` bytes is shown in lower case."""
     if "error" in r:
@@ -356,6 +432,8 @@ def main(argv=None):
     parser.add_argument("--warm", action="store_true",
                         help="compile into Triton's own cache (TRITON_CACHE_DIR or ~/.triton/cache) and list only "
                              "failures: on a GPU machine, so that autotuning then finds every variant compiled")
+    parser.add_argument("--epilogue", action="store_true",
+                        help="what σ and σ' cost an output in SASS instructions and MUFU operations, by activation")
     parser.add_argument("--max-spill", type=int, default=16, metavar="BYTES",
                         help="spills up to this size (a few registers through L1) do not fail the check")
     args = parser.parse_args(argv)
@@ -364,6 +442,9 @@ def main(argv=None):
     os.environ["TRITON_INTERPRET"] = "0"  # else triton_kernels chooses the interpreter on a machine without a GPU
 
     import triton
+    if args.epilogue:
+        _print_epilogue_costs()
+        return 0
     start = time.perf_counter()
     found = (_linear_goal_scenarios() if args.goals
              else {**_linear_scenarios(args.quick), **_cross_entropy_scenarios(args.quick)})

@@ -80,7 +80,8 @@ def _config_dict(cfg) -> dict:
     kw = cfg.kwargs
     return {"BLOCK_M": kw["BLOCK_M"], "BLOCK_N": kw["BLOCK_N"], "BLOCK_K": kw["BLOCK_K"],
             "stages": cfg.num_stages, "warps": cfg.num_warps,
-            **({"epilogue_parts": kw["EPI_SPLIT"]} if "EPI_SPLIT" in kw else {})}  # the TMA kernel's
+            **({"epilogue_parts": kw["EPI_SPLIT"], "programs_per_sm": kw["PER_SM"]}
+               if "EPI_SPLIT" in kw else {})}  # the TMA kernel's
 
 
 def _matmul_ms(m: int, k: int, n: int, dtype: str, device: Device) -> dict:
@@ -123,9 +124,10 @@ def sweep(shapes, dtypes, activations, kernels, epilogues, device: Device, budge
 
 
 def _tile(cfg: dict) -> str:
-    """M x N x K, and the TMA epilogue's parts where they are quarters."""
-    quarters = " (epilogue in quarters)" if cfg.get("epilogue_parts") == 4 else ""
-    return f"{cfg['BLOCK_M']}x{cfg['BLOCK_N']}x{cfg['BLOCK_K']}{quarters}"
+    """M x N x K, the TMA epilogue's parts where they are quarters, its programs an SM where several."""
+    per_sm = cfg.get("programs_per_sm", 1)
+    notes = ["epilogue in quarters"] * (cfg.get("epilogue_parts") == 4) + [f"{per_sm} programs an SM"] * (per_sm > 1)
+    return f"{cfg['BLOCK_M']}x{cfg['BLOCK_N']}x{cfg['BLOCK_K']}" + "".join(f" ({n})" for n in notes)
 
 
 def _name(cfg: dict) -> str:

@@ -289,8 +289,9 @@ def render_linear(doc: dict, notes: Footnotes, timing: str = "") -> list[str]:
 
 def _tile(config: dict) -> str:
     dims = "x".join(str(config[k]) for k in ("BLOCK_M", "BLOCK_N", "BLOCK_K") if k in config)
-    quarters = ", epilogue in quarters" if config.get("EPI_SPLIT") == 4 else ""
-    return f"{dims} s{config['stages']} w{config['warps']}{quarters}"
+    per_sm = config.get("PER_SM", 1)
+    notes = ["epilogue in quarters"] * (config.get("EPI_SPLIT") == 4) + [f"{per_sm} programs an SM"] * (per_sm > 1)
+    return f"{dims} s{config['stages']} w{config['warps']}" + "".join(f", {n}" for n in notes)
 
 
 def render_autotune(sec: dict) -> list[str]:

@@ -75,3 +75,26 @@ def test_batch_sizes_and_ignore_index_compile_no_new_variants():
     assert int(one_batch) == int(three_batches) > 1  # the linear forward's tiles, compiled once
     # one variant each: the same tile for every batch size past 1 (2 rows of 1000 a block)
     assert names.count("_cross_entropy_kernel") == names.count("_backward_kernel") == 1, names
+
+
+def test_epilogue_costs_count_sass_instructions_for_sm_90():
+    # Compiles 25 small kernels for sm_90 with the wheel's ptxas and nvdisasm (~15 s). The counts
+    # are facts of the compiler: pinned where the library's choices set them (MUFU operations), and
+    # bounded where a compiler release may move them by an instruction or two.
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    code = "from report import compile_check as cc; print(cc.epilogue_costs())"
+    done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, TRITON_INTERPRET="0"),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    costs = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    assert costs["identity", "y"] == (0.0, 0.0)
+    assert all(costs[a, e][1] == 0 for a in ("relu", "leaky_relu") for e in ("y", "g", "y+g"))
+    # One exp and one reciprocal an output, each a single MUFU instruction (fastmath.py), shared by σ
+    # and σ' (an eighth more is one a thread, not an output's).
+    smooth = ("sigmoid", "tanh", "gelu", "gelu_tanh", "silu")
+    assert all(round(costs[a, e][1]) == 2 for a in smooth for e in ("y", "g", "y+g"))
+    assert costs["sigmoid", "y"][0] <= 8 and costs["gelu", "y+g"][0] <= 30  # 6 and 24 with triton 3.9

@@ -78,3 +78,5 @@ def test_tiles_name_their_quarter_epilogue():
     assert linear_sweep._name(tile) == "128x256x64 s4 w8"
     assert linear_sweep._name(dict(tile, epilogue_parts=4)) == "128x256x64 (epilogue in quarters) s4 w8"
     assert linear_sweep._name(dict(tile, epilogue_parts=2)) == "128x256x64 s4 w8"
+    assert (linear_sweep._name(dict(tile, epilogue_parts=4, programs_per_sm=2))
+            == "128x256x64 (epilogue in quarters) (2 programs an SM) s4 w8")

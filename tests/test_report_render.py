@@ -182,7 +182,7 @@ def test_the_autotuners_choices_get_a_table_when_recorded(sample, text):
     assert "autotuners' choices" not in text  # the sample records none
     doc = copy.deepcopy(sample)
     tile = {"BLOCK_M": 128, "BLOCK_N": 256, "BLOCK_K": 64, "GROUP": 8, "EPI_SPLIT": 4, "stages": 4, "warps": 8}
-    other = dict(tile, BLOCK_N=128, EPI_SPLIT=2, stages=3)
+    other = dict(tile, BLOCK_N=128, EPI_SPLIT=2, stages=3, PER_SM=2)
     doc["sections"]["linear_act"]["autotune"] = [{
         "kernel": "_linear_act_fwd_tma_kernel", "key": ["8192", "4096", "4096", "relu", "True", "y", "tf32", "bf16"],
         "best": tile, "candidates": [{"config": tile, "ms": 0.4}, {"config": other, "ms": 0.5}]}]
@@ -191,7 +191,7 @@ def test_the_autotuners_choices_get_a_table_when_recorded(sample, text):
     assert out.count("autotuners' choices") == 1  # once, not again under the replayed tables
     line = _table_line(out, "fwd_tma", "8192, 4096, 4096, relu, True, y, tf32", "2")
     assert "128x256x64 s4 w8, epilogue in quarters" in line and "0.4000" in line
-    assert "1.25× (128x128x64 s3 w8)" in line
+    assert "1.25× (128x128x64 s3 w8, 2 programs an SM)" in line
     doc["sections"]["linear_act"]["autotune"] = [{"kernel": "x"}]
     with pytest.raises(ValueError, match="autotune"):
         results.validate(doc)

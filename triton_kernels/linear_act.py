@@ -12,7 +12,8 @@ is [N], and y is [..., N]. With ξ = x W^T + b (the inner potential) and δ = dy
 Forward tiling. The output is cut into [BLOCK_M, BLOCK_N] tiles, each accumulated over the
 reduction dimension from ``tl.dot`` products in float32 registers, visited in groups of GROUP row
 tiles so that consecutive tiles share column tiles of W in L2. Two kernels do this:
-- on Hopper and later GPUs (TMA), a persistent kernel: one program per SM walks the tiles; the x and
+- on Hopper and later GPUs (TMA), a persistent kernel: one program an SM (or two, so that one's
+  epilogue runs while the other's matmul keeps the tensor cores busy) walks the tiles; the x and
   W tiles arrive by TMA descriptor loads (out-of-bounds elements read as zeros, nothing masked), and
   the epilogue (bias, σ, σ') runs on one column half (or quarter) of the tile at a time and leaves
   by TMA stores, so that it needs fewer registers than the accumulator itself;
@@ -123,11 +124,19 @@ _PORTABLE_TILES = (
 )
 # The TMA kernel's tiles may carry a sixth number, the parts its epilogue takes the tile in (2 if
 # absent): in quarters the store buffer is half as large, which is what fits a fourth stage, or a
-# 128-deep second one, beside a 128x256 tile in shared memory.
+# 128-deep second one, beside a 128x256 tile in shared memory. A seventh is the programs an SM
+# runs (1 if absent). With one, the tensor cores wait while a program's epilogue evaluates σ:
+# 2 MUFU operations an output for sigmoid or silu are 32 µs of 16384 x 4096 outputs on an H200
+# (16 a clock an SM), 15% of the matmul at K = 1024. With two resident programs, one's epilogue
+# runs while the other's matmul keeps the tensor cores busy; each then has half the shared memory
+# and at most 128 registers a thread (65536 an SM): enough for the inference epilogue "y" (sm_90,
+# triton 3.6 no spill; 3.9 up to 8 B, 20 B for gelu_tanh without bias), not for a second tile
+# ("y+g" spills 28-96 B without bias), so the pruner keeps these tiles for "y" only.
 _TMA_TILES = (
     (128, 256, 64, 3, 8),
     (128, 256, 64, 4, 8, 4),
     (128, 256, 128, 2, 8, 4),
+    (128, 128, 64, 3, 8, 4, 2),
     (256, 128, 64, 3, 8),
     (128, 128, 128, 3, 8),
     (128, 128, 64, 4, 8),
@@ -142,8 +151,8 @@ _TMA_TILES = (
 _TMA_MIN_ROW_BYTES = 128
 _INTERPRETER_TILES = ((16, 16, 16, 1, 4),)
 # The TMA kernel's, in quarters (the path that includes the halves'): 32 columns, since a TMA block
-# row is at least 16 bytes.
-_INTERPRETER_TMA_TILES = ((16, 32, 16, 1, 4, 4),)
+# row is at least 16 bytes; two programs an SM, which only changes the grid.
+_INTERPRETER_TMA_TILES = ((16, 32, 16, 1, 4, 4, 2),)
 _GROUP = 8
 # Values a thread may hold in registers through the main loop, where ptxas would spill more: the
 # accumulators, BLOCK_M BLOCK_N / threads, and for IEEE float32 products, which run on the CUDA
@@ -159,6 +168,8 @@ _GROUP = 8
 _HELD_VALUES = 64
 _SMEM_MARGIN = 7 * 1024  # of a block's shared memory, kept for the pipeline's barriers and the epilogue
 _SMEM_BYTES = 227 * 1024 - _SMEM_MARGIN  # Hopper's, for a launch without a GPU to ask (compile_check)
+_SMEM_PER_SM = 228 * 1024  # Hopper's, shared by an SM's resident blocks (each reserves 1 KB more)
+_REGISTERS_PER_SM = 65536
 # Problems under this many multiply-adds finish in a few microseconds with any tile: they are
 # launch-bound, so take the smallest tile (most programs) and skip benchmarking altogether.
 _SMALL_PROBLEM = 1 << 27
@@ -173,20 +184,27 @@ _DELTA_MAX_STEPS = 4 if _INTERPRET else 8
 
 
 def _configs(tiles, tma=False):
-    """Autotuner configs from (rows, columns, reduction, stages, warps[, epilogue parts]) tiles."""
-    return [
-        triton.Config({"BLOCK_M": r, "BLOCK_N": c, "BLOCK_K": k, "GROUP": _GROUP,
-                       **({"EPI_SPLIT": split[0] if split else 2} if tma else {})},
-                      num_stages=s, num_warps=w, pre_hook=_set_blocks if tma else None)
-        for r, c, k, s, w, *split in tiles
-    ]
+    """Autotuner configs from (rows, columns, reduction, stages, warps[, epilogue parts[, programs
+    an SM]]) tiles; several programs an SM share its registers (maxnreg)."""
+    configs = []
+    for r, c, k, s, w, *extra in tiles:
+        split, per_sm = (*extra, *(2, 1)[len(extra):])  # the defaults for what a tile leaves out
+        configs.append(triton.Config(
+            {"BLOCK_M": r, "BLOCK_N": c, "BLOCK_K": k, "GROUP": _GROUP,
+             **({"EPI_SPLIT": split, "PER_SM": per_sm} if tma else {})},
+            num_stages=s, num_warps=w, maxnreg=_REGISTERS_PER_SM // (per_sm * 32 * w) if per_sm > 1 else None,
+            pre_hook=_set_blocks if tma else None))
+    return configs
 
 
-def _smem_limit(t) -> int:
-    """Shared memory a block of t's GPU may use, less _SMEM_MARGIN (Hopper's without a GPU)."""
-    if not t.is_cuda:
-        return _SMEM_BYTES
-    return torch.cuda.get_device_properties(t.device).shared_memory_per_block_optin - _SMEM_MARGIN
+def _smem_limit(t, per_sm=1) -> int:
+    """Shared memory a block of t's GPU may use when per_sm blocks share an SM, less _SMEM_MARGIN
+    (Hopper's without a GPU)."""
+    block, sm = _SMEM_BYTES + _SMEM_MARGIN, _SMEM_PER_SM
+    if t.is_cuda:
+        props = torch.cuda.get_device_properties(t.device)
+        block, sm = props.shared_memory_per_block_optin, props.shared_memory_per_multiprocessor
+    return min(block, sm // per_sm - 1024) - _SMEM_MARGIN
 
 
 def _shared_memory(cfg, elem, epilogue, tma):
@@ -216,13 +234,14 @@ def _pruner(tma):
         x = named_args["x_desc"].base if tma else named_args["x_ptr"]
         epilogue = kwargs.get("EPILOGUE", "y")
         ieee = kwargs.get("INPUT_PRECISION") == "ieee"
-        limit = _smem_limit(x)
 
         def usable(cfg):
             kw = cfg.kwargs
             held = kw["BLOCK_M"] * kw["BLOCK_N"] + ieee * (kw["BLOCK_M"] + kw["BLOCK_N"]) * kw["BLOCK_K"]
             limited = ieee or (epilogue != "y" and kw.get("EPI_SPLIT", 2) == 2)
-            return (_shared_memory(cfg, x.element_size(), epilogue, tma) <= limit
+            per_sm = kw.get("PER_SM", 1)
+            return (_shared_memory(cfg, x.element_size(), epilogue, tma) <= _smem_limit(x, per_sm)
+                    and (per_sm == 1 or epilogue == "y")  # a second tile in 128 registers spills
                     and not (tma and kw["BLOCK_K"] * x.element_size() < _TMA_MIN_ROW_BYTES)
                     and all(kw[name] <= size for name, size in sizes.items())
                     and not (limited and held > _HELD_VALUES * 32 * cfg.num_warps))
@@ -457,16 +476,16 @@ def _linear_act_fwd_kernel(
 @triton.jit(do_not_specialize=["M"])
 def _linear_act_fwd_tma_kernel(
     x_desc, w_desc, b_ptr, y_desc, aux_desc, dy_ptr,
-    M, N, K, M_BUCKET, PROGRAMS,
+    M, N, K, M_BUCKET,
     stride_b, stride_dym, stride_dyn,
     negative_slope,
     ACTIVATION: tl.constexpr, HAS_BIAS: tl.constexpr, EPILOGUE: tl.constexpr,
     INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr, FLATTEN: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP: tl.constexpr,
-    EPI_SPLIT: tl.constexpr,
+    EPI_SPLIT: tl.constexpr, PER_SM: tl.constexpr,
 ):
-    """The Hopper forward, the same tiles as the portable kernel's computed another way: PROGRAMS
-    programs (one per SM) walk the output tiles in the same grouped order, x and W tiles arrive
+    """The Hopper forward, the same tiles as the portable kernel's computed another way: PER_SM
+    programs an SM (the grid) walk the output tiles in the same grouped order, x and W tiles arrive
     by TMA (the tensor-memory accelerator: one instruction a tile, out-of-bounds elements read as
     0, so nothing is masked), and the epilogue runs on one column part of the accumulator at a time
     (EPI_SPLIT: halves or quarters), stored by TMA (which drops what lies outside y), so its
@@ -479,7 +498,7 @@ def _linear_act_fwd_tma_kernel(
     QUARTER: tl.constexpr = BLOCK_N // 4
     tiles = tl.cdiv(M, BLOCK_M) * tl.cdiv(N, BLOCK_N)
     steps = tl.cdiv(K, BLOCK_K)
-    for tile in tl.range(tl.program_id(0), tiles, PROGRAMS, flatten=FLATTEN):
+    for tile in tl.range(tl.program_id(0), tiles, tl.num_programs(0), flatten=FLATTEN):
         pid_m, pid_n = _tile_coords(tile, M, N, BLOCK_M, BLOCK_N, GROUP)
         row0 = pid_m * BLOCK_M
         col0 = pid_n * BLOCK_N
@@ -747,11 +766,11 @@ def _forward(x, weight, bias, activation, slope, precision, epilogue, dy=None):
                  **_launch_args(x))
     tiles = lambda meta: cdiv(m, meta["BLOCK_M"]) * cdiv(n, meta["BLOCK_N"])  # noqa: E731
     if precision != "ieee" and _tma_capable(x) and all(map(_tma_addressable, (x, weight, first, second))):
-        programs = sm_count(x.device)
+        sms = sm_count(x.device)
         # Flattened, the "y+g" epilogue spills 0.1-1.2 KB a thread with triton 3.6 (none in 3.9).
-        _linear_act_fwd_tma_kernel[lambda meta: (min(programs, tiles(meta)),)](
+        _linear_act_fwd_tma_kernel[lambda meta: (min(meta["PER_SM"] * sms, tiles(meta)),)](
             _descriptor(x), _descriptor(weight), b_args[0], _descriptor(first), _descriptor(second), dy_args[0],
-            m, n, k, next_power_of_2(m), programs, b_args[1], *dy_args[1:], slope,
+            m, n, k, next_power_of_2(m), b_args[1], *dy_args[1:], slope,
             FLATTEN=epilogue != "y+g", **flags)
     else:
         _linear_act_fwd_kernel[lambda meta: (tiles(meta),)](
