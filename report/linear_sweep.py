@@ -6,6 +6,9 @@ Which tiles win, and by how much, is what the per-GPU defaults are set from; thi
 the autotuner's own full timing table (median, 20th and 80th percentile of each candidate, as
 ``Autotuner.configs_timings`` holds them) beside the cuBLAS matmul alone at the same shape, for the
 TMA kernel and the portable one, both epilogues ("y": inference, "y+g": y and σ'(ξ) for training).
+Then the winner's neighbours in what the autotuner does not search, since each would double its
+candidates: groups of 4 and 16 row tiles (the L2 reuse of W's column tiles) instead of 8, and the
+TMA kernel's loops flattened the other way, timed in the same way beside the winner again.
 
     python -m report linear-sweep                         goal shapes, bf16 and tf32, relu and gelu_tanh
     python -m report linear-sweep --shapes 8192x4096x4096 --dtypes bf16 --out sweep.json
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import importlib
 import sys
 import time
@@ -39,7 +43,8 @@ def _kernel_object(la, kernel: str):
 def table_of(m: int, k: int, n: int, dtype: str, activation: str, epilogue: str, kernel: str, seed: int = 0) -> dict:
     """Run one forward with the autotuner's memory emptied, so that it times every candidate the
     pruner keeps; the row: {"kernel_ran", "best", "candidates": [{"config", "ms", "ms_p20",
-    "ms_p80"}]} (one candidate and no timings when the pruner keeps one tile)."""
+    "ms_p80"}], "neighbours": the same for the winner and its neighbours} (one candidate and no
+    timings, nor neighbours, when the pruner keeps one tile)."""
     import torch
 
     la = importlib.import_module("triton_kernels.linear_act")  # the package's linear_act is the function
@@ -51,25 +56,53 @@ def table_of(m: int, k: int, n: int, dtype: str, activation: str, epilogue: str,
     b = torch.randn(n, device=device, generator=gen).to(dt)
     precision = la._input_precision(x.dtype, dtype == "tf32")
     hold = _portable_kernel() if kernel == "portable" else contextlib.nullcontext()
-    ran = {}
-    for name in KERNELS:  # which kernel the launch took: its autotuner records a best config
-        obj = _kernel_object(la, name)
-        obj.cache.clear()
-        obj.best_config = None
-        with contextlib.suppress(AttributeError):
-            del obj.configs_timings  # a table left by an earlier key must not be read as this one's
-    with hold, torch.no_grad():
-        la._forward(x, w, b, activation, 0.0 if activation == "relu" else 0.01, precision, epilogue)
-    for name in KERNELS:
-        if _kernel_object(la, name).best_config is not None:
-            ran = {"kernel_ran": name, "obj": _kernel_object(la, name)}
-    if not ran:
-        raise RuntimeError("neither forward kernel ran")
-    obj = ran.pop("obj")
+
+    def run():
+        for name in KERNELS:  # which kernel the launch took: its autotuner records a best config
+            obj = _kernel_object(la, name)
+            obj.cache.clear()
+            obj.best_config = None
+            with contextlib.suppress(AttributeError):
+                del obj.configs_timings  # a table left by an earlier key must not be read as this one's
+        with hold, torch.no_grad():
+            la._forward(x, w, b, activation, 0.0 if activation == "relu" else 0.01, precision, epilogue)
+        ran = [name for name in KERNELS if _kernel_object(la, name).best_config is not None]
+        if not ran:
+            raise RuntimeError("neither forward kernel ran")
+        return ran[0], _timed_rows(_kernel_object(la, ran[0]))
+
+    name, rows = run()
+    obj = _kernel_object(la, name)
+    row = {"kernel_ran": name, "best": _config_dict(obj.best_config), "candidates": rows}
+    if rows:
+        saved = obj.configs, obj.early_config_prune
+        obj.configs, obj.early_config_prune = [obj.best_config, *_neighbours(obj.best_config)], None
+        try:
+            row["neighbours"] = run()[1]
+        finally:
+            obj.configs, obj.early_config_prune = saved
+            obj.cache.clear()
+    return row
+
+
+def _timed_rows(obj) -> list[dict]:
+    """The autotuner's timings of its last tuning, fastest first."""
     timings = getattr(obj, "configs_timings", None) or {}
-    rows = [{"config": _config_dict(cfg), **dict(zip(("ms", "ms_p20", "ms_p80"), _quantiles(t)))}
+    return [{"config": _config_dict(cfg), **dict(zip(("ms", "ms_p20", "ms_p80"), _quantiles(t)))}
             for cfg, t in sorted(timings.items(), key=lambda item: _quantiles(item[1])[0])]
-    return dict(ran, best=_config_dict(obj.best_config), candidates=rows)
+
+
+def _neighbours(cfg) -> list:
+    """The config with 4 and 16 row tiles a group instead of its own, and (TMA) its loops flattened
+    the other way."""
+    changes = [{"GROUP": g} for g in (4, 16) if g != cfg.kwargs["GROUP"]]
+    changes += [{"FLATTEN": not cfg.kwargs["FLATTEN"]}] if "FLATTEN" in cfg.kwargs else []
+    out = []
+    for change in changes:
+        neighbour = copy.copy(cfg)
+        neighbour.kwargs = {**cfg.kwargs, **change}
+        out.append(neighbour)
+    return out
 
 
 def _quantiles(t) -> list[float]:
@@ -79,8 +112,8 @@ def _quantiles(t) -> list[float]:
 def _config_dict(cfg) -> dict:
     kw = cfg.kwargs
     return {"BLOCK_M": kw["BLOCK_M"], "BLOCK_N": kw["BLOCK_N"], "BLOCK_K": kw["BLOCK_K"],
-            "stages": cfg.num_stages, "warps": cfg.num_warps,
-            **({"epilogue_parts": kw["EPI_SPLIT"], "programs_per_sm": kw["PER_SM"]}
+            "stages": cfg.num_stages, "warps": cfg.num_warps, "group": kw["GROUP"],
+            **({"epilogue_parts": kw["EPI_SPLIT"], "programs_per_sm": kw["PER_SM"], "flattened": kw["FLATTEN"]}
                if "EPI_SPLIT" in kw else {})}  # the TMA kernel's
 
 
@@ -130,6 +163,15 @@ def _tile(cfg: dict) -> str:
     return f"{cfg['BLOCK_M']}x{cfg['BLOCK_N']}x{cfg['BLOCK_K']}" + "".join(f" ({n})" for n in notes)
 
 
+def _change(cfg: dict, best: dict) -> str:
+    """What a neighbour changes in the winner."""
+    if cfg.get("group") != best.get("group"):
+        return f"groups of {cfg['group']} row tiles (not {best['group']})"
+    if cfg.get("flattened") != best.get("flattened"):
+        return "loops flattened" if cfg["flattened"] else "loops not flattened"
+    return f"none: the winner again, {_name(best)}"
+
+
 def _name(cfg: dict) -> str:
     return f"{_tile(cfg)} s{cfg['stages']} w{cfg['warps']}"
 
@@ -171,6 +213,14 @@ def table(doc: dict) -> str:
             if not row["candidates"]:
                 lines.append(f"| {_name(row['best'])} (the only candidate kept; not timed) | | | | | |")
             lines.append("")
+            if row.get("neighbours"):
+                lines += ["The winner beside its neighbours (timed together, after the table):", "",
+                          "| change | ms | p20-p80 | of matmul |", "|---|---|---|---|"]
+                for c in row["neighbours"]:
+                    spread = f"{c['ms_p20']:.4f}-{c['ms_p80']:.4f}" if "ms_p80" in c else "-"
+                    lines.append(f"| {_change(c['config'], row['best'])} | {c['ms']:.4f} | {spread} | "
+                                 f"{mm / c['ms']:.0%} |")
+                lines.append("")
     return "\n".join(lines)
 
 

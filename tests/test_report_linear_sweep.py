@@ -21,7 +21,8 @@ def test_each_table_names_the_kernel_that_ran_and_its_tile():
     for t in bf16["tables"] + fp32["tables"]:
         # No TMA on a CPU: the portable kernel ran, with the interpreter's single tile, untimed.
         assert t["kernel_ran"] == "portable" and t["candidates"] == []
-        assert set(t["best"]) == {"BLOCK_M", "BLOCK_N", "BLOCK_K", "stages", "warps"}
+        assert set(t["best"]) == {"BLOCK_M", "BLOCK_N", "BLOCK_K", "stages", "warps", "group"}
+        assert "neighbours" not in t  # nothing was timed, so nothing to time beside
     assert "(the portable kernel ran)" in linear_sweep.table(doc)
 
 
@@ -39,6 +40,39 @@ def test_the_table_ranks_the_autotuner_timings():
          "candidates": [{"config": cfg, "ms": 0.25, "ms_p20": 0.24, "ms_p80": 0.26}]}]}]}
     text = linear_sweep.table(doc)
     assert "| 128x256x64 | 3 | 8 | 0.2500 | 0.2400-0.2600 | 80% |" in text and "10 TFLOP/s" in text
+
+
+def test_the_winners_neighbours_change_one_thing_each():
+    import importlib
+
+    la = importlib.import_module("triton_kernels.linear_act")
+    for tma in (True, False):
+        winner = la._configs(la._TMA_TILES, tma=True)[0] if tma else la._configs(la._PORTABLE_TILES)[0]
+        before = dict(winner.kwargs)
+        neighbours = linear_sweep._neighbours(winner)
+        assert winner.kwargs == before  # the autotuner's own config is not changed
+        changes = [{k: v for k, v in n.kwargs.items() if before.get(k) != v} for n in neighbours]
+        assert changes == [{"GROUP": 4}, {"GROUP": 16}] + [{"FLATTEN": not before.get("FLATTEN")}] * tma
+        for n in neighbours:
+            assert (n.num_stages, n.num_warps, n.maxnreg, n.pre_hook) == (
+                winner.num_stages, winner.num_warps, winner.maxnreg, winner.pre_hook)
+        best = linear_sweep._config_dict(winner)
+        assert [linear_sweep._change(linear_sweep._config_dict(n), best) for n in [winner, *neighbours]] == [
+            f"none: the winner again, {linear_sweep._name(best)}", "groups of 4 row tiles (not 8)",
+            "groups of 16 row tiles (not 8)"] + ["loops not flattened"] * tma
+
+
+def test_the_table_shows_the_winner_beside_its_neighbours():
+    cfg = {"BLOCK_M": 128, "BLOCK_N": 256, "BLOCK_K": 64, "stages": 3, "warps": 8, "group": 8, "flattened": True}
+    timed = lambda c, ms: {"config": c, "ms": ms, "ms_p20": ms, "ms_p80": ms}  # noqa: E731
+    doc = {"groups": [{"m": 1, "k": 1, "n": 1, "dtype": "bf16", "flops": 2e9, "matmul": {"ms": 0.2}, "tables": [
+        {"activation": "relu", "epilogue": "y", "kernel": "tma", "kernel_ran": "tma", "best": cfg,
+         "candidates": [timed(cfg, 0.25)],
+         "neighbours": [timed(dict(cfg, group=16), 0.24), timed(cfg, 0.25), timed(dict(cfg, flattened=False), 0.4)]}]}]}
+    text = linear_sweep.table(doc)
+    assert "| groups of 16 row tiles (not 8) | 0.2400 | 0.2400-0.2400 | 83% |" in text
+    assert "| none: the winner again, 128x256x64 s3 w8 | 0.2500 |" in text
+    assert "| loops not flattened | 0.4000 |" in text
 
 
 def test_linear_sweep_command_line(tmp_path, capsys):

@@ -185,16 +185,27 @@ _DELTA_MAX_STEPS = 4 if _INTERPRET else 8
 
 def _configs(tiles, tma=False):
     """Autotuner configs from (rows, columns, reduction, stages, warps[, epilogue parts[, programs
-    an SM]]) tiles; several programs an SM share its registers (maxnreg)."""
+    an SM]]) tiles; several programs an SM share its registers (maxnreg). The TMA kernel's come with
+    its loops flattened and not: the pruner keeps the one _flattened() chooses for the epilogue."""
     configs = []
     for r, c, k, s, w, *extra in tiles:
         split, per_sm = (*extra, *(2, 1)[len(extra):])  # the defaults for what a tile leaves out
-        configs.append(triton.Config(
-            {"BLOCK_M": r, "BLOCK_N": c, "BLOCK_K": k, "GROUP": _GROUP,
-             **({"EPI_SPLIT": split, "PER_SM": per_sm} if tma else {})},
-            num_stages=s, num_warps=w, maxnreg=_REGISTERS_PER_SM // (per_sm * 32 * w) if per_sm > 1 else None,
-            pre_hook=_set_blocks if tma else None))
+        for flatten in (True, False) if tma else (None,):
+            configs.append(triton.Config(
+                {"BLOCK_M": r, "BLOCK_N": c, "BLOCK_K": k, "GROUP": _GROUP,
+                 **({"EPI_SPLIT": split, "PER_SM": per_sm, "FLATTEN": flatten} if tma else {})},
+                num_stages=s, num_warps=w,
+                maxnreg=_REGISTERS_PER_SM // (per_sm * 32 * w) if per_sm > 1 else None,
+                pre_hook=_set_blocks if tma else None))
     return configs
+
+
+def _flattened(epilogue) -> bool:
+    """Whether the TMA kernel merges its tile and reduction loops, so that a program overlaps a
+    tile's epilogue with the next tile's loads: not for "y+g", which spills 0.1-1.2 KB a thread so
+    with triton 3.6 (none in 3.9). Two programs an SM stay flattened too: not flattened, their
+    gelu_tanh "y" without bias spills 32 B with triton 3.9 (flattened 20 B), the others none."""
+    return epilogue != "y+g"
 
 
 def _smem_limit(t, per_sm=1) -> int:
@@ -246,6 +257,8 @@ def _pruner(tma):
                     and all(kw[name] <= size for name, size in sizes.items())
                     and not (limited and held > _HELD_VALUES * 32 * cfg.num_warps))
 
+        flat = _flattened(epilogue)
+        configs = [cfg for cfg in configs if cfg.kwargs.get("FLATTEN", flat) == flat]
         kept = [cfg for cfg in configs if usable(cfg)] or configs[-1:]
         work = named_args["M"] * named_args["N"] * named_args["K"]
         return kept[-1:] if work < _SMALL_PROBLEM else kept
@@ -480,9 +493,9 @@ def _linear_act_fwd_tma_kernel(
     stride_b, stride_dym, stride_dyn,
     negative_slope,
     ACTIVATION: tl.constexpr, HAS_BIAS: tl.constexpr, EPILOGUE: tl.constexpr,
-    INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr, FLATTEN: tl.constexpr,
+    INPUT_PRECISION: tl.constexpr, INTERPRET_BF16: tl.constexpr,
     BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP: tl.constexpr,
-    EPI_SPLIT: tl.constexpr, PER_SM: tl.constexpr,
+    EPI_SPLIT: tl.constexpr, PER_SM: tl.constexpr, FLATTEN: tl.constexpr,
 ):
     """The Hopper forward, the same tiles as the portable kernel's computed another way: PER_SM
     programs an SM (the grid) walk the output tiles in the same grouped order, x and W tiles arrive
@@ -767,11 +780,9 @@ def _forward(x, weight, bias, activation, slope, precision, epilogue, dy=None):
     tiles = lambda meta: cdiv(m, meta["BLOCK_M"]) * cdiv(n, meta["BLOCK_N"])  # noqa: E731
     if precision != "ieee" and _tma_capable(x) and all(map(_tma_addressable, (x, weight, first, second))):
         sms = sm_count(x.device)
-        # Flattened, the "y+g" epilogue spills 0.1-1.2 KB a thread with triton 3.6 (none in 3.9).
         _linear_act_fwd_tma_kernel[lambda meta: (min(meta["PER_SM"] * sms, tiles(meta)),)](
             _descriptor(x), _descriptor(weight), b_args[0], _descriptor(first), _descriptor(second), dy_args[0],
-            m, n, k, next_power_of_2(m), b_args[1], *dy_args[1:], slope,
-            FLATTEN=epilogue != "y+g", **flags)
+            m, n, k, next_power_of_2(m), b_args[1], *dy_args[1:], slope, **flags)
     else:
         _linear_act_fwd_kernel[lambda meta: (tiles(meta),)](
             x, weight, b_args[0], first, second, dy_args[0], m, n, k, next_power_of_2(m),
