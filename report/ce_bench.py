@@ -27,7 +27,7 @@ import contextlib
 import sys
 
 from . import suite
-from .metrics import DTYPE_BYTES, TARGET_BYTES, cross_entropy_bytes, torch_dtype
+from .metrics import DTYPE_BYTES, TARGET_BYTES, cross_entropy_bytes, ours_cross_entropy_bytes, torch_dtype
 from .results import finite_or_text
 from .suite import Job
 
@@ -86,8 +86,9 @@ def jobs(cfg: dict, impls, notes: list) -> list:
 
 def row(cfg: dict, job, mode: str) -> dict:
     n, v, dtype = cfg["n"], cfg["v"], cfg["dtype"]
+    moved = {"moved_bytes": ours_cross_entropy_bytes(n, v, dtype, mode)} if job.impl == "ours" and mode != "bwd" else {}
     return {"n": n, "v": v, "dtype": dtype, "impl": job.impl, "mode": mode,
-            "bytes": cross_entropy_bytes(n, v, dtype, mode)}
+            "bytes": cross_entropy_bytes(n, v, dtype, mode), **moved}
 
 
 def set_bytes(cfg: dict) -> int:

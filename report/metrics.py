@@ -20,6 +20,8 @@ NOTES.md and flagged as nominal wherever they appear.
 """
 from __future__ import annotations
 
+import importlib
+
 # Storage size of one element; "tf32" is float32 storage whose matmuls use TF32 tensor cores.
 DTYPE_BYTES = {"bf16": 2, "fp16": 2, "fp32": 4, "tf32": 4}
 TARGET_BYTES = 8  # class-index targets are int64, as torch.nn.functional.cross_entropy takes them
@@ -70,6 +72,21 @@ def cross_entropy_bytes(n: int, v: int, dtype: str, mode: str) -> int:
     raise ValueError(f"mode must be one of {CE_MODES}, got {mode!r}")
 
 
+def ours_cross_entropy_bytes(n: int, v: int, dtype: str, mode: str) -> int:
+    """What this project's kernels move for a mode (``triton_kernels.cross_entropy.traffic``, the
+    count beside the kernels): the minimum plus the prologue's second read of the targets for "mean"
+    and, with a gradient, the saved lse (12 bytes a row).
+
+    >>> ours_cross_entropy_bytes(4096, 10, "bf16", "fwd+bwd") / cross_entropy_bytes(4096, 10, "bf16", "fwd+bwd")
+    1.25
+    """
+    from triton_kernels.cross_entropy import traffic
+
+    if mode not in ("fwd", "fwd_nograd", "fwd+bwd"):  # "bwd": the gradient is formed in the forward
+        raise ValueError(f"mode must be one of fwd, fwd_nograd, fwd+bwd, got {mode!r}")
+    return traffic(n, v, _check_dtype(dtype), gradient=mode != "fwd_nograd")
+
+
 def linear_flops(m: int, k: int, n: int, mode: str) -> int:
     """Matmul FLOPs of y = act(x W^T + b), x [m, k], W [n, k]: 2mnk forward, 4mnk backward (dx and dW)."""
     per_matmul = 2 * m * n * k
@@ -88,8 +105,8 @@ def linear_bytes(m: int, k: int, n: int, dtype: str, mode: str) -> int:
     fwd+bwd: read x, W, bias, dy; write y, dx, dW, dbias      (2mk + 2nk + 2n + 2mn) b
     """
     b = _check_dtype(dtype)
-    if mode == "fwd":
-        return (m * k + n * k + n + m * n) * b
+    if mode == "fwd":  # the inference forward's count beside the kernel, which moves just that
+        return importlib.import_module("triton_kernels.linear_act").traffic(m, k, n, b)
     if mode == "bwd":
         return (2 * m * n + 2 * m * k + 2 * n * k + n) * b
     if mode == "fwd+bwd":

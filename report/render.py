@@ -194,7 +194,7 @@ def render_cross_entropy(doc: dict, notes: Footnotes, timing: str = "") -> list[
         f"report/metrics.py) over the median time; % copy is its fraction of the copy bandwidth "
         f"{'measured in this run' if measured else 'of DESIGN.md (no ceiling measured in this run)'}. "
         "×peer = peer time / this project's time (> 1: faster). rel. err = |loss − loss₆₄| / |loss₆₄| "
-        "on the timed inputs, loss₆₄ from torch in float64.", ""]
+        "on the timed inputs, loss₆₄ from torch in float64.", *_moved_note(sec["rows"]), ""]
     for mode in ("fwd+bwd", "fwd_nograd", "fwd", "bwd"):
         if not any(r["mode"] == mode for r in sec["rows"]):
             continue
@@ -218,6 +218,19 @@ def render_cross_entropy(doc: dict, notes: Footnotes, timing: str = "") -> list[
         out += [f"#### {CE_MODE_TITLES[mode]}{timing}", ""] + table(headers, body)
     out += _ce_memory(sec, shapes, idx, notes)
     return out
+
+
+def _moved_note(rows) -> list[str]:
+    """Where this project's kernels move more than the minimal bytes (by more than 1%): the ratio
+    at each forward + backward shape, so that % copy is read against what the kernels move."""
+    excess = sorted({(DTYPE_ORDER[r["dtype"]], r["v"], r["dtype"], r["moved_bytes"] / r["bytes"]) for r in rows
+                     if r["impl"] == "ours" and r["mode"] == "fwd+bwd" and r.get("moved_bytes", 0) > 1.01 * r["bytes"]})
+    if not excess:
+        return []
+    shapes = ", ".join(f"{dtype} V = {v} {fmt_ratio(ratio)}" for _, v, dtype, ratio in excess)
+    return [f"This project's kernels move more than the minimal bytes where rows are short (the "
+            f"prologue reads the targets a second time for the mean's denominator and the lse is saved: "
+            f"`traffic` in triton_kernels/cross_entropy.py): {shapes} of it in forward + backward."]
 
 
 def _memory_cell(row: dict | None, logits_bytes: int, notes: Footnotes) -> str:

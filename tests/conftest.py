@@ -78,3 +78,30 @@ def large_outputs():
             return out
 
     return Record
+
+
+@pytest.fixture
+def launch_metadata(monkeypatch):
+    """launch_metadata(module, name): replace a Triton kernel of ``module`` by a recorder that
+    launches nothing and appends, for each launch, what the kernel's own launch-metadata hook (the
+    one profilers call) reports for its arguments; returns the list the reports go into."""
+    from triton.runtime.autotuner import Autotuner
+
+    reports = []
+
+    def record(module, name):
+        kernel = getattr(module, name)
+        jit = kernel.fn if isinstance(kernel, Autotuner) else kernel
+        # A JITFunction keeps the hook; under the interpreter an InterpretedFunction keeps its kwargs.
+        hook = getattr(jit, "launch_metadata", None) or jit.kwargs["launch_metadata"]
+
+        class Recorder:
+            def __getitem__(self, grid):
+                def launch(*args, **kwargs):
+                    reports.append(hook(grid, None, {**dict(zip(kernel.arg_names, args)), **kwargs}))
+                return launch
+
+        monkeypatch.setattr(module, name, Recorder())
+        return reports
+
+    return record

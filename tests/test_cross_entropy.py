@@ -968,3 +968,23 @@ def test_forward_and_backward_allocate_one_logits_sized_tensor(large_outputs):
         grad = torch.autograd.grad(cross_entropy(x, target), x)[0]
     assert seen.seen == [("oracle_kernels.cross_entropy", (n, v))]
     assert torch.isfinite(grad).all()
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("gradient", [True, False], ids=["grad", "nograd"])
+def test_traffic_is_what_the_launches_report(launch_metadata, reduction, gradient):
+    ce = importlib.import_module("triton_kernels.cross_entropy")
+    reports = launch_metadata(ce, "_prologue_kernel")
+    launch_metadata(ce, "_cross_entropy_kernel")
+    n, v = 37, 50
+    logits = torch.randn(n, v, dtype=torch.bfloat16, requires_grad=gradient)
+    cross_entropy(logits, torch.randint(0, v, (n,)), reduction=reduction)
+    assert [r["name"].split()[0] for r in reports] == ["_prologue_kernel"] * (reduction != "none") + [
+        "_cross_entropy_kernel"]
+    assert sum(r["bytes"] for r in reports) == ce.traffic(n, v, 2, gradient=gradient, reduction=reduction)
+    # the minimum plus the mean's second read of the targets and, with a gradient, the lse
+    logits_bytes = n * v * 2 * (1 + (gradient and reduction != "none"))
+    assert ce.traffic(n, v, 2, gradient=gradient, reduction=reduction) == logits_bytes + 8 * n + {
+        "mean": 8 * n, "sum": 4, "none": 4 * n}[reduction] + 4 * n * gradient
+    with pytest.raises(ValueError, match="reduction"):
+        ce.traffic(n, v, 2, reduction="avg")

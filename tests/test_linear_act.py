@@ -829,3 +829,44 @@ def test_training_step_allocates_no_zero_gradient_for_g(large_outputs):
         torch.autograd.grad(linear_act(x, w, b, activation="gelu"), (x, w, b), dy)
     assert ("aten.zeros", (m, n)) not in seen.seen and ("aten.zeros_like", (m, n)) not in seen.seen
     assert seen.seen[0] == ("oracle_kernels.linear_act", (m, n))  # y, then g
+
+
+@pytest.mark.parametrize("epilogue", ["y", "y+g", "delta"])
+@pytest.mark.parametrize("kind", ["tma", "portable"])
+def test_forward_traffic_is_what_the_launches_report(launch_metadata, monkeypatch, kind, epilogue):
+    monkeypatch.setattr(la, "_tma_capable", lambda t: kind == "tma")  # nothing runs: the launch is recorded
+    reports = launch_metadata(la, "_linear_act_fwd_tma_kernel" if kind == "tma" else "_linear_act_fwd_kernel")
+    m, k, n = 48, 32, 64
+    x, w, b, dy = _inputs(m, k, n, torch.bfloat16, 0)
+    la._forward(x, w, b if epilogue != "delta" else None, "gelu", 0.01, "tf32", epilogue,
+                dy=dy if epilogue == "delta" else None)
+    (report,) = reports
+    bias = epilogue != "delta"
+    assert report["bytes"] == la.traffic(m, k, n, 2, epilogue=epilogue, bias=bias) == 2 * (
+        m * k + n * k + n * bias + m * n * (1 if epilogue == "y" else 2))
+    assert report["flops16"] == 2 * m * n * k
+    with pytest.raises(ValueError, match="epilogue"):
+        la.traffic(m, k, n, 2, epilogue="g")
+
+
+@pytest.mark.parametrize("source,need_delta,need_db", [("g", True, True), ("y", True, False), ("dy", False, True)])
+def test_backward_traffic_is_what_the_launches_report(launch_metadata, source, need_delta, need_db):
+    m, k, n = 48, 32, 64
+    x, w, b, dy = _inputs(m, k, n, torch.bfloat16, 0)
+    aux = torch.randn(m, n).to(torch.bfloat16)
+    reports = launch_metadata(la, "_linear_act_delta_kernel")
+    la._delta_and_db(dy, aux, 0.01, source, need_delta, need_db)
+    (delta,) = reports
+    tensors = 1 + (source != "dy") + (need_delta and source != "dy")  # dy, y or g, δ
+    partials = delta["bytes"] - m * n * tensors * 2  # db's float32 partial rows
+    assert partials % (4 * n) == 0 and (partials > 0) == need_db
+    if source == "dy":
+        return  # the fused dx kernel forms δ from y or g
+    reports.clear()
+    launch_metadata(la, "_linear_act_dx_tma_kernel")
+    la._dx_fused(dy, aux, w, 0.01, source, "tf32", need_delta, need_db)
+    (dx,) = reports
+    elements = m * n * (2 + need_delta) + n * k + m * k
+    assert dx["flops16"] == 2 * m * n * k
+    partials = dx["bytes"] - elements * 2
+    assert partials % (4 * n) == 0 and (partials > 0) == need_db

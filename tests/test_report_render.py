@@ -195,3 +195,13 @@ def test_the_autotuners_choices_get_a_table_when_recorded(sample, text):
     doc["sections"]["linear_act"]["autotune"] = [{"kernel": "x"}]
     with pytest.raises(ValueError, match="autotune"):
         results.validate(doc)
+
+
+def test_the_cross_entropy_tables_say_where_our_kernels_move_more_than_the_minimum():
+    row = lambda dtype, v, moved, impl="ours", mode="fwd+bwd": {  # noqa: E731
+        "dtype": dtype, "v": v, "n": 8, "impl": impl, "mode": mode, "bytes": 1000, "moved_bytes": moved}
+    rows = [row("bf16", 10, 1250), row("fp32", 10, 1136), row("bf16", 32000, 1005), row("bf16", 10, 2000, mode="fwd"),
+            row("bf16", 1024, 2000, impl="eager")]
+    (note,) = render._moved_note(rows)
+    assert "bf16 V = 10 1.25×, fp32 V = 10 1.14× of it" in note  # within 1% (V = 32000) not listed
+    assert render._moved_note([row("bf16", 32000, 1005)]) == render._moved_note([]) == []

@@ -35,6 +35,10 @@ def test_cross_entropy_suite(cpu):
     fused = [r for r in rows if (r["impl"], r["mode"]) == ("ours", "bwd")]
     assert len(fused) == 4 and all(r["skipped"] == ce_bench.FUSED_NOTE for r in fused)
     assert all(r["skipped"] == "not selected" for r in rows if r["impl"] == "compile")
+    # what our kernels move beside the minimum: 12 bytes a row more for fwd+bwd (targets again, lse)
+    for r in rows:
+        if r["impl"] == "ours" and r["mode"] == "fwd+bwd":
+            assert r["moved_bytes"] - r["bytes"] == 12 * r["n"]
     # what was timed was also checked against float64
     for r in rows:
         if r["impl"] in ("ours", "ours_inplace", "eager") and "ms" in r:

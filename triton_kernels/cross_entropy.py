@@ -8,12 +8,16 @@ weights, W = Σ_c w_c), label smoothing ε and z-loss coefficient z (PaLM):
     ∂loss/∂x_c = p_c A - (1 - ε) w_y [c = y] - (ε / V) w_c,
     p_c = exp(x_c - lse),   A = (1 - ε) w_y + ε W / V + 2 z lse.
 
-Bytes and tiling. For N rows of V logits of b bytes each:
+Bytes and tiling. For N rows of V logits of b bytes each (``traffic`` counts them, and the
+kernels report them to profilers through Triton's launch metadata):
 
-    forward + backward, grad_output = 1:  N V b read + N V b written  (+ N x 8 targets, x 4 lse)
+    forward + backward, grad_output = 1:  N V b read + N V b written, N x 8 targets read twice
+                                          ("mean": the prologue too), N x 4 lse written
     grad_output != 1 ("mean"/"sum"):      2 N V b more (the recompute)
-    forward only:                         N V b read
+    forward only:                         N V b read, the targets as above
     "none":                               forward N V b read; backward N V b read + N V b written
+The minimal traffic (report/metrics.py) reads the targets once and keeps no lse: at V = 10 in bf16
+the 12 N bytes more are a quarter of it; from V = 1024 on, under 1%.
 
 A row of up to ``block_v`` (default 8192) logits is held in registers, so it is read once and
 exponentiated once; programs take several rows at a time when V is small (V = 10 must not cost
@@ -175,6 +179,53 @@ _WARPS_PER_SM = 32  # the main kernel's persistent grid: programs enough for thi
 
 
 # ----------------------------------------------------------------------------------------------
+# What the launches move between HBM and the SMs: one count for the module docstring's table,
+# traffic() and the kernels' launch metadata (profilers such as Proton read "bytes" from it).
+# The class weights (V x 4 bytes a program, from L2) and the few bytes of reduction workspace are left out.
+# ----------------------------------------------------------------------------------------------
+def _main_bytes(n_rows, n_cols, logits_size, grad_size, target_size, row_outputs) -> int:
+    """The main kernel: logits read, gradient written (grad_size 0 without one), class indices
+    (target_size a row) or probabilities (target_size a logit) read, row_outputs float32 values
+    written a row (the per-row loss of "none", lse, Σ_c a_c)."""
+    return n_rows * (n_cols * (logits_size + grad_size) + target_size + 4 * row_outputs)
+
+
+def _main_metadata(grid, metadata, args) -> dict:
+    n_rows, n_cols = args["n_rows"], args["n_cols"]
+    soft = args["SOFT"]
+    target_size = args["target_ptr"].element_size() * (n_cols if soft else 1)
+    row_outputs = (args["REDUCTION"] == _REDUCTIONS.index("none")) + args["STORE_LSE"] * (1 + soft)
+    grad_size = args["grad_ptr"].element_size() if args["COMPUTE_GRAD"] else 0
+    return {"name": f"_cross_entropy_kernel [{n_rows}, {n_cols}]",
+            "bytes": _main_bytes(n_rows, n_cols, args["logits_ptr"].element_size(), grad_size, target_size,
+                                 row_outputs)}
+
+
+def _prologue_metadata(grid, metadata, args) -> dict:
+    return {"name": f"_prologue_kernel [{args['n_rows']}]",
+            "bytes": args["n_rows"] * args["target_ptr"].element_size() if args["MEAN"] else 4}
+
+
+def traffic(n_rows: int, n_cols: int, element_size: int, *, gradient: bool = True, reduction: str = "mean") -> int:
+    """Bytes a call's forward launches move for class-index (int64) targets without class weights,
+    the logits requiring grad (``gradient``: the lse is saved and, for "mean" and "sum", the
+    gradient for grad_output = 1 written, so that the backward then adds only a scalar read a
+    program) or not. The module docstring's table in code:
+
+    >>> traffic(8192, 32000, 2) - 2 * 8192 * 32000 * 2  # targets twice, lse once: 20 bytes a row
+    163840
+    >>> traffic(8192, 32000, 2, gradient=False, reduction="sum")  # logits, targets once; a 4-byte ticket
+    524353540
+    """
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+    prologue = n_rows * 8 if reduction == "mean" else 4 if reduction == "sum" else 0
+    outputs = (reduction == "none") + gradient
+    grad_size = element_size if gradient and reduction != "none" else 0
+    return prologue + _main_bytes(n_rows, n_cols, element_size, grad_size, 8, outputs)
+
+
+# ----------------------------------------------------------------------------------------------
 # Kernels
 # ----------------------------------------------------------------------------------------------
 @triton.jit
@@ -275,7 +326,7 @@ def _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index, ROWS: tl.
 # The kernels' integer arguments that only bound loops and masks (n_rows, ignore_index, ...) are not
 # specialized: Triton would otherwise compile another variant for each new value's divisibility by
 # 16 (and for 1), e.g. for every batch size or ignore_index a program meets.
-@triton.jit(do_not_specialize=["n_rows", "ignore_index", "rows_per_part"])
+@triton.jit(do_not_specialize=["n_rows", "ignore_index", "rows_per_part"], launch_metadata=_prologue_metadata)
 def _prologue_kernel(target_ptr, weight_ptr, parts_ptr, count_ptr, n_rows, n_cols, ignore_index, rows_per_part,
                      HAS_WEIGHT: tl.constexpr, MEAN: tl.constexpr, BLOCK: tl.constexpr):
     """Zero the main kernel's ticket counter; for "mean", program p writes its partial sum of
@@ -299,7 +350,7 @@ def _prologue_kernel(target_ptr, weight_ptr, parts_ptr, count_ptr, n_rows, n_col
         tl.store(parts_ptr + pid, tl.sum(acc))
 
 
-@triton.jit(do_not_specialize=["n_rows", "ignore_index", "n_parts"])
+@triton.jit(do_not_specialize=["n_rows", "ignore_index", "n_parts"], launch_metadata=_main_metadata)
 def _cross_entropy_kernel(
     # inputs: logits [N, V] (row stride), class indices [N] or probabilities [N, V] (row stride), weights [V]
     logits_ptr, logits_stride, target_ptr, target_stride, weight_ptr,

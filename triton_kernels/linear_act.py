@@ -20,9 +20,10 @@ tiles so that consecutive tiles share column tiles of W in L2. Two kernels do th
 - elsewhere, for IEEE float32 products, and for inputs a TMA descriptor cannot address (rows not
   contiguous, a row stride or start not a multiple of 16 bytes), a portable kernel with pointer
   loads, one tile a program.
-Minimum HBM traffic, in elements: M K + N K + M N (read x and W, write y), plus M N when it also
-writes g. It is 2 M N K flops, so at the benchmark shapes it is compute-bound and the epilogue
-(bias, σ, σ') is hidden behind the tensor cores.
+Minimum HBM traffic, in elements: M K + N K + N + M N (read x, W and b, write y), plus M N when it
+also writes g (``traffic``; the kernels report it to profilers through Triton's launch metadata).
+It is 2 M N K flops, so at the benchmark shapes it is compute-bound and the epilogue (bias, σ, σ')
+is hidden behind the tensor cores.
 
 Backward. δ is formed once, by a memory-bound pass that reads dy (any strides) and the saved y or
 g and writes δ contiguous in the input dtype: 3 M N elements (2 M N when δ = dy needs only db:
@@ -434,11 +435,65 @@ def _delta_from_potential(xi, dy_ptr, rows, cols, M, N, stride_dym, stride_dyn, 
     return dy * activation_grad(xi, ACTIVATION, negative_slope)
 
 
+# ---------------------------------------------------------------------------------------------
+# What the launches move between HBM and the SMs (each operand once: the grouped tile order keeps
+# the re-reads in L2) and the products they do: one count for traffic() and the kernels' launch
+# metadata, from which profilers such as Proton read "bytes" and "flops<bits>".
+# ---------------------------------------------------------------------------------------------
+_FORWARD_OUTPUTS = {"y": 1, "y+g": 2, "delta": 2}  # [M, N] tensors: y; y and g; dy read and δ written
+
+
+def traffic(m: int, k: int, n: int, element_size: int, *, epilogue: str = "y", bias: bool = True) -> int:
+    """Bytes the forward moves for x [m, k], W [n, k] and b [n] of ``element_size`` bytes: x, W and
+    b read, y written ("y"), y and σ'(ξ) written ("y+g", training a smooth σ), or dy read and δ
+    written ("delta", the backward's recompute).
+
+    >>> traffic(16384, 1024, 4096, 2) == 2 * (16384 * 1024 + 4096 * 1024 + 4096 + 16384 * 4096)
+    True
+    """
+    if epilogue not in _FORWARD_OUTPUTS:
+        raise ValueError(f"epilogue must be one of {tuple(_FORWARD_OUTPUTS)}, got {epilogue!r}")
+    return (m * k + n * k + n * bias + m * n * _FORWARD_OUTPUTS[epilogue]) * element_size
+
+
+def _base(t):
+    """The tensor behind a pointer or TMA descriptor argument."""
+    return getattr(t, "base", t)
+
+
+def _partials(args) -> int:
+    return _base(args["partial_ptr"]).numel() * 4 if args["COMPUTE_DB"] else 0
+
+
+def _forward_metadata(grid, metadata, args) -> dict:
+    m, n, k = args["M"], args["N"], args["K"]
+    elem = _base(args.get("x_desc", args.get("x_ptr"))).element_size()
+    return {"name": f"linear_act forward {args['EPILOGUE']} [{m}, {k}] x [{n}, {k}]",
+            "bytes": traffic(m, k, n, elem, epilogue=args["EPILOGUE"], bias=args["HAS_BIAS"]),
+            f"flops{8 * elem}": 2 * m * n * k}
+
+
+def _delta_metadata(grid, metadata, args) -> dict:
+    m, n = args["M"], args["N"]
+    tensors = 1 + (args["DELTA_FROM"] != "dy") + args["STORE_DELTA"]  # dy, y or g, δ
+    return {"name": f"linear_act δ [{m}, {n}]",
+            "bytes": m * n * tensors * args["dy_ptr"].element_size() + _partials(args)}
+
+
+def _dx_metadata(grid, metadata, args) -> dict:
+    m, n, k = args["M"], args["N"], args["K"]
+    elem = _base(args["dy_desc"]).element_size()
+    # dy and y or g read, W read, dx written, δ written where dW needs it
+    elements = m * n * (2 + args["STORE_DELTA"]) + n * k + m * k
+    return {"name": f"linear_act dx [{m}, {n}] x [{n}, {k}]", "bytes": elements * elem + _partials(args),
+            f"flops{8 * elem}": 2 * m * n * k}
+
+
 # M (the batch, the rows of x) only bounds loops and masks: not specialized, so that a new batch
 # size does not compile every tile again for its divisibility by 16 (the autotuner's key already
 # has M_BUCKET, M rounded up to a power of two).
 @_autotune(tma=False)
-@triton.jit(do_not_specialize=["M"])
+@triton.jit(do_not_specialize=["M"], launch_metadata=_forward_metadata)
 def _linear_act_fwd_kernel(
     x_ptr, w_ptr, b_ptr, y_ptr, aux_ptr, dy_ptr,
     M, N, K, M_BUCKET,
@@ -486,7 +541,7 @@ def _linear_act_fwd_kernel(
 
 
 @_autotune(tma=True)
-@triton.jit(do_not_specialize=["M"])
+@triton.jit(do_not_specialize=["M"], launch_metadata=_forward_metadata)
 def _linear_act_fwd_tma_kernel(
     x_desc, w_desc, b_ptr, y_desc, aux_desc, dy_ptr,
     M, N, K, M_BUCKET,
@@ -573,7 +628,7 @@ def _store_part(acc, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b
             aux_desc.store([row0, col0], _narrow(g, INTERPRET_BF16).to(aux_desc.dtype))
 
 
-@triton.jit(do_not_specialize=["M"])
+@triton.jit(do_not_specialize=["M"], launch_metadata=_delta_metadata)
 def _linear_act_delta_kernel(
     dy_ptr, aux_ptr, delta_ptr, partial_ptr,
     M, N, STEPS,
@@ -610,7 +665,7 @@ def _linear_act_delta_kernel(
 
 
 @_autotune_dx
-@triton.jit(do_not_specialize=["M"])
+@triton.jit(do_not_specialize=["M"], launch_metadata=_dx_metadata)
 def _linear_act_dx_tma_kernel(
     dy_desc, aux_desc, w_desc, dx_desc, delta_desc, partial_ptr,
     M, N, K, M_BUCKET, PROGRAMS,
