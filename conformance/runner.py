@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, reject, settings, t
 from hypothesis import seed as hypothesis_seed
 from hypothesis.errors import HypothesisWarning, Unsatisfiable
 
-from . import interpreter, option_classes
+from . import device_memory, interpreter, option_classes
 from .backends import load_backend, to_backend, to_lists
 from .backends.reference import ReferenceBackend
 from .operations import OPERATIONS, Operation
@@ -347,16 +347,17 @@ def evaluate(backend, op: Operation, case: dict, p: Precision) -> Comparison:
     if op.check != "oracle":
         return check_property(backend, op, case, p)
     args = round_case(op, case, p)
-    if "repeat" in case and not _on_gpu(backend):
-        size = sum(_elements(args[name]) * n for name, n in case["repeat"].items())
-        if size > GPU_ELEMENTS:
-            raise _Unsupported(f"more than 2^31 elements ({size}, 64-bit offsets): a case for a GPU")
-    try:
-        got = _call(backend, op, case, backend_args(op, case, args, backend, p))
-    except _Unsupported:
-        raise
-    except Exception as e:  # noqa: BLE001 - any crash of the backend fails the example
-        return Comparison(ratio=math.inf, problem=f"raised {type(e).__name__}: {e}")
+    size = sum(_elements(args[name]) * n for name, n in (case.get("repeat") or {}).items())
+    if size > GPU_ELEMENTS and not _on_gpu(backend):
+        raise _Unsupported(f"more than 2^31 elements ({size}, 64-bit offsets): a case for a GPU")
+    # Gigabytes on the GPU: one such case at a time among the processes sharing it.
+    with device_memory.exclusive() if size > GPU_ELEMENTS else contextlib.nullcontext():
+        try:
+            got = _call(backend, op, case, backend_args(op, case, args, backend, p))
+        except _Unsupported:
+            raise
+        except Exception as e:  # noqa: BLE001 - any crash of the backend fails the example
+            return Comparison(ratio=math.inf, problem=f"raised {type(e).__name__}: {e}")
     expected = op.expect(args) if op.expect else op.call(ORACLE, args)
     return held_to(op, case, args, {k: to_lists(v) for k, v in expected.items()}, got, p)
 

@@ -105,3 +105,18 @@ def launch_metadata(monkeypatch):
         return reports
 
     return record
+
+
+@pytest.fixture(autouse=True)
+def _device_memory(request):
+    """Tests in the xdist group "device_memory" (tens of GB of GPU memory each) take the machine's
+    device-memory lock, which the conformance suite's largest cases take too (gpu-check runs both
+    at once on one GPU)."""
+    marker = request.node.get_closest_marker("xdist_group")
+    if marker is None or "device_memory" not in (*marker.args, *marker.kwargs.values()):
+        yield
+        return
+    from conformance import device_memory
+
+    with device_memory.exclusive():
+        yield
