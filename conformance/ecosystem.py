@@ -11,15 +11,19 @@ Each backend runs in its own process (``python -m conformance --backend NAME``):
 reading out of bounds under Triton's interpreter can end the process, and then its operations are
 run one process each, so that the crash is reported against the operation that caused it. Their
 reports (with every reproducer) and logs go to out/conformance/ecosystem/ (git-ignored), the
-progress of the running one to out/conformance/ecosystem/NAME.log.
+progress of each to out/conformance/ecosystem/NAME.log. ``--jobs N`` runs N backends at once (on a
+GPU machine: the oracle is pure Python, one core a process, and the checks of correctness share the
+GPU without harm).
 
     python -m conformance ecosystem                                # out/conformance/ECOSYSTEM.md (git-ignored)
     python -m conformance ecosystem --out conformance/ECOSYSTEM.md  # update the committed page
     python -m conformance ecosystem --backends liger --ops 'cross_entropy[mean]'   # CI's smoke subset
+    python -m conformance ecosystem --dtypes bfloat16 --jobs 8 --out ECOSYSTEM-gpu.md  # bf16 on a GPU
 """
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import shutil
 import subprocess
@@ -128,31 +132,33 @@ def main(argv=None) -> int:
     parser.add_argument("--ops", nargs="+", metavar="GLOB", default=list(OPS), help=f"default: {' '.join(OPS)}")
     parser.add_argument("--dtypes", nargs="+", metavar="DTYPE")
     parser.add_argument("--profile", default="ci")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="backends run at once (default 1)")
     parser.add_argument("--out", default=str(DEFAULT_OUT),
                         help=f"the page to write (default {DEFAULT_OUT}, git-ignored; --out conformance/ECOSYSTEM.md "
                              "updates the committed one)")
     args = parser.parse_args(argv)
     names = args.backends or [*default_backends(OWN), *default_backends(PEERS)]
+    if args.jobs < 1:
+        parser.error(f"--jobs must be at least 1, got {args.jobs}")
     start = time.perf_counter()
-    results = {}
     if WORKDIR.exists():
         shutil.rmtree(WORKDIR)  # this run's reports only
     WORKDIR.mkdir(parents=True)
-    for name in names:
+
+    def backend(name):
         print(f"ecosystem: {name} (progress: {WORKDIR / (name + '.log')}) ...", flush=True)
-        results[name] = _backend_results(name, args.ops, args.dtypes, args.profile, WORKDIR)
+        rows = _backend_results(name, args.ops, args.dtypes, args.profile, WORKDIR)
         counts = {}
-        for r in results[name]:
+        for r in rows:
             counts[r["status"]] = counts.get(r["status"], 0) + 1
-        print(f"  {', '.join(f'{v} {k}' for k, v in counts.items())}", flush=True)
-    import platform
+        print(f"  {name}: {', '.join(f'{v} {k}' for k, v in counts.items())}", flush=True)
+        return rows
 
-    import torch
-
+    with concurrent.futures.ThreadPoolExecutor(args.jobs) as pool:  # each waits on its processes
+        results = dict(zip(names, pool.map(backend, names)))
     meta = {"command": "python -m conformance ecosystem " + " ".join(argv if argv is not None else sys.argv[2:]),
             "date": time.strftime("%Y-%m-%d", time.gmtime()), "profile": args.profile,
-            "environment": f"{platform.machine()} CPU, torch {torch.__version__}" + _versions(),
-            "minutes": (time.perf_counter() - start) / 60}
+            "environment": _machine() + _versions(), "minutes": (time.perf_counter() - start) / 60}
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(markdown(results, meta), encoding="utf-8")
@@ -161,6 +167,16 @@ def main(argv=None) -> int:
         print("error: no example ran on any backend", file=sys.stderr)
         return 2
     return 0
+
+
+def _machine() -> str:
+    """Where the kernels ran: the GPU's name where there is one (the peers then run there), else the CPU."""
+    import platform
+
+    import torch
+
+    where = torch.cuda.get_device_name() if torch.cuda.is_available() else f"{platform.machine()} CPU"
+    return f"{where}, torch {torch.__version__}"
 
 
 def _versions() -> str:

@@ -49,6 +49,18 @@ def test_the_command_writes_only_where_asked(tmp_path, monkeypatch, capsys):
                            "--out", "none.md"]) == 2
 
 
+def test_backends_run_at_once_keep_their_columns_in_order(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert ecosystem.main(["--backends", "torch", "reference", "--ops", "softmax", "--dtypes", "float64",
+                           "--jobs", "2", "--out", "page.md"]) == 0
+    page = (tmp_path / "page.md").read_text()
+    assert "| operation | dtype | `torch` | `reference` |" in page and "| `softmax` | float64 | pass" in page
+    assert "CPU, torch" in page  # where it ran (a GPU's name on a GPU machine)
+    with pytest.raises(SystemExit):
+        ecosystem.main(["--backends", "reference", "--jobs", "0"])
+    assert "--jobs must be at least 1" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(importlib.util.find_spec("liger_kernel") is None, reason="pip install -e '.[peers]'")
 def test_liger_runs_here_and_its_bfloat16_is_not_meaningful_under_the_interpreter():
     from conformance import interpreter
