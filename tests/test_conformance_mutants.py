@@ -289,6 +289,15 @@ class TargetsFromAnAlignedAddress(TorchBackend):
         return super()._ce(logits, _storage(target, offset=0), *rest)
 
 
+class IgnoresTargetStrides(TorchBackend):
+    """Reads the targets as if contiguous from where they start: a slice buf[::2] interleaved."""
+
+    name = "mutant"
+
+    def _ce(self, logits, target, *rest):
+        return super()._ce(logits, _storage(target), *rest)
+
+
 class PadsOrCutsTargets(TorchBackend):
     """Takes N targets whatever their count: missing ones ignored, extra ones dropped."""
 
@@ -375,6 +384,8 @@ ISSUE_24 = [
     (IgnoresUpstreamStrides, "linear_act_backward[relu]", "expanded grad_y"),
     (TargetsFromAnAlignedAddress, "cross_entropy[sum]", "offset layout"),
     (TargetsFromAnAlignedAddress, "linear_cross_entropy_grad[mean]", "offset layout"),
+    (IgnoresTargetStrides, "cross_entropy[mean]", "strided layout"),
+    (IgnoresTargetStrides, "linear_cross_entropy_grad[sum]", "strided layout"),
     (PadsOrCutsTargets, "bad_input[cross_entropy]", "2 targets for 3 rows"),
     (PadsOrCutsTargets, "bad_input[linear_cross_entropy]", "4 targets for 3 rows"),
     (DropsWeightsOfAnotherFormat, "cross_entropy[sum]", "16 weight"),

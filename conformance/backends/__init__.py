@@ -238,7 +238,8 @@ def to_backend(value, backend, precision: Precision, *, integer: bool = False, l
     as asked: ``strided`` (every other element of a NaN-filled buffer along the last axis),
     ``transposed`` (a 2-D array stored column-major), ``offset`` (one element into its buffer, so
     that its address is not 16-byte aligned), ``expanded`` (one value at stride 0); class indices
-    become int64, laid out ``offset`` or contiguous.
+    become int64, laid out ``strided`` (between zeros: a kernel that ignores the stride reads class
+    0 for every other row, a wrong but valid index), ``offset`` or contiguous.
     """
     if value is None:
         return None
@@ -256,16 +257,17 @@ def to_backend(value, backend, precision: Precision, *, integer: bool = False, l
         buffer = torch.zeros(t.numel() + 1, dtype=dtype, device=device)
         buffer[1:] = t.reshape(-1)
         return buffer[1:].view(t.shape)
+    if layout == "strided" and t.dim() >= 1 and t.numel() > 1:
+        wide = torch.full((*t.shape[:-1], 2 * t.shape[-1]), 0 if integer else float("nan"), dtype=dtype,
+                          device=device)
+        wide[..., ::2] = t
+        return wide[..., ::2]
     if integer or t.numel() <= 1:
         return t
     if layout == "expanded":
         if not bool((t == t.reshape(-1)[0]).all()):
             raise ValueError("an expanded array needs all its values equal")
         return t.reshape(-1)[0].clone().expand(t.shape)  # a storage of one element, as torch.ones(()).expand(n)
-    if layout == "strided" and t.dim() >= 1:
-        wide = torch.full((*t.shape[:-1], 2 * t.shape[-1]), float("nan"), dtype=dtype, device=device)
-        wide[..., ::2] = t
-        return wide[..., ::2]
     if layout == "transposed" and t.dim() == 2:
         return t.t().contiguous().t()
     return t
