@@ -25,6 +25,7 @@ Triton's and not a copy of it.
     python -m report.compile_check --filter fwd --jobs 4
     python -m report.compile_check --warm --filter bf16   # on the GPU machine, before timing
     python -m report.compile_check --epilogue             # σ and σ' in SASS instructions an output (~20 s)
+    python -m report.compile_check --rows                 # the cross-entropy loop's instructions a row (~10 s)
 
 To check another Triton release, put it first on the path, e.g. ``pip install --target DIR
 triton==3.6.0`` then ``PYTHONPATH=DIR python -m report.compile_check``. The exit status is 1 when
@@ -306,8 +307,8 @@ def _label(fn, signature, constexprs, attrs, kwargs):
 # ---------------------------------------------------------------------------------------------
 # Compiling (in worker processes)
 # ---------------------------------------------------------------------------------------------
-def _compile(job):
-    """Compile one job for sm_90; returns its resource usage, or the error."""
+def _compiled(job):
+    """A job compiled for sm_90 (triton's CompiledKernel)."""
     import triton
     from triton.compiler import ASTSource
     from triton.runtime.autotuner import Autotuner
@@ -316,10 +317,15 @@ def _compile(job):
     fn = kernel.fn if isinstance(kernel, Autotuner) else kernel
     target, _ = _backend()
     src = ASTSource(fn=fn, signature=job["signature"], constexprs=job["constexprs"], attrs=job["attrs"])
+    return triton.compile(src, target=target, options=job["options"])
+
+
+def _compile(job):
+    """Compile one job for sm_90; returns its resource usage, or the error."""
     log = io.StringIO()
     try:
         with contextlib.redirect_stdout(log):  # TRITON_DUMP_PTXAS_LOG prints ptxas -v here
-            compiled = triton.compile(src, target=target, options=job["options"])
+            compiled = _compiled(job)
     except Exception as e:  # noqa: BLE001 - every failure is a finding to report
         return {"error": f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"}
     usage = {k: int(m.group(1)) if (m := p.search(log.getvalue())) else None for k, p in _PTXAS.items()}
@@ -328,23 +334,104 @@ def _compile(job):
 
 
 # ---------------------------------------------------------------------------------------------
-# What σ and σ' cost an output, in machine instructions
+# Machine instructions (SASS): what a loop issues a row, what σ and σ' cost an output
 # ---------------------------------------------------------------------------------------------
-_EPILOGUES = ("y", "g", "y+g")
-_PROBE_WIDTH, _PROBE_WARPS = 1024, 4  # 8 elements a thread
-
-
-def _sass(compiled):
-    """The instructions of a compiled kernel (nvdisasm of its cubin), NOPs left out."""
+def _listing(compiled) -> str:
+    """nvdisasm's listing of a compiled kernel's cubin."""
     import triton
 
     with tempfile.NamedTemporaryFile(suffix=".cubin") as f:
         f.write(compiled.asm["cubin"])
         f.flush()
-        listing = subprocess.run([triton.knobs.nvidia.nvdisasm.path, "-c", f.name], capture_output=True, text=True,
-                                 check=True).stdout
-    ops = [m.group(1) for m in re.finditer(r"/\*[0-9a-f]{4,}\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)", listing)]
-    return [op for op in ops if op != "NOP"]
+        return subprocess.run([triton.knobs.nvidia.nvdisasm.path, "-c", f.name], capture_output=True, text=True,
+                              check=True).stdout
+
+
+_INSTRUCTION = re.compile(r"/\*([0-9a-f]{4,})\*/\s+(?:@!?U?P\w+\s+)?([A-Z][A-Z0-9_.]*)([^;]*);")
+
+
+def _sass(compiled):
+    """The instructions of a compiled kernel (nvdisasm of its cubin), NOPs left out."""
+    return [m.group(2) for m in _INSTRUCTION.finditer(_listing(compiled)) if m.group(2) != "NOP"]
+
+
+def _loops(listing: str) -> list[tuple[int, int, list[str]]]:
+    """(first address, last address, instructions without NOPs) of each loop of the listing: from
+    a label to a backward branch to it."""
+    labels, instructions, label = {}, [], None
+    for line in listing.splitlines():
+        if m := re.match(r"\s*(\.L_x_\d+):", line):
+            label = m.group(1)
+        elif m := _INSTRUCTION.search(line):
+            address = int(m.group(1), 16)
+            if label:
+                labels[label], label = address, None
+            instructions.append((address, m.group(2), m.group(3)))
+    return [(labels[target], address,
+             [op for a, op, _ in instructions if labels[target] <= a <= address and op != "NOP"])
+            for address, op, rest in instructions
+            if op == "BRA" and (target := next(iter(re.findall(r"\.L_x_\d+", rest)), None)) in labels
+            and labels[target] < address]
+
+
+def _block_instructions(listing: str, repeats: int) -> list[str]:
+    """The instructions a thread issues for one block of rows: the outermost loop's body, its inner
+    loops (the chunk loops) ``repeats`` times."""
+    outer = max(_loops(listing), key=lambda loop: len(loop[2]))
+    inner = [loop for loop in _loops(listing) if outer[0] <= loop[0] and loop[1] < outer[1]]
+    return outer[2] + [op for loop in inner for op in loop[2]] * (repeats - 1)
+
+
+# H100 and H200 SXM: SMs, boost clock, thread-instructions an SM issues a clock (4 schedulers x 32 lanes).
+_SMS, _CLOCK_GHZ, _ISSUE = 132, 1.98, 128
+ROW_SHAPES = ((4194304, 10), (65536, 1024), (8192, 32000))  # the cross-entropy goal's short, middle and long rows
+
+
+def row_costs(shapes=ROW_SHAPES) -> dict:
+    """{(N, V): cost} of the cross-entropy main kernel as the bf16 forward + backward ("mean", the
+    goal's) launches it for logits [N, V], from the SASS of its loop over blocks of rows (with its
+    chunk loops counted V / BLOCK_V times where rows are chunked): instructions a thread issues a
+    block, thread-instructions a row and a logit, MUFU operations a logit, and the time the issue
+    alone takes at 128 thread-instructions a clock an SM on 132 SMs at 1.98 GHz, a floor beside the
+    bytes' (at 4.2 TB/s and 4 bytes a logit, 32 instructions a logit is as fast as the copy)."""
+    import torch
+    ce = importlib.import_module("triton_kernels.cross_entropy")
+
+    out = {}
+    for n, v in shapes:
+        jobs = {}
+        with _recording(ce, ["_prologue_kernel", "_cross_entropy_kernel"], jobs):
+            logits = torch.empty((n, v), dtype=torch.bfloat16, requires_grad=True)
+            _cross_entropy_op(logits, torch.zeros((n,), dtype=torch.int64), None, "mean", 0.0, z_loss=0.0)
+        (job,) = [j for j in jobs.values() if j["name"] == "_cross_entropy_kernel"]
+        constexprs = {key[0]: value for key, value in job["constexprs"].items()}
+        names = [p.name for p in ce._cross_entropy_kernel.params]
+        rows, block = constexprs[names.index("ROWS")], constexprs[names.index("BLOCK_V")]
+        compiled = _compiled(job)
+        issued = _block_instructions(_listing(compiled), -(-v // block))  # a chunked row: V / BLOCK_V chunks
+        per_row = len(issued) * 32 * compiled.metadata.num_warps / rows
+        mufu = sum(op.startswith("MUFU") for op in issued) * 32 * compiled.metadata.num_warps / rows
+        out[n, v] = {"rows": rows, "block_v": block, "threads": 32 * compiled.metadata.num_warps,
+                     "a_block": len(issued), "per_row": per_row, "per_logit": per_row / v, "mufu_per_logit": mufu / v,
+                     "floor_ms": n / _SMS * per_row / _ISSUE / (_CLOCK_GHZ * 1e6)}
+    return out
+
+
+def _print_row_costs():
+    import triton
+
+    print(f"triton {triton.__version__}, sm_{ARCH}: the cross-entropy main loop, bf16 forward + backward "
+          f"(issue at {_ISSUE} a clock an SM, {_SMS} SMs, {_CLOCK_GHZ} GHz)")
+    print(f"{'N x V':>14} {'rows x V':>10} {'threads':>7} {'a block':>7} {'a row':>8} {'a logit':>7} "
+          f"{'MUFU':>5} {'floor ms':>8}")
+    for (n, v), c in row_costs().items():
+        shape, tile = f"{n}x{v}", "{rows}x{block_v}".format(**c)
+        print(f"{shape:>14} {tile:>10} {c['threads']:>7} {c['a_block']:>7} {c['per_row']:>8.0f} "
+              f"{c['per_logit']:>7.1f} {c['mufu_per_logit']:>5.2f} {c['floor_ms']:>8.3f}")
+
+
+_EPILOGUES = ("y", "g", "y+g")
+_PROBE_WIDTH, _PROBE_WARPS = 1024, 4  # 8 elements a thread
 
 
 def epilogue_costs():
@@ -434,6 +521,8 @@ def main(argv=None):
                              "failures: on a GPU machine, so that autotuning then finds every variant compiled")
     parser.add_argument("--epilogue", action="store_true",
                         help="what σ and σ' cost an output in SASS instructions and MUFU operations, by activation")
+    parser.add_argument("--rows", action="store_true",
+                        help="the cross-entropy main loop's SASS instructions a row, and the issue floor they set")
     parser.add_argument("--max-spill", type=int, default=16, metavar="BYTES",
                         help="spills up to this size (a few registers through L1) do not fail the check")
     args = parser.parse_args(argv)
@@ -444,6 +533,9 @@ def main(argv=None):
     import triton
     if args.epilogue:
         _print_epilogue_costs()
+        return 0
+    if args.rows:
+        _print_row_costs()
         return 0
     start = time.perf_counter()
     found = (_linear_goal_scenarios() if args.goals

@@ -98,3 +98,26 @@ def test_epilogue_costs_count_sass_instructions_for_sm_90():
     smooth = ("sigmoid", "tanh", "gelu", "gelu_tanh", "silu")
     assert all(round(costs[a, e][1]) == 2 for a in smooth for e in ("y", "g", "y+g"))
     assert costs["sigmoid", "y"][0] <= 8 and costs["gelu", "y+g"][0] <= 30  # 6 and 24 with triton 3.9
+
+
+def test_row_costs_count_the_cross_entropy_loop_for_sm_90():
+    # Compiles the main kernel for three row lengths (~10 s). One exp a logit where the row stays in
+    # registers, two where it is chunked (the gradient pass recomputes it), each one MUFU operation
+    # (fastmath.py); and the long rows within the copy's budget of 32 instructions a logit at 4.2 TB/s.
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    code = "from report import compile_check as cc; print(cc.row_costs(((8192, 1024), (8192, 32000))))"
+    done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, TRITON_INTERPRET="0"),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    costs = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    short, long = costs[8192, 1024], costs[8192, 32000]
+    assert (short["rows"], short["block_v"]) == (2, 1024) and long["block_v"] == 8192
+    assert 1 <= short["mufu_per_logit"] < 1.2 and 2 <= long["mufu_per_logit"] < 2.2
+    assert long["per_logit"] < 32  # 22.5 with triton 3.9
+    for (n, v), c in costs.items():
+        assert c["per_row"] == c["a_block"] * c["threads"] / c["rows"] and c["per_logit"] == c["per_row"] / v
+        assert c["floor_ms"] == pytest.approx(n / 132 * c["per_row"] / 128 / 1.98e6)

@@ -29,6 +29,7 @@ FORMAT = {getattr(torch, f.torch_dtype): f for f in (T.FLOAT32, T.FLOAT16, T.BFL
 U32 = T.FLOAT32.compute  # 2^-24
 U_OUT = {d: f.storage for d, f in FORMAT.items()}  # 2^-24, 2^-11, 2^-8
 ETA = {d: math.ldexp(0.5, f.min_spacing_exp) for d, f in FORMAT.items()}  # half subnormal spacing
+FLUSH = 2.0**-126  # probabilities the GPU's exponential flushes to 0, times s A+
 C = 8  # the kernel's tolerance model's constant
 
 
@@ -114,6 +115,7 @@ def bounds(x, target, ref_loss, ref_grad, *, weight=None, ignore_index=-100, red
     grad_b = s[:, None] * (p * (a_plus[:, None] * (delta[:, None] + C * U32 * spread) + 2 * z * delta[:, None])
                            + C * U32 * (p * a_plus[:, None] + b_c))
     grad_b = grad_b + (2 if rescaled else 1) * (U_OUT[x.dtype] * ref_grad.abs() + ETA[x.dtype])
+    grad_b = grad_b + FLUSH * s[:, None] * a_plus[:, None]
     return loss_b, grad_b
 
 
@@ -799,7 +801,7 @@ def soft_bounds(x, q, ref_gx, ref_gq, *, weight=None, reduction="mean", label_sm
     spread = torch.where(p > 0, (x64 - m[:, None]).abs(), 0.0)
     gx_b = s[:, None] * (p * (a_plus[:, None] * (delta[:, None] + C * U32 * spread) + 2 * z * delta[:, None])
                          + C * U32 * (p * a_plus[:, None] + a.abs()))
-    gx_b = gx_b + U_OUT[x.dtype] * ref_gx.abs() + ETA[x.dtype]
+    gx_b = gx_b + U_OUT[x.dtype] * ref_gx.abs() + ETA[x.dtype] + FLUSH * s[:, None] * a_plus[:, None]
     gq_b = s[:, None] * (1 - eps) * w.abs() * (delta[:, None] + C * U32 * (lse[:, None] - x64).abs())
     gq_b = gq_b + U_OUT.get(q.dtype, 2.0**-53) * ref_gq.abs() + ETA.get(q.dtype, 0.0)
     return loss_b, gx_b, gq_b

@@ -133,7 +133,10 @@ tests' large-logit rows without z-loss catch); only the z-loss term sees lse's o
 
 with s the gradient's scale (grad_output / D, grad_output, or the row's grad_output) and η half
 the spacing of the output dtype's subnormals (2^-25 for fp16, where gradients below 6e-5 are
-subnormal): any grad_output is applied in float32 before the one rounding. Only in-place mode's
+subnormal) plus s A+ 2^-126: on a GPU the exponential is one MUFU instruction that flushes
+results below float32's smallest normal to 0 (fastmath.py: the range fix-ups of tl.exp cost 3-4
+instructions a logit, a tenth of a long row's), so a probability under 2^-126 may be lost. Any
+grad_output is applied in float32 before the one rounding. Only in-place mode's
 rescale adds one more u_out |g_c| + η, after the rounding. Soft targets (q taken as exact too) have
 A+ = Σ_c |a_c| + 2 z |lse| and B_c = |a_c| in the gradient's bound, and
 
@@ -154,6 +157,7 @@ import triton
 import triton.language as tl
 
 from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call, round_to_bf16
+from .fastmath import LOG2E, exp, exp2
 from .launch import cdiv, next_power_of_2, on_device as _on_device, sm_count
 
 __all__ = ["cross_entropy", "CrossEntropyLoss"]
@@ -234,7 +238,7 @@ def _online_update(x, m, s):
     m_new = tl.maximum(m, tl.max(x, axis=1))
     # A row that has seen only -inf so far keeps s = 0: shift by 0 instead of -inf (-inf - -inf = NaN).
     shift = tl.where(m_new == float("-inf"), 0.0, m_new)
-    s = s * tl.exp(m - shift) + tl.sum(tl.exp(x - shift[:, None]), axis=1)
+    s = s * exp(m - shift) + tl.sum(exp(x - shift[:, None]), axis=1)
     return m_new, s
 
 
@@ -291,12 +295,15 @@ def _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing,
 
 
 @triton.jit
-def _grad_tile(p, cols, y, coef_p, coef_y, b, scale, active, in_range, ROUND_BF16: tl.constexpr):
+def _grad_tile(p, cols, y, coef_p, coef_y, b, scale, active, in_range, HAS_B: tl.constexpr, ROUND_BF16: tl.constexpr):
     """∂loss/∂x for a tile from its softmax p: p A - (1 - ε) w_y [c = y] - b_c, times the row's
-    scale, with b_c = (ε / V) w_c (class indices) or a_c (soft targets: coef_y = 0, y = -1); NaN
-    for a target outside [0, V), 0 for an ignored row. y is int32 (range-checked)."""
-    g = p * coef_p[:, None] - tl.where(cols[None, :] == y[:, None], coef_y[:, None], 0.0) - b
-    g = tl.where(in_range[:, None], g * scale[:, None], float("nan"))
+    scale, with b_c = (ε / V) w_c (class indices) or a_c (soft targets: coef_y = 0, y = -1; HAS_B:
+    b is not 0); NaN for a target outside [0, V), 0 for an ignored row. y is int32 (range-checked).
+    The scale and the NaN go into the row's coefficients (a multiply a row, not a logit's)."""
+    coef_p = tl.where(in_range, coef_p * scale, float("nan"))  # p NaN = NaN, 0 NaN too
+    g = p * coef_p[:, None] - tl.where(cols[None, :] == y[:, None], (coef_y * scale)[:, None], 0.0)
+    if HAS_B:
+        g -= b * scale[:, None]
     g = tl.where(active[:, None], g, 0.0)
     if ROUND_BF16:
         g = round_to_bf16(g)
@@ -386,7 +393,10 @@ def _cross_entropy_kernel(
         else:  # 1/D from the prologue's partials, the same sum in every program
             d = tl.sum(tl.load(parts_ptr + tl.arange(0, PARTS), mask=tl.arange(0, PARTS) < n_parts, other=0.0))
             inv_d = tl.where(d != 0.0, 1.0 / d, 0.0)
-    total = 0.0  # this program's share of the reduced loss
+    # This program's share of the reduced loss, a sum a row kept across its blocks and reduced once
+    # at the end: a block-wide sum each block (shuffles, shared memory, barriers) cost about a
+    # fifth of a short-row block's instructions.
+    total = tl.zeros([ROWS], tl.float32)
     for block in tl.range(pid, tl.cdiv(n_rows, ROWS), tl.num_programs(0), num_stages=BLOCK_STAGES):
         row_mask, rows64, y, active, in_range = _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index,
                                                                   ROWS, SOFT)
@@ -416,7 +426,7 @@ def _cross_entropy_kernel(
                 r = tl.where(x_y == float("-inf"), 0.0, x_y)
             m = tl.max(x, axis=1)
             shift = tl.where(m == float("-inf"), 0.0, m)
-            e = tl.exp(x - shift[:, None])  # kept: the gradient's only exp
+            e = exp(x - shift[:, None])  # kept: the gradient's only exp
             s = tl.sum(e, axis=1)
             if SOFT:
                 a = _soft_weights(q_row, cols, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING)
@@ -463,7 +473,7 @@ def _cross_entropy_kernel(
         if REDUCTION == 0:
             tl.store(loss_ptr + rows64, loss, mask=row_mask)
         else:
-            total += tl.sum(loss, axis=0)
+            total += loss
         if STORE_LSE:
             tl.store(lse_ptr + rows64, lse, mask=row_mask)
             if SOFT:
@@ -486,7 +496,7 @@ def _cross_entropy_kernel(
                 elif HAS_SMOOTHING:
                     b = eps_v * w
                 g = _grad_tile(e * (1.0 / s)[:, None], cols, y, coef_p, coef_y, b, scale, active, in_range,
-                               ROUND_BF16)
+                               SOFT or HAS_SMOOTHING, ROUND_BF16)
                 tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
             else:
                 for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
@@ -496,13 +506,14 @@ def _cross_entropy_kernel(
                                 eviction_policy="evict_first").to(tl.float32)
                     b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING,
                                 SOFT)
-                    p = tl.exp((x - shift[:, None]) - log_s[:, None])
-                    g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, ROUND_BF16)
+                    p = exp2(x * LOG2E - ((shift + log_s) * LOG2E)[:, None])  # see exp2: a gradient's bound
+                    g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, SOFT or HAS_SMOOTHING,
+                                   ROUND_BF16)
                     tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
                              eviction_policy="evict_first")
 
     if REDUCTION != 0:
-        tl.store(partial_ptr + pid, total)
+        tl.store(partial_ptr + pid, tl.sum(total, axis=0))
         # acq_rel: our partial is visible before the ticket; the last program sees every partial.
         ticket = tl.atomic_add(count_ptr, 1, sem="acq_rel")
         n_programs = tl.num_programs(0)
@@ -575,8 +586,8 @@ def _backward_kernel(
                     g = round_to_bf16(g)
             else:
                 b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING, SOFT)
-                p = tl.exp(v.to(tl.float32) - lse[:, None])
-                g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, ROUND_BF16)
+                p = exp2(v.to(tl.float32) * LOG2E - (lse * LOG2E)[:, None])
+                g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, SOFT or HAS_SMOOTHING, ROUND_BF16)
             tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
                      eviction_policy="evict_first")
 

@@ -10,33 +10,43 @@ H200 SM issues 128 thread-instructions a clock, so at 16384 x 4096 outputs each 
 output costs about 2 µs, and MUFU itself (16 a clock an SM) 16 µs an operation an output.
 
 On a GPU these take the instructions alone, with flush to zero (``.ftz``):
-- ``exp(x)`` = ``ex2.approx.ftz.f32(x log2(e))``: within 2 ulp of 2^(x log2 e), plus the rounding
-  of the product (|x| 2^-24 relative: the same as tl.exp); a result below 2^-126 is 0 (the kernels'
-  error model already has that underflow floor for float32 and bfloat16, fp16's is 2^-25);
+- ``exp(x)`` = ``exp2(x log2(e))``, ``exp2(x)`` = ``ex2.approx.ftz.f32(x)``: within 2 ulp of 2^x,
+  plus for exp the rounding of the product (|x| 2^-24 relative: the same as tl.exp); a result below
+  2^-126 is 0 (the linear kernels' error model already has that underflow floor for float32 and
+  bfloat16, fp16's is 2^-25; the cross-entropy's counts s A+ 2^-126 in its gradient);
 - ``reciprocal(x)`` = ``rcp.approx.ftz.f32(x)``: within 1 ulp, for |x| in [2^-126, 2^126] (the
   kernels call it on 1 + e^-|z| in [1, 2] and on sums of exponentials >= 1).
-Under the CPU interpreter (no inline assembly) they are tl.exp and 1 / x.
+Under the CPU interpreter (no inline assembly) they are tl.exp2 and 1 / x.
 """
 import triton
 import triton.language as tl
 
 from .launch import INTERPRET
 
-__all__ = ["exp", "reciprocal"]
+__all__ = ["LOG2E", "exp", "exp2", "reciprocal"]
 
 _HARDWARE = tl.constexpr(not INTERPRET)  # globals read inside @triton.jit functions must be constexpr
-_LOG2E = tl.constexpr(1.4426950408889634)
+LOG2E = tl.constexpr(1.4426950408889634)
+
+
+@triton.jit
+def exp2(x):
+    """2^x of a float32 tile on the special function unit, subnormal results 0. e^(x - c), c a
+    row's constant, as exp2(x LOG2E - c LOG2E) is one FFMA before it instead of a subtraction and
+    a multiply: the exponent's rounding is then u |x| instead of u |x - c|, which suits a gradient
+    whose bound already carries lse's c u |max x|, not a loss formed from x - max x."""
+    if _HARDWARE:
+        y = tl.inline_asm_elementwise("ex2.approx.ftz.f32 $0, $1;", "=f,f", [x], dtype=tl.float32,
+                                      is_pure=True, pack=1)
+    else:
+        y = tl.exp2(x)
+    return y
 
 
 @triton.jit
 def exp(x):
     """e^x of a float32 tile: 2^(x log2 e) on the special function unit, subnormal results 0."""
-    if _HARDWARE:
-        y = tl.inline_asm_elementwise("ex2.approx.ftz.f32 $0, $1;", "=f,f", [x * _LOG2E], dtype=tl.float32,
-                                      is_pure=True, pack=1)
-    else:
-        y = tl.exp(x)
-    return y
+    return exp2(x * LOG2E)
 
 
 @triton.jit
