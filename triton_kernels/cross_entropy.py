@@ -297,7 +297,7 @@ def _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing,
 @triton.jit
 def _grad_tile(p, cols, y, coef_p, coef_y, b, scale, active, in_range, HAS_B: tl.constexpr, ROUND_BF16: tl.constexpr):
     """∂loss/∂x for a tile from its softmax p: p A - (1 - ε) w_y [c = y] - b_c, times the row's
-    scale, with b_c = (ε / V) w_c (class indices) or a_c (soft targets: coef_y = 0, y = -1; HAS_B:
+    scale (p may also be e^(x - m) with coef_p = A / Σ e^(x - m)), with b_c = (ε / V) w_c (class indices) or a_c (soft targets: coef_y = 0, y = -1; HAS_B:
     b is not 0); NaN for a target outside [0, V), 0 for an ignored row. y is int32 (range-checked).
     The scale and the NaN go into the row's coefficients (a multiply a row, not a logit's)."""
     coef_p = tl.where(in_range, coef_p * scale, float("nan"))  # p NaN = NaN, 0 NaN too
@@ -419,8 +419,12 @@ def _cross_entropy_kernel(
         if SINGLE_TILE:
             mask = row_mask[:, None] & (cols < n_cols)[None, :]
             x = tl.load(x_row[:, None] + cols[None, :], mask=mask, other=float("-inf")).to(tl.float32)
-            if not SOFT:  # x_y from the tile: no dependent load after the target's
-                x_y = tl.sum(tl.where((cols[None, :] == y[:, None]) & (active & in_range)[:, None], x, 0.0), axis=1)
+            if not SOFT:
+                if BLOCK_V <= 64:  # x_y from the tile: no dependent load after the target's
+                    x_y = tl.sum(tl.where((cols[None, :] == y[:, None]) & (active & in_range)[:, None], x, 0.0),
+                                 axis=1)
+                else:
+                    x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
                 # For smoothing, W = Σ w_c and Σ w_c (x_c - r) are taken relative to r = x_y, so that
                 # logits of 1e4 do not cancel against lse W (r = 0 if x_y = -inf).
                 r = tl.where(x_y == float("-inf"), 0.0, x_y)
@@ -495,7 +499,8 @@ def _cross_entropy_kernel(
                     b = a
                 elif HAS_SMOOTHING:
                     b = eps_v * w
-                g = _grad_tile(e * (1.0 / s)[:, None], cols, y, coef_p, coef_y, b, scale, active, in_range,
+                # p = e / s: the 1 / s goes into the row's coefficient (coef_p p = (coef_p / s) e)
+                g = _grad_tile(e, cols, y, coef_p * (1.0 / s), coef_y, b, scale, active, in_range,
                                SOFT or HAS_SMOOTHING, ROUND_BF16)
                 tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
             else:
