@@ -19,8 +19,10 @@ every power-of-two BLOCK_V from --min-block to the row's (capped at 16384), ROWS
 program), warps from 4 to 32, with 4 to 32 logits a thread; programs for 32 or 64 warps an SM;
 1 and 3 pipeline stages, and 2 for chunked rows (Triton's 2 stages keep one copy in flight and
 wait for it at once; 3 is the first that overlaps a load with the previous step's reductions).
-Each is a separate compilation (a few seconds on the GPU): the budget stops the sweep, and what
-was not reached is listed as such.
+Rows of at most 16 logits are a thread's each (``ROW_A_THREAD`` in the kernel); their first
+candidate is the former layout, 16 threads a row (``row_a_thread: False``), which the third H200
+run timed at ~0.5 ms for 4194304 x 10. Each is a separate compilation (a few seconds on the
+GPU): the budget stops the sweep, and what was not reached is listed as such.
 
 On a GPU each candidate is timed twice: as a call (``ms``, what a training step pays, host work
 included) and replayed from a CUDA graph (``graph_ms``, the kernels alone). The GPU machine's
@@ -66,9 +68,18 @@ def candidates(v: int, min_block: int = 1024) -> list[dict]:
         block *= 2
     density = {32: 0, 16: 1, 8: 2, 4: 3}
     stage_order = {1: 0, 3: 1, 2: 2}
-    return _whole_row(v) + sorted(out, key=lambda c: (density[c["rows"] * c["block_v"] // (32 * c["warps"])],
-                                                      c["per_sm"] * c["warps"] > 32, c["block_v"] < v,
-                                                      stage_order[c["stages"]], -c["block_v"], -c["rows"]))
+    ranked = sorted(out, key=lambda c: (density[c["rows"] * c["block_v"] // (32 * c["warps"])],
+                                        c["per_sm"] * c["warps"] > 32, c["block_v"] < v,
+                                        stage_order[c["stages"]], -c["block_v"], -c["rows"]))
+    return _whole_row(v) + _former_layout(v) + ranked
+
+
+def _former_layout(v: int) -> list[dict]:
+    """For rows of at most 16 logits: the launch before rows became a thread's each, in the layout
+    it had (16 threads a row), to time the change in the same run."""
+    if v > 16:
+        return []
+    return [{"block_v": 16, "rows": 128, "warps": 16, "stages": 1, "per_sm": 2, "row_a_thread": False}]
 
 
 def _whole_row(v: int) -> list[dict]:
@@ -88,14 +99,16 @@ def launching(config: dict | None):
     if config is None:
         yield
         return
-    saved = ce._launch_config
+    saved = ce._launch_config, ce._ROW_A_THREAD
     block, rows, warps = config["block_v"], config["rows"], config["warps"]
     ce._launch_config = lambda n_rows, n_cols, block_v, heavy=False: ce._Launch(
         block, rows, warps, n_cols <= block, config["per_sm"], config["stages"])
+    if not config.get("row_a_thread", True):
+        ce._ROW_A_THREAD = 0
     try:
         yield
     finally:
-        ce._launch_config = saved
+        ce._launch_config, ce._ROW_A_THREAD = saved
 
 
 def _step(logits, target):
@@ -154,7 +167,8 @@ def _name(config) -> str:
     if config == "default":
         return "default"
     name = f"BLOCK_V={config['block_v']} ROWS={config['rows']} warps={config['warps']} stages={config['stages']}"
-    return name + (f" per_sm={config['per_sm']}" if "per_sm" in config else "")  # older sweeps have none
+    name += f" per_sm={config['per_sm']}" if "per_sm" in config else ""  # older sweeps have none
+    return name + (" (16 threads a row)" if config.get("row_a_thread") is False else "")
 
 
 def _kernel_ms(row: dict) -> float:

@@ -171,6 +171,9 @@ _REDUCTIONS = ("none", "mean", "sum")
 _TILE = 2048  # logits per program when several short rows share a program
 _MAX_BLOCK_V = 8192  # longest row kept in registers; longer rows are streamed in chunks this long
 _PER_THREAD = 32  # logits per thread (at most: short rows' programs keep 4 warps)
+# Rows whose tile is at most this wide take a thread each (ROW_A_THREAD in _cross_entropy_kernel):
+# 16 logits a thread, [16, 128] tiles on 4 warps.
+_ROW_A_THREAD = 16
 # The mean's denominator D is summed by at most _MAX_PARTS programs of the prologue (one partial
 # each), which every main program then adds up in the same order: deterministic, and at most 4 KB
 # of L2 reads per persistent program. Enough programs to fill the GPU: on the H200 the prologue
@@ -295,16 +298,31 @@ def _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing,
 
 
 @triton.jit
-def _grad_tile(p, cols, y, coef_p, coef_y, b, scale, active, in_range, HAS_B: tl.constexpr, ROUND_BF16: tl.constexpr):
-    """∂loss/∂x for a tile from its softmax p: p A - (1 - ε) w_y [c = y] - b_c, times the row's
-    scale (p may also be e^(x - m) with coef_p = A / Σ e^(x - m)), with b_c = (ε / V) w_c (class indices) or a_c (soft targets: coef_y = 0, y = -1; HAS_B:
-    b is not 0); NaN for a target outside [0, V), 0 for an ignored row. y is int32 (range-checked).
-    The scale and the NaN go into the row's coefficients (a multiply a row, not a logit's)."""
+def _per_row(v, CLS: tl.constexpr):
+    """A row's value, [ROWS], broadcast along a tile's class axis CLS (1: [ROWS, BLOCK_V] tiles)."""
+    return tl.expand_dims(v, CLS)
+
+
+@triton.jit
+def _per_class(v, CLS: tl.constexpr):
+    """A class's value, [BLOCK_V], broadcast along a tile's rows (the axis other than CLS)."""
+    return tl.expand_dims(v, 1 - CLS)
+
+
+@triton.jit
+def _grad_tile(p, cols, y, coef_p, coef_y, b, scale, active, in_range, HAS_B: tl.constexpr, ROUND_BF16: tl.constexpr,
+               CLS: tl.constexpr):
+    """∂loss/∂x for a tile (classes on axis CLS) from its softmax p: p A - (1 - ε) w_y [c = y] - b_c,
+    times the row's scale (p may also be e^(x - m) with coef_p = A / Σ e^(x - m)), with
+    b_c = (ε / V) w_c (class indices) or a_c (soft targets: coef_y = 0, y = -1; HAS_B: b is not
+    0); NaN for a target outside [0, V), 0 for an ignored row. y is int32 (range-checked). The
+    scale and the NaN go into the row's coefficients (a multiply a row, not a logit's)."""
     coef_p = tl.where(in_range, coef_p * scale, float("nan"))  # p NaN = NaN, 0 NaN too
-    g = p * coef_p[:, None] - tl.where(cols[None, :] == y[:, None], (coef_y * scale)[:, None], 0.0)
+    g = p * _per_row(coef_p, CLS) - tl.where(_per_class(cols, CLS) == _per_row(y, CLS),
+                                             _per_row(coef_y * scale, CLS), 0.0)
     if HAS_B:
-        g -= b * scale[:, None]
-    g = tl.where(active[:, None], g, 0.0)
+        g -= b * _per_row(scale, CLS)
+    g = tl.where(_per_row(active, CLS), g, 0.0)
     if ROUND_BF16:
         g = round_to_bf16(g)
     return g
@@ -369,7 +387,7 @@ def _cross_entropy_kernel(
     HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, SOFT: tl.constexpr, REDUCTION: tl.constexpr,
     STORE_LSE: tl.constexpr, COMPUTE_GRAD: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr,
     SINGLE_TILE: tl.constexpr, NUM_STAGES: tl.constexpr, BLOCK_STAGES: tl.constexpr, PARTS: tl.constexpr,
-    BLOCK: tl.constexpr, ROUND_BF16: tl.constexpr,
+    BLOCK: tl.constexpr, ROUND_BF16: tl.constexpr, ROW_A_THREAD: tl.constexpr,
 ):
     """A persistent grid: each program takes every num_programs-th block of ROWS rows and computes
     their loss, lse (STORE_LSE) and gradient (COMPUTE_GRAD) times 1/D ("mean") or 1 ("sum").
@@ -383,9 +401,19 @@ def _cross_entropy_kernel(
     are read once, x_y is taken from them and the gradient written once (chunked rows: read twice,
     the second mostly from L2). NUM_STAGES pipelines the chunk loops, BLOCK_STAGES the loop over a
     program's blocks (single tiles only: the next block's loads issued while this one reduces).
-    ROUND_BF16: round a bfloat16 gradient explicitly (interpreter only, see round_to_bf16)."""
+    ROUND_BF16: round a bfloat16 gradient explicitly (interpreter only, see round_to_bf16).
+    ROW_A_THREAD (short single-tile rows, class indices, no smoothing): the tile is [BLOCK_V, ROWS],
+    classes on axis 0, loaded and stored as a flat class-major run (class c of row r at c ROWS + r)
+    reshaped, so that each thread holds whole rows: a 2-D load of short rows gets the layout Triton
+    picks for it, which gave 16 threads to each 10-logit row (its three reductions 4 shuffle levels
+    each, its scalar work repeated 16 times: 205 instructions a logit in compile_check --rows, 61
+    this way) and, with no contiguous axis to go by, differs between Triton releases."""
+    tl.static_assert(not (ROW_A_THREAD and (SOFT or HAS_SMOOTHING)), "a row a thread: class indices, no smoothing")
+    CLS: tl.constexpr = 0 if ROW_A_THREAD else 1  # the single tile's class axis
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK_V)
+    flat = tl.arange(0, BLOCK_V * ROWS)
+    flat_r, flat_c = flat % ROWS, flat // ROWS  # ROW_A_THREAD's order: c ROWS + r
     inv_d = 1.0
     if REDUCTION == 1:
         if SOFT:  # torch divides by the number of rows, whatever the weights
@@ -417,21 +445,27 @@ def _cross_entropy_kernel(
         m = tl.full([ROWS], float("-inf"), tl.float32)
         s = tl.zeros([ROWS], tl.float32)
         if SINGLE_TILE:
-            mask = row_mask[:, None] & (cols < n_cols)[None, :]
-            x = tl.load(x_row[:, None] + cols[None, :], mask=mask, other=float("-inf")).to(tl.float32)
+            if ROW_A_THREAD:
+                flat_rows = (block * ROWS + flat_r).to(tl.int64)
+                mask = (flat_rows < n_rows) & (flat_c < n_cols)
+                x = tl.load(logits_ptr + flat_rows * logits_stride + flat_c, mask=mask, other=float("-inf"))
+                x = tl.reshape(x, [BLOCK_V, ROWS]).to(tl.float32)
+            else:
+                mask = row_mask[:, None] & (cols < n_cols)[None, :]
+                x = tl.load(x_row[:, None] + cols[None, :], mask=mask, other=float("-inf")).to(tl.float32)
             if not SOFT:
                 if BLOCK_V <= 64:  # x_y from the tile: no dependent load after the target's
-                    x_y = tl.sum(tl.where((cols[None, :] == y[:, None]) & (active & in_range)[:, None], x, 0.0),
-                                 axis=1)
+                    is_y = (_per_class(cols, CLS) == _per_row(y, CLS)) & _per_row(active & in_range, CLS)
+                    x_y = tl.sum(tl.where(is_y, x, 0.0), axis=CLS)
                 else:
                     x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
                 # For smoothing, W = Σ w_c and Σ w_c (x_c - r) are taken relative to r = x_y, so that
                 # logits of 1e4 do not cancel against lse W (r = 0 if x_y = -inf).
                 r = tl.where(x_y == float("-inf"), 0.0, x_y)
-            m = tl.max(x, axis=1)
+            m = tl.max(x, axis=CLS)
             shift = tl.where(m == float("-inf"), 0.0, m)
-            e = exp(x - shift[:, None])  # kept: the gradient's only exp
-            s = tl.sum(e, axis=1)
+            e = exp(x - _per_row(shift, CLS))  # kept: the gradient's only exp
+            s = tl.sum(e, axis=CLS)
             if SOFT:
                 a = _soft_weights(q_row, cols, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING)
                 t, a_sum = _soft_update(x, a, 0.0, shift, t, a_sum)
@@ -501,8 +535,12 @@ def _cross_entropy_kernel(
                     b = eps_v * w
                 # p = e / s: the 1 / s goes into the row's coefficient (coef_p p = (coef_p / s) e)
                 g = _grad_tile(e, cols, y, coef_p * (1.0 / s), coef_y, b, scale, active, in_range,
-                               SOFT or HAS_SMOOTHING, ROUND_BF16)
-                tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+                               SOFT or HAS_SMOOTHING, ROUND_BF16, CLS)
+                if ROW_A_THREAD:
+                    tl.store(grad_ptr + flat_rows * grad_stride + flat_c,
+                             tl.reshape(g, [BLOCK_V * ROWS]).to(grad_ptr.dtype.element_ty), mask=mask)
+                else:
+                    tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
             else:
                 for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
                     c = start + cols
@@ -513,7 +551,7 @@ def _cross_entropy_kernel(
                                 SOFT)
                     p = exp2(x * LOG2E - ((shift + log_s) * LOG2E)[:, None])  # see exp2: a gradient's bound
                     g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, SOFT or HAS_SMOOTHING,
-                                   ROUND_BF16)
+                                   ROUND_BF16, 1)
                     tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
                              eviction_policy="evict_first")
 
@@ -592,7 +630,8 @@ def _backward_kernel(
             else:
                 b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING, SOFT)
                 p = exp2(v.to(tl.float32) * LOG2E - (lse * LOG2E)[:, None])
-                g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, SOFT or HAS_SMOOTHING, ROUND_BF16)
+                g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, SOFT or HAS_SMOOTHING, ROUND_BF16,
+                               1)
             tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
                      eviction_policy="evict_first")
 
@@ -737,13 +776,14 @@ class _Options:
 
 
 def _launch_config(n_rows: int, n_cols: int, block_v: int, heavy: bool = False) -> _Launch:
-    """_PER_THREAD logits per thread (4 for rows of at most 64, many rows a program: on an H200,
-    bf16 V = 10 fwd+bwd took 0.58 ms instead of 0.74 ms, with fewer registers; 16 when ``heavy``,
+    """_PER_THREAD logits per thread (a whole row for rows of at most _ROW_A_THREAD, 128 rows on 4
+    warps; 4 for rows of at most 64, many rows a program: on an H200, bf16 V = 10 fwd+bwd took
+    0.58 ms instead of 0.74 ms at 16 threads a row, with fewer registers; 16 when ``heavy``,
     class weights with label smoothing, whose weight tiles beside the logits' spill 24-28 bytes at
     32 a thread for sm_90), 4 to 32 warps."""
     block = min(max(16, next_power_of_2(n_cols)), block_v)
     rows = max(1, min(_TILE // block, next_power_of_2(max(n_rows, 1))))
-    per_thread = 4 if block <= 64 else 16 if heavy else _PER_THREAD
+    per_thread = block if block <= _ROW_A_THREAD else 4 if block <= 64 else 16 if heavy else _PER_THREAD
     warps = min(32, max(4, rows * block // (32 * per_thread)))
     return _Launch(block, rows, warps, n_cols <= block, max(1, _WARPS_PER_SM // warps), _NUM_STAGES)
 
@@ -762,6 +802,7 @@ def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
     n_rows, n_cols = logits.shape
     device = logits.device
     launch = _launch_config(n_rows, n_cols, o.block_v, heavy=weight is not None and o.label_smoothing > 0)
+    row_a_thread = launch.block <= _ROW_A_THREAD and not o.soft and o.label_smoothing == 0
     n_programs = max(1, min(cdiv(n_rows, launch.rows), launch.per_sm * sm_count(device)))
     # consts [1/D, W], D's partials, then one loss partial per program.
     ws = _alloc((2 + _MAX_PARTS + n_programs,), torch.float32, device)
@@ -796,7 +837,8 @@ def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
         REDUCTION=_REDUCTIONS.index(o.reduction), STORE_LSE=store_lse, COMPUTE_GRAD=grad is not None,
         ROWS=launch.rows, BLOCK_V=launch.block, SINGLE_TILE=launch.single,
         NUM_STAGES=1 if launch.single else launch.stages, BLOCK_STAGES=launch.stages if launch.single else 1,
-        PARTS=_MAX_PARTS, BLOCK=_BLOCK, ROUND_BF16=_round_bf16(grad), num_warps=launch.warps,
+        PARTS=_MAX_PARTS, BLOCK=_BLOCK, ROUND_BF16=_round_bf16(grad), ROW_A_THREAD=row_a_thread,
+        num_warps=launch.warps,
     )
     return loss, lse, a_sum, consts
 
