@@ -20,9 +20,11 @@ program), warps from 4 to 32, with 4 to 32 logits a thread; programs for 32 or 6
 1 and 3 pipeline stages, and 2 for chunked rows (Triton's 2 stages keep one copy in flight and
 wait for it at once; 3 is the first that overlaps a load with the previous step's reductions).
 Rows of at most 16 logits are a thread's each (``ROW_A_THREAD`` in the kernel); their first
-candidate is the former layout, 16 threads a row (``row_a_thread: False``), which the third H200
-run timed at ~0.5 ms for 4194304 x 10. Each is a separate compilation (a few seconds on the
-GPU): the budget stops the sweep, and what was not reached is listed as such.
+candidates are the former layout, 16 threads a row (``row_a_thread: False``), which the third
+H200 run timed at ~0.5 ms for 4194304 x 10, and the gradient stored straight from the class-major
+layout (``row_major_stores: False``) instead of through shared memory. Each is a separate
+compilation (a few seconds on the GPU): the budget stops the sweep, and what was not reached is
+listed as such.
 
 On a GPU each candidate is timed twice: as a call (``ms``, what a training step pays, host work
 included) and replayed from a CUDA graph (``graph_ms``, the kernels alone). The GPU machine's
@@ -76,10 +78,12 @@ def candidates(v: int, min_block: int = 1024) -> list[dict]:
 
 def _former_layout(v: int) -> list[dict]:
     """For rows of at most 16 logits: the launch before rows became a thread's each, in the layout
-    it had (16 threads a row), to time the change in the same run."""
+    it had (16 threads a row), and the new one storing its gradient straight from its class-major
+    layout instead of through shared memory, to time both choices in the same run."""
     if v > 16:
         return []
-    return [{"block_v": 16, "rows": 128, "warps": 16, "stages": 1, "per_sm": 2, "row_a_thread": False}]
+    return [{"block_v": 16, "rows": 128, "warps": 16, "stages": 1, "per_sm": 2, "row_a_thread": False},
+            {"block_v": 16, "rows": 128, "warps": 4, "stages": 1, "per_sm": 8, "row_major_stores": False}]
 
 
 def _whole_row(v: int) -> list[dict]:
@@ -99,16 +103,17 @@ def launching(config: dict | None):
     if config is None:
         yield
         return
-    saved = ce._launch_config, ce._ROW_A_THREAD
+    saved = ce._launch_config, ce._ROW_A_THREAD, ce._ROW_MAJOR_STORES
     block, rows, warps = config["block_v"], config["rows"], config["warps"]
     ce._launch_config = lambda n_rows, n_cols, block_v, heavy=False: ce._Launch(
         block, rows, warps, n_cols <= block, config["per_sm"], config["stages"])
     if not config.get("row_a_thread", True):
         ce._ROW_A_THREAD = 0
+    ce._ROW_MAJOR_STORES = config.get("row_major_stores", ce._ROW_MAJOR_STORES)
     try:
         yield
     finally:
-        ce._launch_config, ce._ROW_A_THREAD = saved
+        ce._launch_config, ce._ROW_A_THREAD, ce._ROW_MAJOR_STORES = saved
 
 
 def _step(logits, target):
@@ -168,7 +173,8 @@ def _name(config) -> str:
         return "default"
     name = f"BLOCK_V={config['block_v']} ROWS={config['rows']} warps={config['warps']} stages={config['stages']}"
     name += f" per_sm={config['per_sm']}" if "per_sm" in config else ""  # older sweeps have none
-    return name + (" (16 threads a row)" if config.get("row_a_thread") is False else "")
+    name += " (16 threads a row)" if config.get("row_a_thread") is False else ""
+    return name + (" (class-major stores)" if config.get("row_major_stores") is False else "")
 
 
 def _kernel_ms(row: dict) -> float:

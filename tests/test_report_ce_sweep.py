@@ -23,7 +23,8 @@ def test_candidates_span_tiles_rows_warps_stages_and_programs():
         assert 4 <= c["rows"] * c["block_v"] // (32 * c["warps"]) <= 32 and c["rows"] * c["block_v"] <= 16384
         assert c["per_sm"] * c["warps"] in (32, 64)
     tiny = ce_sweep.candidates(10)  # V = 10: many rows a program, the open question of the short rows
-    assert tiny[0]["row_a_thread"] is False and all("row_a_thread" not in c for c in tiny[1:])  # the former first
+    assert tiny[0]["row_a_thread"] is False and tiny[1]["row_major_stores"] is False  # the alternatives first
+    assert all("row_a_thread" not in c and "row_major_stores" not in c for c in tiny[2:])
     assert tiny and {c["block_v"] for c in tiny} == {16} and max(c["rows"] for c in tiny) == 1024
     assert {c["stages"] for c in tiny} == {1, 3}  # single tiles: the persistent loop's pipelining
     short = ce_sweep.candidates(100, min_block=64)
@@ -50,15 +51,19 @@ def test_the_former_layout_of_short_rows_runs_and_gives_the_same_results():
     x = torch.randn(37, 10, requires_grad=True)
     target = torch.randint(0, 10, (37,))
     results = []
-    for config in (None, ce_sweep.candidates(10)[0]):
+    former, direct = ce_sweep.candidates(10)[:2]
+    for config in (None, former, direct):
         with ce_sweep.launching(config):
-            assert ce._ROW_A_THREAD == (16 if config is None else 0)
+            assert ce._ROW_A_THREAD == (0 if config is former else 16)
+            assert ce._ROW_MAJOR_STORES == (config is not direct)
             loss = ce.cross_entropy(x, target)
             (grad,) = torch.autograd.grad(loss, x)
         results.append((loss, grad))
-    assert ce._ROW_A_THREAD == 16  # restored
-    torch.testing.assert_close(results[0], results[1], rtol=1e-6, atol=1e-7)
-    assert ce_sweep._name(ce_sweep.candidates(10)[0]).endswith("(16 threads a row)")
+    assert ce._ROW_A_THREAD == 16 and ce._ROW_MAJOR_STORES  # restored
+    for other in results[1:]:
+        torch.testing.assert_close(results[0], other, rtol=1e-6, atol=1e-7)
+    assert ce_sweep._name(former).endswith("(16 threads a row)")
+    assert ce_sweep._name(direct).endswith("(class-major stores)")
 
 
 def test_a_spent_budget_skips_all_but_the_default():

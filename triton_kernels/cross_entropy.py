@@ -174,6 +174,10 @@ _PER_THREAD = 32  # logits per thread (at most: short rows' programs keep 4 warp
 # Rows whose tile is at most this wide take a thread each (ROW_A_THREAD in _cross_entropy_kernel):
 # 16 logits a thread, [16, 128] tiles on 4 warps.
 _ROW_A_THREAD = 16
+# Their gradient leaves through shared memory into row-major runs (9 more instructions a logit at
+# V = 10, compile_check --rows) rather than stored from the class-major layout, where a warp's store
+# of one class across 32 rows writes 20 sectors partially for 64 bytes (10 such writes a sector).
+_ROW_MAJOR_STORES = True
 # The mean's denominator D is summed by at most _MAX_PARTS programs of the prologue (one partial
 # each), which every main program then adds up in the same order: deterministic, and at most 4 KB
 # of L2 reads per persistent program. Enough programs to fill the GPU: on the H200 the prologue
@@ -387,7 +391,7 @@ def _cross_entropy_kernel(
     HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, SOFT: tl.constexpr, REDUCTION: tl.constexpr,
     STORE_LSE: tl.constexpr, COMPUTE_GRAD: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr,
     SINGLE_TILE: tl.constexpr, NUM_STAGES: tl.constexpr, BLOCK_STAGES: tl.constexpr, PARTS: tl.constexpr,
-    BLOCK: tl.constexpr, ROUND_BF16: tl.constexpr, ROW_A_THREAD: tl.constexpr,
+    BLOCK: tl.constexpr, ROUND_BF16: tl.constexpr, ROW_A_THREAD: tl.constexpr, ROW_MAJOR_STORES: tl.constexpr,
 ):
     """A persistent grid: each program takes every num_programs-th block of ROWS rows and computes
     their loss, lse (STORE_LSE) and gradient (COMPUTE_GRAD) times 1/D ("mean") or 1 ("sum").
@@ -403,11 +407,13 @@ def _cross_entropy_kernel(
     program's blocks (single tiles only: the next block's loads issued while this one reduces).
     ROUND_BF16: round a bfloat16 gradient explicitly (interpreter only, see round_to_bf16).
     ROW_A_THREAD (short single-tile rows, class indices, no smoothing): the tile is [BLOCK_V, ROWS],
-    classes on axis 0, loaded and stored as a flat class-major run (class c of row r at c ROWS + r)
-    reshaped, so that each thread holds whole rows: a 2-D load of short rows gets the layout Triton
-    picks for it, which gave 16 threads to each 10-logit row (its three reductions 4 shuffle levels
-    each, its scalar work repeated 16 times: 205 instructions a logit in compile_check --rows, 61
-    this way) and, with no contiguous axis to go by, differs between Triton releases."""
+    classes on axis 0, loaded as a flat class-major run (class c of row r at c ROWS + r) reshaped,
+    so that each thread holds whole rows: a 2-D load of short rows gets the layout Triton picks for
+    it, which gave 16 threads to each 10-logit row (its three reductions 4 shuffle levels each, its
+    scalar work repeated 16 times: 205 instructions a logit in compile_check --rows, 56 this way)
+    and, with no contiguous axis to go by, differs between Triton releases. The gradient is stored
+    the same way, or (ROW_MAJOR_STORES) transposed back into the row-major layout of a 2-D store,
+    through shared memory, so that a warp's store writes whole runs of rows (see _ROW_MAJOR_STORES)."""
     tl.static_assert(not (ROW_A_THREAD and (SOFT or HAS_SMOOTHING)), "a row a thread: class indices, no smoothing")
     CLS: tl.constexpr = 0 if ROW_A_THREAD else 1  # the single tile's class axis
     pid = tl.program_id(0)
@@ -536,9 +542,12 @@ def _cross_entropy_kernel(
                 # p = e / s: the 1 / s goes into the row's coefficient (coef_p p = (coef_p / s) e)
                 g = _grad_tile(e, cols, y, coef_p * (1.0 / s), coef_y, b, scale, active, in_range,
                                SOFT or HAS_SMOOTHING, ROUND_BF16, CLS)
-                if ROW_A_THREAD:
+                if ROW_A_THREAD and not ROW_MAJOR_STORES:
                     tl.store(grad_ptr + flat_rows * grad_stride + flat_c,
                              tl.reshape(g, [BLOCK_V * ROWS]).to(grad_ptr.dtype.element_ty), mask=mask)
+                elif ROW_A_THREAD:  # through shared memory into the row-major layout a 2-D store gets
+                    tl.store(g_row[:, None] + cols[None, :], tl.trans(g).to(grad_ptr.dtype.element_ty),
+                             mask=row_mask[:, None] & (cols < n_cols)[None, :])
                 else:
                     tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
             else:
@@ -838,7 +847,7 @@ def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
         ROWS=launch.rows, BLOCK_V=launch.block, SINGLE_TILE=launch.single,
         NUM_STAGES=1 if launch.single else launch.stages, BLOCK_STAGES=launch.stages if launch.single else 1,
         PARTS=_MAX_PARTS, BLOCK=_BLOCK, ROUND_BF16=_round_bf16(grad), ROW_A_THREAD=row_a_thread,
-        num_warps=launch.warps,
+        ROW_MAJOR_STORES=_ROW_MAJOR_STORES, num_warps=launch.warps,
     )
     return loss, lse, a_sum, consts
 
