@@ -493,7 +493,9 @@ def cross_entropy_grad_bound(logits, target, weight, ignore_index, reduction, ep
     p_t - 1 may cancel (an absolute error of one unit of (1-ε) w_t), as may W p_j - w_j; combining
     the terms and the scale s_i costs 3 |g| more, and for the mean the scale 1/D another N |g|.
     The result may be rounded to storage twice (2 u_s |g|): a fused kernel can store the gradient
-    for grad_output = 1 in the forward pass and rescale it in the backward. ``logit_error`` [N][V]:
+    for grad_output = 1 in the forward pass and rescale it in the backward. A probability below the
+    floor may be flushed to 0 (a GPU's exponential flushes float32 subnormals) before it is scaled:
+    |s_i| coef floor, the floor carried through the scaling. ``logit_error`` [N][V]:
     the logits' own errors e; with E = max_c e_c, lse moves by at most E and p_j by Δp_j =
     p_j (e^{e_j + E} - 1) (at most 1), which adds |s_i| [coef Δp_j + 2 ζ E (p_j + Δp_j)] (coef below).
     """
@@ -528,7 +530,8 @@ def cross_entropy_grad_bound(logits, target, weight, ignore_index, reduction, ep
             carried = abs(s) * (coef * moved + 2.0 * zeta * big * (pj + moved))
             # Stored twice: a fused kernel writes the gradient for grad_output = 1 during the
             # forward pass and rescales that stored value in the backward.
-            row.append(SLACK * p.compute * mag + carried + 2.0 * (p.storage * abs(g) + p.floor))
+            row.append(SLACK * p.compute * mag + carried + 2.0 * (p.storage * abs(g) + p.floor)
+                       + abs(s) * coef * p.floor)
         out.append(row)
     return out
 
