@@ -717,6 +717,30 @@ def test_logits_on_a_device_other_than_the_current_one():
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("shape", [(4096, 10), (300, 16), (300, 17), (1024, 1024), (32, 40000)], ids=str)
+@pytest.mark.parametrize("options", [dict(), dict(reduction="none"), dict(weight=True, z_loss=1e-3, reduction="sum")],
+                         ids=["mean", "none", "weights-zloss-sum"])
+def test_gpu_compiled_launches_match_oracle(dtype, shape, options):
+    """The launches the GPU compiles (rows a thread's each up to 16 logits, one tile, chunks; the
+    exponential that flushes below 2^-126): logits spread wide enough (scale 30) that probabilities
+    fall into float32's subnormal range, held to the bound with its flush term."""
+    n, v = shape
+    seed = 11 * n + v
+    opts = dict(options)
+    if opts.get("weight"):
+        opts["weight"] = (torch.rand(v, generator=torch.Generator().manual_seed(seed)) + 0.1).to(DEVICE)
+    x, target = make_logits(n, v, dtype, seed, scale=30.0), make_target(n, v, seed)
+    grad_output = None
+    if opts.get("reduction") == "none":
+        grad_output = torch.randn(n, generator=torch.Generator().manual_seed(seed + 2)).to(DEVICE)
+    elif opts.get("reduction") == "sum":
+        grad_output = torch.tensor(3.0, device=DEVICE)  # the backward's recompute, scaled past 1
+    check(x, target, grad_output, **opts)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("v", [10, 1000, 40000])
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_no_host_sync_and_cuda_graph_capture(v, reduction):
