@@ -77,20 +77,26 @@ def test_batch_sizes_and_ignore_index_compile_no_new_variants():
     assert names.count("_cross_entropy_kernel") == names.count("_backward_kernel") == 1, names
 
 
-def test_epilogue_costs_count_sass_instructions_for_sm_90():
-    # Compiles 25 small kernels for sm_90 with the wheel's ptxas and nvdisasm (~15 s). The counts
-    # are facts of the compiler: pinned where the library's choices set them (MUFU operations), and
-    # bounded where a compiler release may move them by an instruction or two.
+def _compiled_facts(call: str):
+    """The value of ``compile_check.<call>``, computed in a process without the interpreter (which
+    these tests' own process runs under), so that kernels compile for sm_90."""
     import ast
     import os
     import subprocess
     import sys
 
-    code = "from report import compile_check as cc; print(cc.epilogue_costs())"
+    code = f"from report import compile_check as cc; print(cc.{call})"
     done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, TRITON_INTERPRET="0"),
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
-    costs = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    return ast.literal_eval(done.stdout.strip().splitlines()[-1])
+
+
+def test_epilogue_costs_count_sass_instructions_for_sm_90():
+    # Compiles 25 small kernels for sm_90 with the wheel's ptxas and nvdisasm (~15 s). The counts
+    # are facts of the compiler: pinned where the library's choices set them (MUFU operations), and
+    # bounded where a compiler release may move them by an instruction or two.
+    costs = _compiled_facts("epilogue_costs()")
     assert costs["identity", "y"] == (0.0, 0.0)
     assert all(costs[a, e][1] == 0 for a in ("relu", "leaky_relu") for e in ("y", "g", "y+g"))
     # One exp and one reciprocal an output, each a single MUFU instruction (fastmath.py), shared by σ
@@ -104,16 +110,7 @@ def test_row_costs_count_the_cross_entropy_loop_for_sm_90():
     # Compiles the main kernel for three row lengths (~10 s). One exp a logit where the row stays in
     # registers, two where it is chunked (the gradient pass recomputes it), each one MUFU operation
     # (fastmath.py); and the long rows within the copy's budget of 32 instructions a logit at 4.2 TB/s.
-    import ast
-    import os
-    import subprocess
-    import sys
-
-    code = "from report import compile_check as cc; print(cc.row_costs(((4096, 10), (8192, 1024), (8192, 32000))))"
-    done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, TRITON_INTERPRET="0"),
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    costs = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    costs = _compiled_facts("row_costs(((4096, 10), (8192, 1024), (8192, 32000)))")
     short, long = costs[8192, 1024], costs[8192, 32000]
     assert (short["rows"], short["block_v"]) == (2, 1024) and long["block_v"] == 8192
     assert 1 <= short["mufu_per_logit"] < 1.2 and 2 <= long["mufu_per_logit"] < 2.2
