@@ -212,9 +212,14 @@ def _main_metadata(grid, metadata, args) -> dict:
                                  row_outputs)}
 
 
+def _prologue_bytes(n_rows, target_size, mean) -> int:
+    """The prologue: for "mean" the class indices read (the weights' sum D), else a 4-byte ticket."""
+    return n_rows * target_size if mean else 4
+
+
 def _prologue_metadata(grid, metadata, args) -> dict:
     return {"name": f"_prologue_kernel [{args['n_rows']}]",
-            "bytes": args["n_rows"] * args["target_ptr"].element_size() if args["MEAN"] else 4}
+            "bytes": _prologue_bytes(args["n_rows"], args["target_ptr"].element_size(), args["MEAN"])}
 
 
 def traffic(n_rows: int, n_cols: int, element_size: int, *, gradient: bool = True, reduction: str = "mean") -> int:
@@ -230,7 +235,7 @@ def traffic(n_rows: int, n_cols: int, element_size: int, *, gradient: bool = Tru
     """
     if reduction not in _REDUCTIONS:
         raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    prologue = n_rows * 8 if reduction == "mean" else 4 if reduction == "sum" else 0
+    prologue = 0 if reduction == "none" else _prologue_bytes(n_rows, 8, reduction == "mean")
     outputs = (reduction == "none") + gradient
     grad_size = element_size if gradient and reduction != "none" else 0
     return prologue + _main_bytes(n_rows, n_cols, element_size, grad_size, 8, outputs)
@@ -418,8 +423,9 @@ def _cross_entropy_kernel(
     CLS: tl.constexpr = 0 if ROW_A_THREAD else 1  # the single tile's class axis
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK_V)
-    flat = tl.arange(0, BLOCK_V * ROWS)
-    flat_r, flat_c = flat % ROWS, flat // ROWS  # ROW_A_THREAD's order: c ROWS + r
+    if ROW_A_THREAD:
+        flat = tl.arange(0, BLOCK_V * ROWS)
+        flat_r, flat_c = flat % ROWS, flat // ROWS  # the order of the flat class-major run: c ROWS + r
     inv_d = 1.0
     if REDUCTION == 1:
         if SOFT:  # torch divides by the number of rows, whatever the weights
@@ -451,13 +457,14 @@ def _cross_entropy_kernel(
         m = tl.full([ROWS], float("-inf"), tl.float32)
         s = tl.zeros([ROWS], tl.float32)
         if SINGLE_TILE:
+            tile_mask = row_mask[:, None] & (cols < n_cols)[None, :]  # the row-major [ROWS, BLOCK_V] tile's
             if ROW_A_THREAD:
                 flat_rows = (block * ROWS + flat_r).to(tl.int64)
                 mask = (flat_rows < n_rows) & (flat_c < n_cols)
                 x = tl.load(logits_ptr + flat_rows * logits_stride + flat_c, mask=mask, other=float("-inf"))
                 x = tl.reshape(x, [BLOCK_V, ROWS]).to(tl.float32)
             else:
-                mask = row_mask[:, None] & (cols < n_cols)[None, :]
+                mask = tile_mask
                 x = tl.load(x_row[:, None] + cols[None, :], mask=mask, other=float("-inf")).to(tl.float32)
             if not SOFT:
                 if BLOCK_V <= 64:  # x_y from the tile: no dependent load after the target's
@@ -547,7 +554,7 @@ def _cross_entropy_kernel(
                              tl.reshape(g, [BLOCK_V * ROWS]).to(grad_ptr.dtype.element_ty), mask=mask)
                 elif ROW_A_THREAD:  # through shared memory into the row-major layout a 2-D store gets
                     tl.store(g_row[:, None] + cols[None, :], tl.trans(g).to(grad_ptr.dtype.element_ty),
-                             mask=row_mask[:, None] & (cols < n_cols)[None, :])
+                             mask=tile_mask)
                 else:
                     tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
             else:
