@@ -211,12 +211,13 @@ def elementwise_bound(g, terms: float, x: float, p: Precision, input_error: floa
     δ = E u_c |x| + input_error + floor, E = ELEMENTWISE_UNITS and S = max |g(t) - g(x)| over t in
     [x - δ, x + δ] (sampled at ±δ, ±δ/2 and on both sides of each kink in the interval):
 
-        (E u_c + u_s)(|g(x)| + S)  +  E u_c A(x)  +  S  +  floor (1 + |x|)
+        (E u_c + u_s)(|g(x)| + S)  +  E u_c A(x)  +  S  +  floor (1 + |x| + 4 A(x))
 
     S is the argument's rounding propagated through g (≈ δ |g'(x)|); at a discontinuity or kink
     within δ it is the jump, so either one-sided value is accepted, and that value is rounded too
-    (the (|g| + S) factor). floor (1 + |x|): an intermediate such as σ(x) in x σ(x) may underflow
-    before it is scaled by x.
+    (the (|g| + S) factor). floor (1 + |x| + 4 A(x)): an intermediate may underflow before it is
+    scaled, σ(x) by x in x σ(x), and 1 - tanh² s = 4 σ(2s) σ(-2s) (formed either way) by the
+    factor ½ x s' of gelu_tanh's A(x).
     """
     y = g(x)
     if not (math.isfinite(y) and math.isfinite(x)):  # ±inf, NaN results and ±inf arguments: exactly
@@ -226,7 +227,7 @@ def elementwise_bound(g, terms: float, x: float, p: Precision, input_error: floa
     points += [k + side for k in kinks if x - delta <= k <= x + delta for side in (-p.floor, p.floor)]
     spread = max(_finite_abs(g(t) - y) for t in points)
     units = ELEMENTWISE_UNITS * p.compute + p.storage
-    return units * (abs(y) + spread) + ELEMENTWISE_UNITS * p.compute * terms + spread + p.floor * (1.0 + abs(x))
+    return units * (abs(y) + spread) + ELEMENTWISE_UNITS * p.compute * terms + spread + p.floor * (1.0 + abs(x) + 4.0 * terms)
 
 
 # ------------------------------------------------------------------------------------------------

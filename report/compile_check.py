@@ -451,7 +451,7 @@ def epilogue_costs():
         offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
         z = tl.load(z_ptr + offs)
         if EPILOGUE != "g":
-            tl.store(y_ptr + offs, activation_fn(z, ACTIVATION, 0.01).to(tl.bfloat16))
+            tl.store(y_ptr + offs, activation_fn(z, ACTIVATION, 0.01, EPILOGUE == "y+g").to(tl.bfloat16))
         if EPILOGUE != "y":
             tl.store(g_ptr + offs, activation_grad(z, ACTIVATION, 0.01).to(tl.bfloat16))
 

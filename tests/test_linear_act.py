@@ -32,6 +32,8 @@ linear_act, FusedLinear = la.linear_act, la.FusedLinear
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 U_ACC = T.FLOAT32.compute  # float32 accumulation, 2^-24
+# σ alone is 1 / (1 + e^-z), whose e^-z overflows to inf on purpose (numpy warns under the interpreter).
+pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 U_TF32 = T.TF32.multiply  # 2^-11
 UNIT = {getattr(torch, f.torch_dtype): f.storage for f in (T.FLOAT32, T.FLOAT16, T.BFLOAT16)}  # 2^-24, -11, -8
 # Absolute error floor of a stored value: half fp16's smallest subnormal; for float32 and bf16
@@ -79,7 +81,8 @@ def _oracle(x, w, b, dy, activation, slope):
 def _eval_error(activation, xi, y, g):
     """Bounds on the float32 evaluation error of σ(ξ) and σ'(ξ) with the formulas of
     triton_kernels/activations.py: 16 u (1 + |exp argument|) times the magnitude of the terms
-    summed, plus an underflow floor."""
+    summed, plus the underflow floor carried through the factor that scales a flushed
+    intermediate (ξ in ξ σ(ξ); 2 ξ s' in gelu_tanh's σ', as conformance's 4 A(ξ))."""
     a = xi.abs()
     if activation in ("identity", "relu"):
         return torch.zeros_like(xi), torch.zeros_like(xi)
@@ -99,7 +102,8 @@ def _eval_error(activation, xi, y, g):
     else:  # sigmoid, tanh
         arg, s_y, s_g = (a if activation == "sigmoid" else 2 * a), y.abs(), g.abs()
     scale = 16 * U_ACC * (1 + arg)
-    return scale * s_y + 2.0 ** -126, scale * s_g + 2.0 ** -126
+    flushed = a * ds if activation == "gelu_tanh" else a
+    return scale * s_y + 2.0 ** -126 * (1 + a), scale * s_g + 2.0 ** -126 * (1 + flushed)
 
 
 def _bounds(x, w, b, dy, o, activation, slope, dtype, tf32):
@@ -182,11 +186,12 @@ def _verify(m, k, n, activation, dtype=torch.float32, tf32=False, seed=0, slope=
 # The activation device functions alone
 # ---------------------------------------------------------------------------------------------
 @triton.jit
-def _activation_kernel(z_ptr, y_ptr, g_ptr, n, negative_slope, ACTIVATION: tl.constexpr, BLOCK: tl.constexpr):
+def _activation_kernel(z_ptr, y_ptr, g_ptr, n, negative_slope, ACTIVATION: tl.constexpr, WITH_GRAD: tl.constexpr,
+                       BLOCK: tl.constexpr):
     offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < n
     z = tl.load(z_ptr + offs, mask=mask, other=0.0)
-    tl.store(y_ptr + offs, activation_fn(z, ACTIVATION, negative_slope), mask=mask)
+    tl.store(y_ptr + offs, activation_fn(z, ACTIVATION, negative_slope, WITH_GRAD), mask=mask)
     tl.store(g_ptr + offs, activation_grad(z, ACTIVATION, negative_slope), mask=mask)
 
 
@@ -202,10 +207,12 @@ def test_gelu_tail_polynomial_gives_erfc_to_its_stated_accuracy():
     assert worst < 1.2e-8
 
 
-def _check_activation(activation, z):
-    y, g = torch.empty_like(z), torch.empty_like(z)
+def _check_activation(activation, z, with_grad):
+    # with_grad: σ formed from the parts σ' shares (the "y+g" epilogue), else alone (the "y" one).
+    y, g = torch.full_like(z, float("nan")), torch.full_like(z, float("nan"))
     slope = 0.2
-    _activation_kernel[(triton.cdiv(z.numel(), 128),)](z, y, g, z.numel(), slope, ACTIVATION=activation, BLOCK=128)
+    _activation_kernel[(triton.cdiv(z.numel(), 128),)](z, y, g, z.numel(), slope, ACTIVATION=activation,
+                                                       WITH_GRAD=with_grad, BLOCK=128)
     act, params = get_activation(activation), _params(activation, slope)
     zs = z.double().cpu()
     want_y = torch.tensor([act.f(v, **params) for v in zs.tolist()], dtype=torch.float64)
@@ -219,21 +226,23 @@ def _check_activation(activation, z):
 _SPECIAL = [0.0, 1e-30, 1e-6, 0.01, 0.3999, 0.4, 0.4001, 0.75, 1.0, 3.0, 10.0, 13.0, 17.0, 20.0, 30.0, 88.0]
 
 
+@pytest.mark.parametrize("with_grad", [False, True], ids=["y", "y+g"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_activation_functions_match_reference_to_float32_accuracy(activation):
+def test_activation_functions_match_reference_to_float32_accuracy(activation, with_grad):
     z = torch.tensor(_SPECIAL + [-v for v in _SPECIAL], dtype=torch.float32)
     _check_activation(activation, torch.cat([z, 12 * torch.randn(300, generator=torch.Generator().manual_seed(1))])
-                      .to(DEVICE))
+                      .to(DEVICE), with_grad)
 
 
 @pytest.mark.gpu
 @requires_cuda
+@pytest.mark.parametrize("with_grad", [False, True], ids=["y", "y+g"])
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_gpu_activation_functions_densely(activation):
+def test_gpu_activation_functions_densely(activation, with_grad):
     # The GPU's own exp and reciprocal instructions (fastmath.py), which the interpreter does not
     # run, over every region: a dense grid out to where every σ saturates or underflows.
     z = torch.cat([torch.tensor(_SPECIAL), -torch.tensor(_SPECIAL), torch.linspace(-100, 100, 40001)])
-    _check_activation(activation, z.to("cuda"))
+    _check_activation(activation, z.to("cuda"), with_grad)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,8 +14,9 @@ On a GPU these take the instructions alone, with flush to zero (``.ftz``):
   plus for exp the rounding of the product (|x| 2^-24 relative: the same as tl.exp); a result below
   2^-126 is 0 (the linear kernels' error model already has that underflow floor for float32 and
   bfloat16, fp16's is 2^-25; the cross-entropy's counts s A+ 2^-126 in its gradient);
-- ``reciprocal(x)`` = ``rcp.approx.ftz.f32(x)``: within 1 ulp, for |x| in [2^-126, 2^126] (the
-  kernels call it on 1 + e^-|z| in [1, 2] and on sums of exponentials >= 1).
+- ``reciprocal(x)`` = ``rcp.approx.ftz.f32(x)``: within 1 ulp, for |x| in [2^-126, 2^126], and 0
+  beyond (a subnormal result flushed, +0 for inf): the kernels call it on 1 + e^-z in [1, inf]
+  and on sums of exponentials >= 1.
 Under the CPU interpreter (no inline assembly) they are tl.exp2 and 1 / x.
 """
 import triton
@@ -51,7 +52,7 @@ def exp(x):
 
 @triton.jit
 def reciprocal(x):
-    """1/x of a float32 tile, |x| in [2^-126, 2^126]: one rcp.approx.ftz.f32 (1 ulp)."""
+    """1/x of a float32 tile: one rcp.approx.ftz.f32, 1 ulp for |x| in [2^-126, 2^126], 0 beyond."""
     if _HARDWARE:
         y = tl.inline_asm_elementwise("rcp.approx.ftz.f32 $0, $1;", "=f,f", [x], dtype=tl.float32,
                                       is_pure=True, pack=1)

@@ -204,8 +204,7 @@ def _configs(tiles, tma=False):
 def _flattened(epilogue) -> bool:
     """Whether the TMA kernel merges its tile and reduction loops, so that a program overlaps a
     tile's epilogue with the next tile's loads: not for "y+g", which spills 0.1-1.2 KB a thread so
-    with triton 3.6 (none in 3.9). Two programs an SM stay flattened too: not flattened, their
-    gelu_tanh "y" without bias spills 32 B with triton 3.9 (flattened 20 B), the others none."""
+    with triton 3.6 (none in 3.9). The linear sweep times the other choice beside each winner."""
     return epilogue != "y+g"
 
 
@@ -533,7 +532,7 @@ def _linear_act_fwd_kernel(
                                       ACTIVATION, INTERPRET_BF16)
         tl.store(y_ptr + out, _narrow(delta, INTERPRET_BF16).to(y_ptr.dtype.element_ty), mask=in_bounds)
     else:
-        y = activation_fn(xi, ACTIVATION, negative_slope)
+        y = activation_fn(xi, ACTIVATION, negative_slope, EPILOGUE == "y+g")
         tl.store(y_ptr + out, _narrow(y, INTERPRET_BF16).to(y_ptr.dtype.element_ty), mask=in_bounds)
         if EPILOGUE == "y+g":
             g = activation_grad(xi, ACTIVATION, negative_slope)
@@ -621,8 +620,8 @@ def _store_part(acc, y_desc, aux_desc, b_ptr, dy_ptr, row0, col0, M, N, stride_b
                                       negative_slope, ACTIVATION, INTERPRET_BF16)
         y_desc.store([row0, col0], _narrow(delta, INTERPRET_BF16).to(y_desc.dtype))
     else:
-        y_desc.store([row0, col0], _narrow(activation_fn(xi, ACTIVATION, negative_slope), INTERPRET_BF16)
-                     .to(y_desc.dtype))
+        y = activation_fn(xi, ACTIVATION, negative_slope, EPILOGUE == "y+g")
+        y_desc.store([row0, col0], _narrow(y, INTERPRET_BF16).to(y_desc.dtype))
         if EPILOGUE == "y+g":
             g = activation_grad(xi, ACTIVATION, negative_slope)
             aux_desc.store([row0, col0], _narrow(g, INTERPRET_BF16).to(aux_desc.dtype))
