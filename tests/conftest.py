@@ -6,10 +6,21 @@ import pytest
 try:  # decide before triton is imported anywhere
     import torch
 
-    if not torch.cuda.is_available():
+    HAS_CUDA = torch.cuda.is_available()
+    if not HAS_CUDA:
         os.environ.setdefault("TRITON_INTERPRET", "1")
 except ImportError:  # the reference tests need no torch
-    pass
+    HAS_CUDA = False
+
+
+@pytest.fixture(params=[
+    pytest.param("cpu", marks=pytest.mark.skipif(HAS_CUDA, reason="CPU tensors run under the interpreter only")),
+    pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device")]),
+])
+def device(request):
+    """A test taking ``device`` runs on the CPU under the interpreter where there is no GPU, and on
+    the GPU as a gpu-marked test (the package chooses the interpreter at import)."""
+    return request.param
 
 
 class Guarded:

@@ -13,11 +13,6 @@ from torch.library import opcheck
 import triton_kernels as tk
 
 HAS_CUDA = torch.cuda.is_available()
-# The interpreter takes CPU tensors only when there is no GPU (the package chooses it at import).
-DEVICES = [
-    pytest.param("cpu", marks=pytest.mark.skipif(HAS_CUDA, reason="CPU tensors run under the interpreter only")),
-    pytest.param("cuda", marks=[pytest.mark.gpu, pytest.mark.skipif(not HAS_CUDA, reason="needs a CUDA device")]),
-]
 ops = torch.ops.oracle_kernels
 
 
@@ -29,7 +24,6 @@ def _randn(*shape, device, dtype=torch.float32, seed=0):
 # ---------------------------------------------------------------------------------------------
 # opcheck: schema, fake implementation, autograd registration, AOT dispatch with dynamic shapes
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("activation,slope,recompute,bias,dtype", [
     ("identity", 0.0, False, True, torch.float32), ("relu", 0.0, False, False, torch.float32),
     ("leaky_relu", -0.5, False, True, torch.bfloat16), ("gelu", 0.0, False, True, torch.float16),
@@ -43,7 +37,6 @@ def test_opcheck_linear_act(device, activation, slope, recompute, bias, dtype):
         opcheck(ops.linear_act, (x, w, b, activation, slope, "ieee", recompute, needs_grad))
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("source,mask", [
     ("dy", [True, True, True]), ("y", [False, True, False]), ("g", [True, False, True]),
     ("recompute", [True, True, False]),
@@ -68,7 +61,6 @@ def _ce_inputs(device, soft=False, dtype=torch.float32):
     return logits, target, _randn(11, device=device, seed=8).abs()
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction,soft,compute_grad,store_lse", [
     ("none", False, True, True), ("sum", True, True, True), ("mean", False, False, False),
     ("mean", False, True, True),
@@ -88,14 +80,12 @@ def test_opcheck_cross_entropy(device, reduction, soft, compute_grad, store_lse)
                                     "test_aot_dispatch_dynamic") if t not in skip])
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("soft", [False, True], ids=["indices", "soft"])
 def test_opcheck_cross_entropy_inplace(device, soft):
     logits, target, weight = _ce_inputs(device, soft)
     opcheck(ops.cross_entropy_inplace, (logits, target, weight, *_CE_OPTIONS, True))
 
 
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("reduction,recompute,skip_if_one", [
     ("mean", True, True), ("sum", True, False), ("none", True, False), ("mean", False, False),
 ], ids=["mean-skip-if-one", "sum", "none", "rescale-in-place"])
@@ -238,7 +228,6 @@ def test_gpu_training_step_in_a_cuda_graph():
 # ---------------------------------------------------------------------------------------------
 # Autocast
 # ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16], ids=["bf16", "fp16"])
 def test_linear_act_under_autocast_casts_like_f_linear(device, dtype):
     x = _randn(6, 8, device=device)
@@ -252,7 +241,6 @@ def test_linear_act_under_autocast_casts_like_f_linear(device, dtype):
     assert w.grad.dtype == b.grad.dtype == torch.float32  # through the cast to the master weights
 
 
-@pytest.mark.parametrize("device", DEVICES)
 def test_mixed_dtypes_outside_autocast_name_them(device):
     x, w = _randn(6, 8, device=device, dtype=torch.bfloat16), _randn(5, 8, device=device)
     with pytest.raises(TypeError, match=r"weight must have x's dtype torch.bfloat16, got torch.float32"):

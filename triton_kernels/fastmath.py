@@ -17,7 +17,8 @@ On a GPU these take the instructions alone, with flush to zero (``.ftz``):
 - ``reciprocal(x)`` = ``rcp.approx.ftz.f32(x)``: within 1 ulp, for |x| in [2^-126, 2^126], and 0
   beyond (a subnormal result flushed, +0 for inf): the kernels call it on 1 + e^-z in [1, inf]
   and on sums of exponentials >= 1.
-Under the CPU interpreter (no inline assembly) they are tl.exp2 and 1 / x.
+Under the CPU interpreter (no inline assembly) they are tl.exp2 and 1 / x with subnormal results
+flushed to 0 as the GPU does, so that the interpreter's tests meet the flush too.
 """
 import triton
 import triton.language as tl
@@ -28,6 +29,7 @@ __all__ = ["LOG2E", "exp", "exp2", "reciprocal"]
 
 _HARDWARE = tl.constexpr(not INTERPRET)  # globals read inside @triton.jit functions must be constexpr
 LOG2E = tl.constexpr(1.4426950408889634)
+_TINY = tl.constexpr(2.0 ** -126)  # float32's smallest normal number
 
 
 @triton.jit
@@ -41,6 +43,7 @@ def exp2(x):
                                       is_pure=True, pack=1)
     else:
         y = tl.exp2(x)
+        y = tl.where(y < _TINY, 0.0, y)
     return y
 
 
@@ -58,4 +61,5 @@ def reciprocal(x):
                                       is_pure=True, pack=1)
     else:
         y = 1.0 / x
+        y = tl.where(tl.abs(y) < _TINY, 0.0 * y, y)  # ±0 by sign
     return y
