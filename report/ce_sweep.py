@@ -14,9 +14,10 @@ candidate's loss and gradient against the kernel's own choice (``default``).
     python -m report ce-sweep                                    8192 x 32000 bf16, 180 s at most
     python -m report ce-sweep --shape 8192x128256 --dtype fp32 --out sweep.json
 
-Candidates: for rows of 16385 to 32768 logits first the whole row in one 32768-logit tile, then
-every power-of-two BLOCK_V from --min-block to the row's (capped at 16384), ROWS from 1 to as many as fill a 16384-logit tile (short rows: many a
-program), warps from 4 to 32, with 4 to 32 logits a thread; programs for 32 or 64 warps an SM;
+Candidates: for rows of 16385 to 32768 logits first the whole row in one 32768-logit tile (16-bit
+logits: also with the loop over rows pipelined), then every power-of-two BLOCK_V from --min-block
+to the row's (capped at 16384), ROWS from 1 to as many as fill a 16384-logit tile (short rows:
+many a program), warps from 4 to 32, with 4 to 32 logits a thread; programs for 32 or 64 warps an SM;
 1 and 3 pipeline stages, and 2 for chunked rows (Triton's 2 stages keep one copy in flight and
 wait for it at once; 3 is the first that overlaps a load with the previous step's reductions).
 Rows of at most 16 logits are a thread's each (``ROW_A_THREAD`` in the kernel); their first
@@ -47,10 +48,11 @@ from .sweep_cli import publish, shape_arg, sweep_device
 from .timing import Device
 
 MAX_BLOCK = 16384  # the kernel's longest tile (_MAX_BLOCK_V): longer rows are streamed in chunks
+SHARED_MEMORY = 227 * 1024  # an H100's or H200's most a block can have: the pipelined loads' buffers
 PER_THREAD = (4, 32)  # logits a thread, least and most (registers: the tile is float32 there)
 
 
-def candidates(v: int, min_block: int = 1024) -> list[dict]:
+def candidates(v: int, min_block: int = 1024, element_size: int = 2) -> list[dict]:
     """(BLOCK_V, ROWS, warps, stages, programs an SM) to try for rows of ``v`` logits (see the module
     docstring), in the order a budget should reach them: 32 logits a thread (the kernel's own
     density) first, then 16, 8, 4; within each, 32 warps an SM (the kernel's) before 64, the whole
@@ -73,7 +75,7 @@ def candidates(v: int, min_block: int = 1024) -> list[dict]:
     ranked = sorted(out, key=lambda c: (density[c["rows"] * c["block_v"] // (32 * c["warps"])],
                                         c["per_sm"] * c["warps"] > 32, c["block_v"] < v,
                                         stage_order[c["stages"]], -c["block_v"], -c["rows"]))
-    return _whole_row(v) + _former_layout(v) + ranked
+    return _whole_row(v, element_size) + _former_layout(v) + ranked
 
 
 def _former_layout(v: int) -> list[dict]:
@@ -86,14 +88,17 @@ def _former_layout(v: int) -> list[dict]:
             {"block_v": 16, "rows": 128, "warps": 4, "stages": 1, "per_sm": 8, "row_major_stores": False}]
 
 
-def _whole_row(v: int) -> list[dict]:
+def _whole_row(v: int, element_size: int) -> list[dict]:
     """First, for rows of 16385 to 32768 logits: the whole row in registers (64 or 32 logits a
     thread on 16 or 32 warps), read once and exponentiated once instead of streamed twice in chunks:
-    the question the chunked default leaves open (issue "Kernels v3", item 1)."""
+    the question the chunked default leaves open (issue "Kernels v3", item 1); then, where two rows
+    in flight fit shared memory (16-bit logits: 2 x 64 KB), the loop over rows pipelined, the next
+    rows' loads issued while this one reduces (sm_90: no spill either way, compile_check)."""
     if not MAX_BLOCK < v <= 2 * MAX_BLOCK:
         return []
-    return [{"block_v": 2 * MAX_BLOCK, "rows": 1, "warps": warps, "stages": 1, "per_sm": max(1, 32 // warps)}
-            for warps in (16, 32)]
+    stages = (1, 3) if 2 * 2 * MAX_BLOCK * element_size <= SHARED_MEMORY else (1,)
+    return [{"block_v": 2 * MAX_BLOCK, "rows": 1, "warps": warps, "stages": s, "per_sm": max(1, 32 // warps)}
+            for s in stages for warps in (16, 32)]
 
 
 @contextlib.contextmanager
@@ -144,7 +149,7 @@ def sweep(n: int, v: int, dtype: str, device: Device, budget_s: float, min_block
         scale = float(grad0.abs().max().float())
         rows = []
         deadline = time.monotonic() + budget_s
-        for config in [None] + candidates(v, min_block):
+        for config in [None] + candidates(v, min_block, torch_dtype(dtype).itemsize):
             row = {"config": "default" if config is None else config}
             if config is not None and time.monotonic() > deadline:  # the default is always timed
                 rows.append(dict(row, skipped="the sweep's time budget (--budget) was spent"))

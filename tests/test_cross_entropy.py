@@ -189,6 +189,24 @@ def test_matches_oracle(dtype, shape, options):
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("v", [20000, 32768])
+@pytest.mark.parametrize("options", [dict(), dict(weight=True, label_smoothing=0.1, reduction="sum")],
+                         ids=["mean", "weights-smoothing-sum"])
+def test_whole_row_in_one_tile(dtype, v, options):
+    """Rows of up to 32768 logits in one tile (block_v=32768, the ce-sweep's first candidates for
+    them), whose target entries are stored after the rest of the row (on a GPU behind a barrier,
+    an order the interpreter, one operation of a program at a time, cannot show); "sum" with
+    grad_output 3 recomputes the gradient in the backward kernel, one chunk a row."""
+    n, seed = 6, v + 5
+    opts = dict(options, block_v=32768)
+    if opts.get("weight"):
+        opts["weight"] = (torch.rand(v, generator=torch.Generator().manual_seed(seed)) + 0.1).to(DEVICE)
+    x, target = make_logits(n, v, dtype, seed), make_target(n, v, seed)
+    grad_output = torch.tensor(3.0, device=DEVICE) if opts.get("reduction") == "sum" else None
+    check(x, target, grad_output, **opts)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
 @pytest.mark.parametrize("shape", [(3, 5, 4), (2, 7, 3, 2), (2, 5, 1), (1, 6, 1, 1)], ids=str)
 @pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 @pytest.mark.parametrize("reduction", ["mean", "none"])

@@ -10,9 +10,11 @@ from report.timing import Device
 
 def test_candidates_span_tiles_rows_warps_stages_and_programs():
     found = ce_sweep.candidates(32000)
-    assert found[:2] == [{"block_v": 32768, "rows": 1, "warps": w, "stages": 1, "per_sm": 32 // w}
-                         for w in (16, 32)]  # first the whole row in registers
-    found = found[2:]
+    assert found[:4] == [{"block_v": 32768, "rows": 1, "warps": w, "stages": s, "per_sm": 32 // w}
+                         for s in (1, 3) for w in (16, 32)]  # first the whole row in registers, then pipelined
+    fp32 = ce_sweep.candidates(32000, element_size=4)  # two rows in flight: 256 KB, more than shared memory
+    assert [c["stages"] for c in fp32 if c["block_v"] == 32768] == [1, 1]
+    found = found[4:]
     assert {c["block_v"] for c in found} == {1024, 2048, 4096, 8192, 16384}  # longer rows: chunks
     assert not any(c["block_v"] == 32768 for c in ce_sweep.candidates(50304))  # past one tile
     assert {"block_v": 8192, "rows": 1, "warps": 8, "stages": 3, "per_sm": 4} in found  # the default, pipelined

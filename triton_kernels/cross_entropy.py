@@ -156,9 +156,9 @@ import torch
 import triton
 import triton.language as tl
 
-from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call, round_to_bf16
 from .fastmath import LOG2E, exp, exp2
-from .launch import cdiv, next_power_of_2, on_device as _on_device, sm_count
+from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, after_barrier, autograd_function, call, cdiv
+from .launch import next_power_of_2, on_device as _on_device, round_to_bf16, sm_count
 
 __all__ = ["cross_entropy", "CrossEntropyLoss"]
 
@@ -319,22 +319,35 @@ def _per_class(v, CLS: tl.constexpr):
 
 
 @triton.jit
-def _grad_tile(p, cols, y, coef_p, coef_y, b, scale, active, in_range, HAS_B: tl.constexpr, ROUND_BF16: tl.constexpr,
+def _grad_tile(p, is_y, coef_p, coef_y, b, scale, active, in_range, HAS_B: tl.constexpr, ROUND_BF16: tl.constexpr,
                CLS: tl.constexpr):
     """∂loss/∂x for a tile (classes on axis CLS) from its softmax p: p A - (1 - ε) w_y [c = y] - b_c,
     times the row's scale (p may also be e^(x - m) with coef_p = A / Σ e^(x - m)), with
-    b_c = (ε / V) w_c (class indices) or a_c (soft targets: coef_y = 0, y = -1; HAS_B: b is not
-    0); NaN for a target outside [0, V), 0 for an ignored row. y is int32 (range-checked). The
-    scale and the NaN go into the row's coefficients (a multiply a row, not a logit's)."""
+    b_c = (ε / V) w_c (class indices) or a_c (soft targets: coef_y = 0; HAS_B: b is not 0); NaN
+    for a target outside [0, V), 0 for an ignored row. is_y marks the target's entries [c = y]
+    (False where _store_target_entries writes them afterwards). The scale and the NaN go into the
+    row's coefficients (a multiply a row, not a logit's)."""
     coef_p = tl.where(in_range, coef_p * scale, float("nan"))  # p NaN = NaN, 0 NaN too
-    g = p * _per_row(coef_p, CLS) - tl.where(_per_class(cols, CLS) == _per_row(y, CLS),
-                                             _per_row(coef_y * scale, CLS), 0.0)
+    g = p * _per_row(coef_p, CLS) - tl.where(is_y, _per_row(coef_y * scale, CLS), 0.0)
     if HAS_B:
         g -= b * _per_row(scale, CLS)
     g = tl.where(_per_row(active, CLS), g, 0.0)
     if ROUND_BF16:
         g = round_to_bf16(g)
     return g
+
+
+@triton.jit
+def _store_target_entries(g_row, y, p_y, coef_p, coef_y, b_y, scale, active, in_range, HAS_B: tl.constexpr,
+                          ROUND_BF16: tl.constexpr):
+    """Each row's target entry of the gradient, from its p_y (and b_y, [ROWS, 1]) as _grad_tile
+    forms it, stored once the rest of the row is written without the target's term (is_y False):
+    the barrier orders every thread's earlier stores before this one, so it is the entry's last
+    write. A compare and a select a logit fewer, and no column index held a logit until the
+    gradient's store (a whole 32768-logit row spilled those: 140 bytes a thread on 16 warps)."""
+    g = after_barrier(_grad_tile(p_y[:, None], True, coef_p, coef_y, b_y, scale, active, in_range, HAS_B,
+                                 ROUND_BF16, 1))
+    tl.store(g_row[:, None] + y[:, None], g.to(g_row.dtype.element_ty), mask=(active & in_range)[:, None])
 
 
 @triton.jit
@@ -407,9 +420,11 @@ def _cross_entropy_kernel(
     SOFT: target_ptr holds class probabilities q [N, V] (row stride target_stride) instead of class
     indices; D = N, and with STORE_LSE the backward's Σ_c a_c goes to a_sum_ptr.
     SINGLE_TILE: the row fits in BLOCK_V and stays in registers between the two uses, so the logits
-    are read once, x_y is taken from them and the gradient written once (chunked rows: read twice,
-    the second mostly from L2). NUM_STAGES pipelines the chunk loops, BLOCK_STAGES the loop over a
-    program's blocks (single tiles only: the next block's loads issued while this one reduces).
+    are read once (x_y taken from them for rows of up to 64 logits, one load a row beyond) and the
+    gradient written once (chunked rows: read twice, the second mostly from L2); beyond 64 logits
+    the gradient's target entries are stored after the rest of the row (_store_target_entries).
+    NUM_STAGES pipelines the chunk loops, BLOCK_STAGES the loop over a program's blocks (single
+    tiles only: the next block's loads issued while this one reduces).
     ROUND_BF16: round a bfloat16 gradient explicitly (interpreter only, see round_to_bf16).
     ROW_A_THREAD (short single-tile rows, class indices, no smoothing): the tile is [BLOCK_V, ROWS],
     classes on axis 0, loaded as a flat class-major run (class c of row r at c ROWS + r) reshaped,
@@ -421,6 +436,10 @@ def _cross_entropy_kernel(
     through shared memory, so that a warp's store writes whole runs of rows (see _ROW_MAJOR_STORES)."""
     tl.static_assert(not (ROW_A_THREAD and (SOFT or HAS_SMOOTHING)), "a row a thread: class indices, no smoothing")
     CLS: tl.constexpr = 0 if ROW_A_THREAD else 1  # the single tile's class axis
+    # Rows of up to 64 logits take x_y, and the target's gradient entries, from a compare a logit in
+    # the tile; longer ones have their target entries stored by _store_target_entries.
+    X_Y_IN_TILE: tl.constexpr = SINGLE_TILE and BLOCK_V <= 64
+    TARGET_LATER: tl.constexpr = not SOFT and not X_Y_IN_TILE
     pid = tl.program_id(0)
     cols = tl.arange(0, BLOCK_V)
     if ROW_A_THREAD:
@@ -466,8 +485,9 @@ def _cross_entropy_kernel(
             else:
                 mask = tile_mask
                 x = tl.load(x_row[:, None] + cols[None, :], mask=mask, other=float("-inf")).to(tl.float32)
+            is_y = False
             if not SOFT:
-                if BLOCK_V <= 64:  # x_y from the tile: no dependent load after the target's
+                if X_Y_IN_TILE:  # x_y from the tile: no dependent load after the target's
                     is_y = (_per_class(cols, CLS) == _per_row(y, CLS)) & _per_row(active & in_range, CLS)
                     x_y = tl.sum(tl.where(is_y, x, 0.0), axis=CLS)
                 else:
@@ -547,7 +567,7 @@ def _cross_entropy_kernel(
                 elif HAS_SMOOTHING:
                     b = eps_v * w
                 # p = e / s: the 1 / s goes into the row's coefficient (coef_p p = (coef_p / s) e)
-                g = _grad_tile(e, cols, y, coef_p * (1.0 / s), coef_y, b, scale, active, in_range,
+                g = _grad_tile(e, is_y, coef_p * (1.0 / s), coef_y, b, scale, active, in_range,
                                SOFT or HAS_SMOOTHING, ROUND_BF16, CLS)
                 if ROW_A_THREAD and not ROW_MAJOR_STORES:
                     tl.store(grad_ptr + flat_rows * grad_stride + flat_c,
@@ -557,6 +577,10 @@ def _cross_entropy_kernel(
                              mask=tile_mask)
                 else:
                     tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+                if TARGET_LATER:
+                    b_y = (eps_v * w_y)[:, None] if HAS_SMOOTHING else 0.0
+                    _store_target_entries(g_row, y, exp(x_y - shift), coef_p * (1.0 / s), coef_y, b_y, scale, active,
+                                          in_range, HAS_SMOOTHING, ROUND_BF16)
             else:
                 for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
                     c = start + cols
@@ -566,10 +590,15 @@ def _cross_entropy_kernel(
                     b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING,
                                 SOFT)
                     p = exp2(x * LOG2E - ((shift + log_s) * LOG2E)[:, None])  # see exp2: a gradient's bound
-                    g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, SOFT or HAS_SMOOTHING,
+                    g = _grad_tile(p, False, coef_p, coef_y, b, scale, active, in_range, SOFT or HAS_SMOOTHING,
                                    ROUND_BF16, 1)
                     tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
                              eviction_policy="evict_first")
+                if not SOFT:
+                    b_y = (eps_v * w_y)[:, None] if HAS_SMOOTHING else 0.0
+                    p_y = exp2(x_y * LOG2E - (shift + log_s) * LOG2E)
+                    _store_target_entries(g_row, y, p_y, coef_p, coef_y, b_y, scale, active, in_range, HAS_SMOOTHING,
+                                          ROUND_BF16)
 
     if REDUCTION != 0:
         tl.store(partial_ptr + pid, tl.sum(total, axis=0))
@@ -635,6 +664,7 @@ def _backward_kernel(
                         coef_p += label_smoothing / n_cols * tl.load(consts_ptr + 1)
                     else:
                         coef_p += label_smoothing
+                x_y = tl.load(src_row + y, mask=active & in_range, other=0.0).to(tl.float32)
         for start in range(0, n_cols, BLOCK_V):
             c = start + cols
             mask = row_mask[:, None] & (c < n_cols)[None, :]
@@ -646,10 +676,14 @@ def _backward_kernel(
             else:
                 b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING, SOFT)
                 p = exp2(v.to(tl.float32) * LOG2E - (lse * LOG2E)[:, None])
-                g = _grad_tile(p, c, y, coef_p, coef_y, b, scale, active, in_range, SOFT or HAS_SMOOTHING, ROUND_BF16,
-                               1)
+                g = _grad_tile(p, False, coef_p, coef_y, b, scale, active, in_range, SOFT or HAS_SMOOTHING,
+                               ROUND_BF16, 1)
             tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
                      eviction_policy="evict_first")
+        if not (RESCALE or SOFT):
+            b_y = (label_smoothing / n_cols * w_y)[:, None] if HAS_SMOOTHING else 0.0
+            _store_target_entries(g_row, y, exp2(x_y * LOG2E - lse * LOG2E), coef_p, coef_y, b_y, scale, active,
+                                  in_range, HAS_SMOOTHING, ROUND_BF16)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -23,11 +23,10 @@ flushed to 0 as the GPU does, so that the interpreter's tests meet the flush too
 import triton
 import triton.language as tl
 
-from .launch import INTERPRET
+from .launch import HARDWARE
 
 __all__ = ["LOG2E", "exp", "exp2", "reciprocal"]
 
-_HARDWARE = tl.constexpr(not INTERPRET)  # globals read inside @triton.jit functions must be constexpr
 LOG2E = tl.constexpr(1.4426950408889634)
 _TINY = tl.constexpr(2.0 ** -126)  # float32's smallest normal number
 
@@ -38,7 +37,7 @@ def exp2(x):
     row's constant, as exp2(x LOG2E - c LOG2E) is one FFMA before it instead of a subtraction and
     a multiply: the exponent's rounding is then u |x| instead of u |x - c|, which suits a gradient
     whose bound already carries lse's c u |max x|, not a loss formed from x - max x."""
-    if _HARDWARE:
+    if HARDWARE:
         y = tl.inline_asm_elementwise("ex2.approx.ftz.f32 $0, $1;", "=f,f", [x], dtype=tl.float32,
                                       is_pure=True, pack=1)
     else:
@@ -56,7 +55,7 @@ def exp(x):
 @triton.jit
 def reciprocal(x):
     """1/x of a float32 tile: one rcp.approx.ftz.f32, 1 ulp for |x| in [2^-126, 2^126], 0 beyond."""
-    if _HARDWARE:
+    if HARDWARE:
         y = tl.inline_asm_elementwise("rcp.approx.ftz.f32 $0, $1;", "=f,f", [x], dtype=tl.float32,
                                       is_pure=True, pack=1)
     else:

@@ -1,6 +1,6 @@
 """What the kernels share: the dtypes they take, whether Triton interprets them, the GPU they
-launch on, how a call reaches a custom operator's implementation, and the interpreter's bfloat16
-rounding."""
+launch on, how a call reaches a custom operator's implementation, the interpreter's bfloat16
+rounding and a barrier Triton's pipeliner lets be."""
 import contextlib
 import os
 
@@ -24,6 +24,26 @@ def round_to_bf16(x):
     bits = x.to(tl.uint32, bitcast=True)
     rounded = ((bits + 0x7FFF + ((bits >> 16) & 1)) & 0xFFFF0000).to(tl.float32, bitcast=True)
     return tl.where(x != x, float("nan"), rounded)
+
+
+# Whether kernels are compiled for a GPU (inline assembly), as a constexpr: globals read inside
+# @triton.jit functions must be.
+HARDWARE = tl.constexpr(not INTERPRET)
+
+
+@triton.jit
+def after_barrier(x):
+    """float32 x once every thread of the program has reached this point: a barrier (bar.sync 0)
+    that orders every thread's memory operations before it before every thread's after it, e.g. a
+    store of x to an address another thread wrote earlier. tl.debug_barrier does that too, but
+    Triton does not software-pipeline a loop that holds one; it does pipeline one that holds
+    inline assembly with side effects, which the compiler keeps in program order with the stores.
+    Every thread must reach it equally often: a tile's call is (each thread holds as many of its
+    elements). The interpreter runs a program's operations one at a time: there it is x."""
+    if HARDWARE:
+        x = tl.inline_asm_elementwise("bar.sync 0;\n\tmov.b32 $0, $1;", "=f,f", [x], dtype=tl.float32,
+                                      is_pure=False, pack=1)
+    return x
 
 
 def on_device(t):
