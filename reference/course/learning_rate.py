@@ -12,8 +12,6 @@
 # For a network the same holds locally, with a the largest curvature of E.
 
 # %%
-import math
-
 from reference.course._data import clouds
 from reference.mlp import MLP
 from reference.optimizers import SGD
