@@ -20,7 +20,8 @@ to the row's (capped at 16384), ROWS from 1 to as many as fill a 16384-logit til
 many a program), warps from 4 to 32, with 4 to 32 logits a thread; programs for 32 or 64 warps an SM;
 1 and 3 pipeline stages, and 2 for chunked rows (Triton's 2 stages keep one copy in flight and
 wait for it at once; 3 is the first that overlaps a load with the previous step's reductions).
-Rows of at most 16 logits are a thread's each (``ROW_A_THREAD`` in the kernel); their first
+Rows of 257 to 2048 logits first try a row a one-warp program (``_row_a_warp``). Rows of at
+most 16 logits are a thread's each (``ROW_A_THREAD`` in the kernel); their first
 candidates are the former layout, 16 threads a row (``row_a_thread: False``), which the third
 H200 run timed at ~0.5 ms for 4194304 x 10, and the gradient stored straight from the class-major
 layout (``row_major_stores: False``) instead of through shared memory. Each is a separate
@@ -75,7 +76,7 @@ def candidates(v: int, min_block: int = 1024, element_size: int = 2) -> list[dic
     ranked = sorted(out, key=lambda c: (density[c["rows"] * c["block_v"] // (32 * c["warps"])],
                                         c["per_sm"] * c["warps"] > 32, c["block_v"] < v,
                                         stage_order[c["stages"]], -c["block_v"], -c["rows"]))
-    return _whole_row(v, element_size) + _former_layout(v) + ranked
+    return _whole_row(v, element_size) + _former_layout(v) + _row_a_warp(v) + ranked
 
 
 def _former_layout(v: int) -> list[dict]:
@@ -86,6 +87,16 @@ def _former_layout(v: int) -> list[dict]:
         return []
     return [{"block_v": 16, "rows": 128, "warps": 16, "stages": 1, "per_sm": 2, "row_a_thread": False},
             {"block_v": 16, "rows": 128, "warps": 4, "stages": 1, "per_sm": 8, "row_major_stores": False}]
+
+
+def _row_a_warp(v: int) -> list[dict]:
+    """For rows of 257 to 2048 logits: a row a one-warp program (the kernel's own choice up to 1024
+    logits, at 16 programs an SM) at 24 programs an SM, which fit where a thread needs at most 80
+    registers; and rows of 1025 to 2048 logits the same way (64 a thread) at 16."""
+    if not 256 < v <= 2048:
+        return []
+    block = 1 << (v - 1).bit_length()
+    return [{"block_v": block, "rows": 1, "warps": 1, "stages": 1, "per_sm": 24 if block <= 1024 else 16}]
 
 
 def _whole_row(v: int, element_size: int) -> list[dict]:
@@ -110,7 +121,7 @@ def launching(config: dict | None):
         return
     saved = ce._launch_config, ce._ROW_A_THREAD, ce._ROW_MAJOR_STORES
     block, rows, warps = config["block_v"], config["rows"], config["warps"]
-    ce._launch_config = lambda n_rows, n_cols, block_v, heavy=False: ce._Launch(
+    ce._launch_config = lambda n_rows, n_cols, block_v, heavy=False, row_a_warp=False: ce._Launch(
         block, rows, warps, n_cols <= block, config["per_sm"], config["stages"])
     if not config.get("row_a_thread", True):
         ce._ROW_A_THREAD = 0

@@ -29,6 +29,10 @@ def test_candidates_span_tiles_rows_warps_stages_and_programs():
     assert all("row_a_thread" not in c and "row_major_stores" not in c for c in tiny[2:])
     assert tiny and {c["block_v"] for c in tiny} == {16} and max(c["rows"] for c in tiny) == 1024
     assert {c["stages"] for c in tiny} == {1, 3}  # single tiles: the persistent loop's pipelining
+    middle = ce_sweep.candidates(1000)  # first a row a one-warp program at 24 programs an SM (the kernel's: 16)
+    assert middle[0] == {"block_v": 1024, "rows": 1, "warps": 1, "stages": 1, "per_sm": 24}
+    assert {"block_v": 1024, "rows": 2, "warps": 4, "stages": 1, "per_sm": 8} in middle  # the former default
+    assert ce_sweep.candidates(2048)[0]["per_sm"] == 16 and not ce_sweep.candidates(256, min_block=64)[0]["rows"] == 1
     short = ce_sweep.candidates(100, min_block=64)
     assert {c["block_v"] for c in short} == {64, 128} and all(c["stages"] != 2 for c in short if c["block_v"] == 128)
 

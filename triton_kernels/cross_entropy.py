@@ -187,6 +187,14 @@ _PART_ROWS = 4096  # targets per prologue program below _MAX_PARTS programs
 _BLOCK = 1024  # elements per step of the small reductions
 _NUM_STAGES = 1  # pipelining of the main kernel's loops: 2 stages measured slower on an H200 (report/NOTES.md)
 _WARPS_PER_SM = 32  # the main kernel's persistent grid: programs enough for this many warps an SM
+# Rows of more than 256 and at most _ROW_A_WARP logits (class indices, not both weights and smoothing)
+# take a one-warp program each in the forward: a row's max and sums are then shuffles within the warp,
+# without the shared memory and barriers of a row spread over warps (compile_check, bf16, sm_90: 15.3
+# instructions a logit at V = 1024 against 31.5 for two rows on 4 warps, 22.0 against 38.1 at 1000,
+# 42.3 against 86.7 at 300). They take up to 128 registers a thread, so _ONE_WARP_PROGRAMS an SM are
+# all resident at once (the 32 of _WARPS_PER_SM would leave the last ones for a second wave).
+_ROW_A_WARP = 1024
+_ONE_WARP_PROGRAMS = 16
 
 
 # ----------------------------------------------------------------------------------------------
@@ -825,13 +833,16 @@ class _Options:
     inplace: bool = False
 
 
-def _launch_config(n_rows: int, n_cols: int, block_v: int, heavy: bool = False) -> _Launch:
+def _launch_config(n_rows: int, n_cols: int, block_v: int, heavy: bool = False, row_a_warp: bool = False) -> _Launch:
     """_PER_THREAD logits per thread (a whole row for rows of at most _ROW_A_THREAD, 128 rows on 4
     warps; 4 for rows of at most 64, many rows a program: on an H200, bf16 V = 10 fwd+bwd took
     0.58 ms instead of 0.74 ms at 16 threads a row, with fewer registers; 16 when ``heavy``,
     class weights with label smoothing, whose weight tiles beside the logits' spill 24-28 bytes at
-    32 a thread for sm_90), 4 to 32 warps."""
+    32 a thread for sm_90), 4 to 32 warps; with ``row_a_warp`` (the forward, class indices) rows of
+    257 to _ROW_A_WARP logits one warp each (see there)."""
     block = min(max(16, next_power_of_2(n_cols)), block_v)
+    if row_a_warp and not heavy and 256 < block <= _ROW_A_WARP and n_cols <= block:
+        return _Launch(block, 1, 1, True, _ONE_WARP_PROGRAMS, _NUM_STAGES)
     rows = max(1, min(_TILE // block, next_power_of_2(max(n_rows, 1))))
     per_thread = block if block <= _ROW_A_THREAD else 4 if block <= 64 else 16 if heavy else _PER_THREAD
     warps = min(32, max(4, rows * block // (32 * per_thread)))
@@ -851,7 +862,8 @@ def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
     is given, is written into it times 1/D ("mean") or 1 ("sum")."""
     n_rows, n_cols = logits.shape
     device = logits.device
-    launch = _launch_config(n_rows, n_cols, o.block_v, heavy=weight is not None and o.label_smoothing > 0)
+    launch = _launch_config(n_rows, n_cols, o.block_v, heavy=weight is not None and o.label_smoothing > 0,
+                            row_a_warp=not o.soft)
     row_a_thread = launch.block <= _ROW_A_THREAD and not o.soft and o.label_smoothing == 0
     n_programs = max(1, min(cdiv(n_rows, launch.rows), launch.per_sm * sm_count(device)))
     # consts [1/D, W], D's partials, then one loss partial per program.
