@@ -76,8 +76,8 @@ on a GPU too, at the cost of one sync (torch's own CUDA kernel stops the process
 device-side assert instead).
 
 Backward. For "mean"/"sum" the gradient buffer of the forward is final when grad_output = 1
-(``loss.backward()``): the backward is a persistent grid of at most one program per SM, each
-loading grad_output once and returning. For another grad_output (e.g. a loss scale) it recomputes
+(``loss.backward()``): the backward's programs (a persistent grid, as the main kernel's) each
+load grad_output once and return. For another grad_output (e.g. a loss scale) it recomputes
 the gradient from the logits and the saved lse, times grad_output / D in float32, rounded once, so
 a 16-bit gradient does not underflow before the scale is applied: one more read of the logits and
 write of the gradient, and the logits are kept alive (not copied) from forward to backward. "none"
@@ -849,10 +849,13 @@ def _launch_config(n_rows: int, n_cols: int, block_v: int, heavy: bool = False, 
     return _Launch(block, rows, warps, n_cols <= block, max(1, _WARPS_PER_SM // warps), _NUM_STAGES)
 
 
-def _persistent_programs(device, n_blocks: int) -> int:
-    """Grid of the backward: one program per SM at most (a few under the interpreter, enough to
-    exercise the grid-stride loop), since for grad_output = 1 each program only loads one scalar."""
-    return max(1, min(n_blocks, sm_count(device)))
+def _persistent_programs(device, n_blocks: int, per_sm: int) -> int:
+    """A persistent grid: per_sm programs an SM (sm_count: a few SMs under the interpreter, so that
+    programs walk several blocks), fewer where there are fewer blocks. The backward's too: where
+    grad_output = 1 its programs return at once (~1000 of them, a few µs), and where it is not (a
+    loss scale, "none") it reads and writes as much as the forward, which at one program an SM
+    (4 warps for rows of 1024 logits, 4 KB in flight) would run at a sixth of copy speed."""
+    return max(1, min(n_blocks, per_sm * sm_count(device)))
 
 
 def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
@@ -865,7 +868,7 @@ def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
     launch = _launch_config(n_rows, n_cols, o.block_v, heavy=weight is not None and o.label_smoothing > 0,
                             row_a_warp=not o.soft)
     row_a_thread = launch.block <= _ROW_A_THREAD and not o.soft and o.label_smoothing == 0
-    n_programs = max(1, min(cdiv(n_rows, launch.rows), launch.per_sm * sm_count(device)))
+    n_programs = _persistent_programs(device, cdiv(n_rows, launch.rows), launch.per_sm)
     # consts [1/D, W], D's partials, then one loss partial per program.
     ws = _alloc((2 + _MAX_PARTS + n_programs,), torch.float32, device)
     consts, parts, partials = ws[:2], ws[2:2 + _MAX_PARTS], ws[2 + _MAX_PARTS:]
@@ -911,7 +914,7 @@ def _backward(src, target, weight, lse, a_sum, consts, grad, grad_output, o: _Op
     if n_rows == 0:
         return
     launch = _launch_config(n_rows, n_cols, o.block_v, heavy=weight is not None and o.label_smoothing > 0)
-    grid = (_persistent_programs(grad.device, cdiv(n_rows, launch.rows)),)
+    grid = (_persistent_programs(grad.device, cdiv(n_rows, launch.rows), launch.per_sm),)
     go = grad_output.float()
     _backward_kernel[grid](
         src_ptr=src, src_stride=src.stride(0), target_ptr=target, target_stride=target.stride(0) if o.soft else 0,
