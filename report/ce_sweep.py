@@ -43,13 +43,13 @@ import sys
 import time
 from pathlib import Path
 
+from .compile_check import MAX_SHARED
 from .metrics import cross_entropy_bytes, torch_dtype
 from .runner import error_text
 from .sweep_cli import publish, shape_arg, sweep_device
 from .timing import Device
 
 MAX_BLOCK = 16384  # the kernel's longest tile (_MAX_BLOCK_V): longer rows are streamed in chunks
-SHARED_MEMORY = 227 * 1024  # an H100's or H200's most a block can have: the pipelined loads' buffers
 PER_THREAD = (4, 32)  # logits a thread, least and most (registers: the tile is float32 there)
 
 
@@ -107,7 +107,7 @@ def _whole_row(v: int, element_size: int) -> list[dict]:
     rows' loads issued while this one reduces (sm_90: no spill either way, compile_check)."""
     if not MAX_BLOCK < v <= 2 * MAX_BLOCK:
         return []
-    stages = (1, 3) if 2 * 2 * MAX_BLOCK * element_size <= SHARED_MEMORY else (1,)
+    stages = (1, 3) if 2 * 2 * MAX_BLOCK * element_size <= MAX_SHARED else (1,)  # two rows' buffers
     return [{"block_v": 2 * MAX_BLOCK, "rows": 1, "warps": warps, "stages": s, "per_sm": max(1, 32 // warps)}
             for s in stages for warps in (16, 32)]
 

@@ -346,14 +346,15 @@ def _grad_tile(p, is_y, coef_p, coef_y, b, scale, active, in_range, HAS_B: tl.co
 
 
 @triton.jit
-def _store_target_entries(g_row, y, p_y, coef_p, coef_y, b_y, scale, active, in_range, HAS_B: tl.constexpr,
-                          ROUND_BF16: tl.constexpr):
-    """Each row's target entry of the gradient, from its p_y (and b_y, [ROWS, 1]) as _grad_tile
+def _store_target_entries(g_row, y, p_y, coef_p, coef_y, w_y, label_smoothing, n_cols, scale, active, in_range,
+                          HAS_SMOOTHING: tl.constexpr, ROUND_BF16: tl.constexpr):
+    """Each row's target entry of the gradient, from its p_y (and b_y = (ε / V) w_y) as _grad_tile
     forms it, stored once the rest of the row is written without the target's term (is_y False):
     the barrier orders every thread's earlier stores before this one, so it is the entry's last
     write. A compare and a select a logit fewer, and no column index held a logit until the
     gradient's store (a whole 32768-logit row spilled those: 140 bytes a thread on 16 warps)."""
-    g = after_barrier(_grad_tile(p_y[:, None], True, coef_p, coef_y, b_y, scale, active, in_range, HAS_B,
+    b_y = (label_smoothing / n_cols * w_y)[:, None] if HAS_SMOOTHING else 0.0
+    g = after_barrier(_grad_tile(p_y[:, None], True, coef_p, coef_y, b_y, scale, active, in_range, HAS_SMOOTHING,
                                  ROUND_BF16, 1))
     tl.store(g_row[:, None] + y[:, None], g.to(g_row.dtype.element_ty), mask=(active & in_range)[:, None])
 
@@ -585,10 +586,8 @@ def _cross_entropy_kernel(
                              mask=tile_mask)
                 else:
                     tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
-                if TARGET_LATER:
-                    b_y = (eps_v * w_y)[:, None] if HAS_SMOOTHING else 0.0
-                    _store_target_entries(g_row, y, exp(x_y - shift), coef_p * (1.0 / s), coef_y, b_y, scale, active,
-                                          in_range, HAS_SMOOTHING, ROUND_BF16)
+                if TARGET_LATER:  # p_y as the tile's e, with its coefficient
+                    p_y, coef_p_y = exp(x_y - shift), coef_p * (1.0 / s)
             else:
                 for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
                     c = start + cols
@@ -602,11 +601,11 @@ def _cross_entropy_kernel(
                                    ROUND_BF16, 1)
                     tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
                              eviction_policy="evict_first")
-                if not SOFT:
-                    b_y = (eps_v * w_y)[:, None] if HAS_SMOOTHING else 0.0
-                    p_y = exp2(x_y * LOG2E - (shift + log_s) * LOG2E)
-                    _store_target_entries(g_row, y, p_y, coef_p, coef_y, b_y, scale, active, in_range, HAS_SMOOTHING,
-                                          ROUND_BF16)
+                if TARGET_LATER:  # p_y as the chunks' p
+                    p_y, coef_p_y = exp2(x_y * LOG2E - (shift + log_s) * LOG2E), coef_p
+            if TARGET_LATER:
+                _store_target_entries(g_row, y, p_y, coef_p_y, coef_y, w_y, label_smoothing, n_cols, scale, active,
+                                      in_range, HAS_SMOOTHING, ROUND_BF16)
 
     if REDUCTION != 0:
         tl.store(partial_ptr + pid, tl.sum(total, axis=0))
@@ -689,9 +688,8 @@ def _backward_kernel(
             tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
                      eviction_policy="evict_first")
         if not (RESCALE or SOFT):
-            b_y = (label_smoothing / n_cols * w_y)[:, None] if HAS_SMOOTHING else 0.0
-            _store_target_entries(g_row, y, exp2(x_y * LOG2E - lse * LOG2E), coef_p, coef_y, b_y, scale, active,
-                                  in_range, HAS_SMOOTHING, ROUND_BF16)
+            _store_target_entries(g_row, y, exp2(x_y * LOG2E - lse * LOG2E), coef_p, coef_y, w_y, label_smoothing,
+                                  n_cols, scale, active, in_range, HAS_SMOOTHING, ROUND_BF16)
 
 
 # ----------------------------------------------------------------------------------------------
