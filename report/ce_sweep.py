@@ -17,10 +17,11 @@ candidate's loss and gradient against the kernel's own choice (``default``).
 Candidates: for rows of 16385 to 32768 logits first the whole row in one 32768-logit tile (16-bit
 logits: also with the loop over rows pipelined), then every power-of-two BLOCK_V from --min-block
 to the row's (capped at 16384), ROWS from 1 to as many as fill a 16384-logit tile (short rows:
-many a program), warps from 4 to 32, with 4 to 32 logits a thread; programs for 32 or 64 warps an SM;
+many a program), warps from 4 to 32, with 4 to 32 logits a thread; programs for 32 or 16 warps an SM
+(64 or 128 registers a thread: the kernel caps them so that all of an SM's programs are resident);
 1 and 3 pipeline stages, and 2 for chunked rows (Triton's 2 stages keep one copy in flight and
 wait for it at once; 3 is the first that overlaps a load with the previous step's reductions).
-Rows of 257 to 2048 logits first try a row a one-warp program (``_row_a_warp``). Rows of at
+Rows of 1025 to 2048 logits first try a row a one-warp program (``_row_a_warp``). Rows of at
 most 16 logits are a thread's each (``ROW_A_THREAD`` in the kernel); their first
 candidates are the former layout, 16 threads a row (``row_a_thread: False``), which the third
 H200 run timed at ~0.5 ms for 4194304 x 10, and the gradient stored straight from the class-major
@@ -56,7 +57,7 @@ PER_THREAD = (4, 32)  # logits a thread, least and most (registers: the tile is 
 def candidates(v: int, min_block: int = 1024, element_size: int = 2) -> list[dict]:
     """(BLOCK_V, ROWS, warps, stages, programs an SM) to try for rows of ``v`` logits (see the module
     docstring), in the order a budget should reach them: 32 logits a thread (the kernel's own
-    density) first, then 16, 8, 4; within each, 32 warps an SM (the kernel's) before 64, the whole
+    density) first, then 16, 8, 4; within each, 32 warps an SM before 16, the whole
     row in one tile before chunks, one stage before three before two, and the longest tile first."""
     top = min(MAX_BLOCK, 1 << max(0, v - 1).bit_length())
     out = []
@@ -66,15 +67,16 @@ def candidates(v: int, min_block: int = 1024, element_size: int = 2) -> list[dic
         while rows * block <= MAX_BLOCK:
             for warps in (4, 8, 16, 32):
                 if PER_THREAD[0] <= rows * block // (32 * warps) <= PER_THREAD[1]:
-                    for stages, warps_per_sm in itertools.product((1, 3, 2) if block < v else (1, 3), (32, 64)):
-                        out.append({"block_v": block, "rows": rows, "warps": warps, "stages": stages,
-                                    "per_sm": max(1, warps_per_sm // warps)})
+                    for stages, warps_per_sm in itertools.product((1, 3, 2) if block < v else (1, 3), (32, 16)):
+                        if warps <= warps_per_sm:
+                            out.append({"block_v": block, "rows": rows, "warps": warps, "stages": stages,
+                                        "per_sm": warps_per_sm // warps})
             rows *= 2
         block *= 2
     density = {32: 0, 16: 1, 8: 2, 4: 3}
     stage_order = {1: 0, 3: 1, 2: 2}
     ranked = sorted(out, key=lambda c: (density[c["rows"] * c["block_v"] // (32 * c["warps"])],
-                                        c["per_sm"] * c["warps"] > 32, c["block_v"] < v,
+                                        c["per_sm"] * c["warps"] < 32, c["block_v"] < v,
                                         stage_order[c["stages"]], -c["block_v"], -c["rows"]))
     return _whole_row(v, element_size) + _former_layout(v) + _row_a_warp(v) + ranked
 
@@ -86,29 +88,28 @@ def _former_layout(v: int) -> list[dict]:
     if v > 16:
         return []
     return [{"block_v": 16, "rows": 128, "warps": 16, "stages": 1, "per_sm": 2, "row_a_thread": False},
-            {"block_v": 16, "rows": 128, "warps": 4, "stages": 1, "per_sm": 8, "row_major_stores": False}]
+            {"block_v": 16, "rows": 128, "warps": 4, "stages": 1, "per_sm": 4, "row_major_stores": False}]
 
 
 def _row_a_warp(v: int) -> list[dict]:
-    """For rows of 257 to 2048 logits: a row a one-warp program (the kernel's own choice up to 1024
-    logits, at 16 programs an SM) at 24 programs an SM, which fit where a thread needs at most 80
-    registers; and rows of 1025 to 2048 logits the same way (64 a thread) at 16."""
-    if not 256 < v <= 2048:
+    """For rows of 1025 to 2048 logits: a row a one-warp program (64 logits a thread), as the kernel
+    runs rows of 257 to 1024, at 16 programs an SM (128 registers a thread)."""
+    if not 1024 < v <= 2048:
         return []
-    block = 1 << (v - 1).bit_length()
-    return [{"block_v": block, "rows": 1, "warps": 1, "stages": 1, "per_sm": 24 if block <= 1024 else 16}]
+    return [{"block_v": 2048, "rows": 1, "warps": 1, "stages": 1, "per_sm": 16}]
 
 
 def _whole_row(v: int, element_size: int) -> list[dict]:
     """First, for rows of 16385 to 32768 logits: the whole row in registers (64 or 32 logits a
-    thread on 16 or 32 warps), read once and exponentiated once instead of streamed twice in chunks:
-    the question the chunked default leaves open (issue "Kernels v3", item 1); then, where two rows
-    in flight fit shared memory (16-bit logits: 2 x 64 KB), the loop over rows pipelined, the next
-    rows' loads issued while this one reduces (sm_90: no spill either way, compile_check)."""
+    thread on 16 or 32 warps, one program an SM: 128 or 64 registers a thread), read once and
+    exponentiated once instead of streamed twice in chunks: the question the chunked default
+    leaves open (issue "Kernels v3", item 1); then, where two rows in flight fit shared memory
+    (16-bit logits: 2 x 64 KB), the loop over rows pipelined, the next rows' loads issued while
+    this one reduces (sm_90: no spill either way, compile_check)."""
     if not MAX_BLOCK < v <= 2 * MAX_BLOCK:
         return []
     stages = (1, 3) if 2 * 2 * MAX_BLOCK * element_size <= MAX_SHARED else (1,)  # two rows' buffers
-    return [{"block_v": 2 * MAX_BLOCK, "rows": 1, "warps": warps, "stages": s, "per_sm": max(1, 32 // warps)}
+    return [{"block_v": 2 * MAX_BLOCK, "rows": 1, "warps": warps, "stages": s, "per_sm": 1}
             for s in stages for warps in (16, 32)]
 
 
@@ -121,7 +122,7 @@ def launching(config: dict | None):
         return
     saved = ce._launch_config, ce._ROW_A_THREAD, ce._ROW_MAJOR_STORES
     block, rows, warps = config["block_v"], config["rows"], config["warps"]
-    ce._launch_config = lambda n_rows, n_cols, block_v, heavy=False, row_a_warp=False: ce._Launch(
+    ce._launch_config = lambda n_rows, n_cols, o, **flags: ce._Launch(
         block, rows, warps, n_cols <= block, config["per_sm"], config["stages"])
     if not config.get("row_a_thread", True):
         ce._ROW_A_THREAD = 0

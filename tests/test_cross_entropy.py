@@ -9,6 +9,7 @@ module allocates is poisoned with NaN, so an element the kernels forget to write
 """
 import contextlib
 import importlib
+import itertools
 import math
 
 import pytest
@@ -682,13 +683,27 @@ def test_one_launch_without_host_work(reduction, monkeypatch):
     x, target = make_logits(300, 10, torch.float16, 23), make_target(300, 10, 23)
     leaf = x.detach().clone().requires_grad_()
     loss = cross_entropy(leaf, target, reduction=reduction)
-    names = [name for name, _ in launches]
+    names = [name for name, _, _ in launches]
     assert names == (["_cross_entropy_kernel"] if reduction == "none" else ["_prologue_kernel", "_cross_entropy_kernel"])
     loss.backward(torch.ones_like(loss))
-    name, grid = launches[-1]
-    launch = ce._launch_config(300, 10, ce._MAX_BLOCK_V)
+    name, grid, kwargs = launches[-1]
+    o = ce._Options(reduction, -100, 0.0, 0.0, ce._MAX_BLOCK_V, False)
+    launch = ce._launch_config(300, 10, o, weighted=False, aligned=False, forward=False)
     programs = min(ce.cdiv(300, launch.rows), launch.per_sm * ce.sm_count(x.device))
-    assert name == "_backward_kernel" and grid[0] == programs
+    assert name == "_backward_kernel" and grid[0] == programs and kwargs["maxnreg"] == launch.maxnreg
+
+
+@pytest.mark.parametrize("n_cols", [10, 64, 300, 1000, 3000, 8192, 20000])
+def test_a_persistent_grid_is_resident_at_once(n_cols):
+    """Each launch's programs of an SM fit its register file at the registers a thread that the
+    launch caps them to (maxnreg), and its 64 warps: a program that did not fit would start only
+    after the others had done their share, a second wave on an SM that one program cannot fill.
+    No cap is below 64, the least the variants compile within without spills (compile_check)."""
+    for soft, smoothing, weighted, aligned, forward in itertools.product(*[(False, True)] * 5):
+        o = ce._Options("mean", -100, 0.1 * smoothing, 0.0, ce._MAX_BLOCK_V, soft)
+        launch = ce._launch_config(4096, n_cols, o, weighted=weighted, aligned=aligned, forward=forward)
+        assert launch.per_sm * launch.warps * 32 * launch.maxnreg <= 65536 and launch.per_sm * launch.warps <= 64
+        assert launch.maxnreg >= 64 and launch.maxnreg % 8 == 0 or launch.maxnreg == 255
 
 
 class _Recorder:
@@ -696,8 +711,10 @@ class _Recorder:
         self.kernel, self.name, self.launches = kernel, name, launches
 
     def __getitem__(self, grid):
-        self.launches.append((self.name, grid))
-        return self.kernel[grid]
+        def launch(**kwargs):
+            self.launches.append((self.name, grid, kwargs))
+            return self.kernel[grid](**kwargs)
+        return launch
 
 
 def test_unchecked_out_of_range_target_makes_the_mean_nan():

@@ -60,19 +60,19 @@ Soft targets get the same treatment (their bytes b_q instead of b).
 
 Launches and host work. The call never waits for the GPU (no device-to-host sync: CUDA graphs
 capture it, torch.compile need not break its graph around it). "mean" and "sum" launch a tiny
-prologue (it zeroes a ticket counter and, for "mean", sums D over the targets: N x 8 bytes read
-by at most 1024 programs) and then the main kernel, which writes the loss, the lse when it is
-needed and, when the logits need a gradient, the gradient for grad_output = 1. The main kernel's
-grid is persistent (enough programs for _WARPS_PER_SM warps an SM, each taking every n-th block
-of rows), so the per-program work (1/D from the prologue's partials, a loss partial, a ticket) is
-paid a few times an SM, not once a block. Each program stores the sum of its rows' losses; the
-program that takes the last ticket of an atomic counter adds these partials up in program order,
-so the loss is deterministic on a given GPU (the grid follows its SM count). "none" is the main kernel
-alone. Out-of-range targets are checked before launching only where that is free (CPU tensors,
-``check_target=None``, the default): on a GPU the check is a device-to-host sync, so there such a
-row gets a NaN loss and gradient and nothing is read out of bounds; for "mean" D is NaN too, so
-the loss and every gradient are NaN: never a finite loss. ``check_target=True`` raises ValueError
-on a GPU too, at the cost of one sync (torch's own CUDA kernel stops the process with a
+prologue (it zeroes a ticket counter and, for "mean", sums D over the targets: N x 8 bytes read by
+at most 1024 programs) and then the main kernel, which writes the loss, the lse when it is needed
+and, when the logits need a gradient, the gradient for grad_output = 1. The main kernel's grid is
+persistent (as many programs an SM as its registers hold at once, each taking every n-th block of
+rows: ``_launch_config``), so the per-program work (1/D from the prologue's partials, a loss
+partial, a ticket) is paid a few times an SM, not once a block. Each program stores the sum of its
+rows' losses; the program that takes the last ticket of an atomic counter adds these partials up in
+program order, so the loss is deterministic on a given GPU (the grid follows its SM count). "none"
+is the main kernel alone. Out-of-range targets are checked before launching only where that is free
+(CPU tensors, ``check_target=None``, the default): on a GPU the check is a device-to-host sync, so
+there such a row gets a NaN loss and gradient and nothing is read out of bounds; for "mean" D is
+NaN too, so the loss and every gradient are NaN: never a finite loss. ``check_target=True`` raises
+ValueError on a GPU too, at the cost of one sync (torch's own CUDA kernel stops the process with a
 device-side assert instead).
 
 Backward. For "mean"/"sum" the gradient buffer of the forward is final when grad_output = 1
@@ -158,7 +158,7 @@ import triton.language as tl
 
 from .fastmath import LOG2E, exp, exp2
 from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, after_barrier, autograd_function, call, cdiv
-from .launch import next_power_of_2, on_device as _on_device, round_to_bf16, sm_count
+from .launch import REGISTERS_PER_SM, next_power_of_2, on_device as _on_device, round_to_bf16, sm_count
 
 __all__ = ["cross_entropy", "CrossEntropyLoss"]
 
@@ -186,15 +186,12 @@ _MAX_PARTS = 1024
 _PART_ROWS = 4096  # targets per prologue program below _MAX_PARTS programs
 _BLOCK = 1024  # elements per step of the small reductions
 _NUM_STAGES = 1  # pipelining of the main kernel's loops: 2 stages measured slower on an H200 (report/NOTES.md)
-_WARPS_PER_SM = 32  # the main kernel's persistent grid: programs enough for this many warps an SM
 # Rows of more than 256 and at most _ROW_A_WARP logits (class indices, not both weights and smoothing)
 # take a one-warp program each in the forward: a row's max and sums are then shuffles within the warp,
 # without the shared memory and barriers of a row spread over warps (compile_check, bf16, sm_90: 15.3
 # instructions a logit at V = 1024 against 31.5 for two rows on 4 warps, 22.0 against 38.1 at 1000,
-# 42.3 against 86.7 at 300). They take up to 128 registers a thread, so _ONE_WARP_PROGRAMS an SM are
-# all resident at once (the 32 of _WARPS_PER_SM would leave the last ones for a second wave).
+# 42.3 against 86.7 at 300). They take up to 128 registers a thread.
 _ROW_A_WARP = 1024
-_ONE_WARP_PROGRAMS = 16
 
 
 # ----------------------------------------------------------------------------------------------
@@ -816,6 +813,14 @@ class _Launch(NamedTuple):
     per_sm: int
     stages: int
 
+    @property
+    def maxnreg(self) -> int:
+        """Registers a thread that let all per_sm programs of an SM be resident at once (ptxas
+        allocates them 8 a thread at a time). A persistent grid whose programs do not all fit
+        runs the rest in a second wave, after the first has done its share: with 3 of 4 resident,
+        the last program's rows take as long again on an SM one program cannot fill."""
+        return min(255, REGISTERS_PER_SM // (32 * self.warps * self.per_sm) // 8 * 8)
+
 
 @dataclasses.dataclass(frozen=True)
 class _Options:
@@ -831,20 +836,36 @@ class _Options:
     inplace: bool = False
 
 
-def _launch_config(n_rows: int, n_cols: int, block_v: int, heavy: bool = False, row_a_warp: bool = False) -> _Launch:
+def _launch_config(n_rows: int, n_cols: int, o: _Options, *, weighted: bool, aligned: bool, forward: bool) -> _Launch:
     """_PER_THREAD logits per thread (a whole row for rows of at most _ROW_A_THREAD, 128 rows on 4
     warps; 4 for rows of at most 64, many rows a program: on an H200, bf16 V = 10 fwd+bwd took
-    0.58 ms instead of 0.74 ms at 16 threads a row, with fewer registers; 16 when ``heavy``,
-    class weights with label smoothing, whose weight tiles beside the logits' spill 24-28 bytes at
-    32 a thread for sm_90), 4 to 32 warps; with ``row_a_warp`` (the forward, class indices) rows of
-    257 to _ROW_A_WARP logits one warp each (see there)."""
-    block = min(max(16, next_power_of_2(n_cols)), block_v)
-    if row_a_warp and not heavy and 256 < block <= _ROW_A_WARP and n_cols <= block:
-        return _Launch(block, 1, 1, True, _ONE_WARP_PROGRAMS, _NUM_STAGES)
-    rows = max(1, min(_TILE // block, next_power_of_2(max(n_rows, 1))))
-    per_thread = block if block <= _ROW_A_THREAD else 4 if block <= 64 else 16 if heavy else _PER_THREAD
-    warps = min(32, max(4, rows * block // (32 * per_thread)))
-    return _Launch(block, rows, warps, n_cols <= block, max(1, _WARPS_PER_SM // warps), _NUM_STAGES)
+    0.58 ms instead of 0.74 ms at 16 threads a row, with fewer registers; 16 for class weights with
+    label smoothing, whose weight tiles beside the logits' spill 24-28 bytes at 32 a thread for
+    sm_90), 4 to 32 warps; in the ``forward`` with class indices, rows of 257 to _ROW_A_WARP logits
+    one warp each (see there). ``aligned``: the rows' strides are multiples of 16 elements.
+
+    The persistent grid has as many programs an SM as fit its registers at a budget a thread
+    (``_Launch.maxnreg`` holds them to it). The budgets are the least that every variant of a
+    launch compiles within without spills for sm_90 (compile_check, triton 3.6 and 3.9; without a
+    cap ptxas took 30-230): 64 for class indices without smoothing over aligned rows, 128 where
+    smoothing, soft targets or unaligned rows (scalar loads) need more, and for rows a thread's
+    each, whose 16 logits and exponentials a thread the backward and smoothed variants hold
+    beside each other, 255."""
+    block = min(max(16, next_power_of_2(n_cols)), o.block_v)
+    heavy = weighted and o.label_smoothing > 0
+    plain = not o.soft and o.label_smoothing == 0
+    if forward and not o.soft and not heavy and 256 < block <= _ROW_A_WARP and n_cols <= block:
+        rows, warps, registers = 1, 1, 128
+    else:
+        rows = max(1, min(_TILE // block, next_power_of_2(max(n_rows, 1))))
+        per_thread = block if block <= _ROW_A_THREAD else 4 if block <= 64 else 16 if heavy else _PER_THREAD
+        warps = min(32, max(4, rows * block // (32 * per_thread)))
+        if block <= _ROW_A_THREAD:
+            registers = 128 if forward and plain else 255
+        else:
+            registers = 64 if plain and aligned else 128
+    per_sm = max(1, REGISTERS_PER_SM // (32 * warps * registers))
+    return _Launch(block, rows, warps, n_cols <= block, per_sm, _NUM_STAGES)
 
 
 def _persistent_programs(device, n_blocks: int, per_sm: int) -> int:
@@ -863,8 +884,8 @@ def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
     is given, is written into it times 1/D ("mean") or 1 ("sum")."""
     n_rows, n_cols = logits.shape
     device = logits.device
-    launch = _launch_config(n_rows, n_cols, o.block_v, heavy=weight is not None and o.label_smoothing > 0,
-                            row_a_warp=not o.soft)
+    launch = _launch_config(n_rows, n_cols, o, weighted=weight is not None, forward=True,
+                            aligned=logits.stride(0) % 16 == 0 and (grad is None or grad.stride(0) % 16 == 0))
     row_a_thread = launch.block <= _ROW_A_THREAD and not o.soft and o.label_smoothing == 0
     n_programs = _persistent_programs(device, cdiv(n_rows, launch.rows), launch.per_sm)
     # consts [1/D, W], D's partials, then one loss partial per program.
@@ -901,7 +922,7 @@ def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
         ROWS=launch.rows, BLOCK_V=launch.block, SINGLE_TILE=launch.single,
         NUM_STAGES=1 if launch.single else launch.stages, BLOCK_STAGES=launch.stages if launch.single else 1,
         PARTS=_MAX_PARTS, BLOCK=_BLOCK, ROUND_BF16=_round_bf16(grad), ROW_A_THREAD=row_a_thread,
-        ROW_MAJOR_STORES=_ROW_MAJOR_STORES, num_warps=launch.warps,
+        ROW_MAJOR_STORES=_ROW_MAJOR_STORES, num_warps=launch.warps, maxnreg=launch.maxnreg,
     )
     return loss, lse, a_sum, consts
 
@@ -911,7 +932,8 @@ def _backward(src, target, weight, lse, a_sum, consts, grad, grad_output, o: _Op
     n_rows, n_cols = grad.shape
     if n_rows == 0:
         return
-    launch = _launch_config(n_rows, n_cols, o.block_v, heavy=weight is not None and o.label_smoothing > 0)
+    launch = _launch_config(n_rows, n_cols, o, weighted=weight is not None, forward=False,
+                            aligned=src.stride(0) % 16 == 0 and grad.stride(0) % 16 == 0)
     grid = (_persistent_programs(grad.device, cdiv(n_rows, launch.rows), launch.per_sm),)
     go = grad_output.float()
     _backward_kernel[grid](
@@ -922,7 +944,7 @@ def _backward(src, target, weight, lse, a_sum, consts, grad, grad_output, o: _Op
         ignore_index=o.ignore_index, label_smoothing=o.label_smoothing, z_loss=o.z_loss,
         HAS_WEIGHT=weight is not None, HAS_SMOOTHING=o.label_smoothing > 0, SOFT=o.soft,
         MEAN=o.reduction == "mean", RESCALE=rescale, SKIP_IF_ONE=skip_if_one, ROWS=launch.rows,
-        BLOCK_V=launch.block, ROUND_BF16=_round_bf16(grad), num_warps=launch.warps,
+        BLOCK_V=launch.block, ROUND_BF16=_round_bf16(grad), num_warps=launch.warps, maxnreg=launch.maxnreg,
     )
 
 

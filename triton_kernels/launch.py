@@ -10,6 +10,8 @@ import triton.language as tl
 from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+# An SM's register file (sm_80 to sm_100): persistent grids size their programs' registers to it.
+REGISTERS_PER_SM = 65536
 # Triton reads this when a kernel is defined; triton_kernels/__init__.py sets it, before importing
 # the kernel modules, on a machine without a GPU.
 INTERPRET = os.environ.get("TRITON_INTERPRET") == "1"

@@ -96,7 +96,7 @@ from triton.tools.tensor_descriptor import TensorDescriptor
 
 from .activations import activation_fn, activation_grad, activation_grad_from_output, check_activation
 from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call, round_to_bf16
-from .launch import cdiv, next_power_of_2, on_device as _on_device, sm_count
+from .launch import REGISTERS_PER_SM, cdiv, next_power_of_2, on_device as _on_device, sm_count
 
 __all__ = ["linear_act", "FusedLinear"]
 
@@ -170,7 +170,6 @@ _HELD_VALUES = 64
 _SMEM_MARGIN = 7 * 1024  # of a block's shared memory, kept for the pipeline's barriers and the epilogue
 _SMEM_BYTES = 227 * 1024 - _SMEM_MARGIN  # Hopper's, for a launch without a GPU to ask (compile_check)
 _SMEM_PER_SM = 228 * 1024  # Hopper's, shared by an SM's resident blocks (each reserves 1 KB more)
-_REGISTERS_PER_SM = 65536
 # Problems under this many multiply-adds finish in a few microseconds with any tile: they are
 # launch-bound, so take the smallest tile (most programs) and skip benchmarking altogether.
 _SMALL_PROBLEM = 1 << 27
@@ -196,7 +195,7 @@ def _configs(tiles, tma=False):
                 {"BLOCK_M": r, "BLOCK_N": c, "BLOCK_K": k, "GROUP": _GROUP,
                  **({"EPI_SPLIT": split, "PER_SM": per_sm, "FLATTEN": flatten} if tma else {})},
                 num_stages=s, num_warps=w,
-                maxnreg=_REGISTERS_PER_SM // (per_sm * 32 * w) if per_sm > 1 else None,
+                maxnreg=REGISTERS_PER_SM // (per_sm * 32 * w) if per_sm > 1 else None,
                 pre_hook=_set_blocks if tma else None))
     return configs
 
