@@ -22,10 +22,11 @@ many a program), warps from 4 to 32, with 4 to 32 logits a thread; programs for 
 1 and 3 pipeline stages, and 2 for chunked rows (Triton's 2 stages keep one copy in flight and
 wait for it at once; 3 is the first that overlaps a load with the previous step's reductions).
 Rows of 1025 to 2048 logits first try a row a one-warp program (``_row_a_warp``). Rows of at
-most 16 logits are a thread's each (``ROW_A_THREAD`` in the kernel); their first
-candidates are the former layout, 16 threads a row (``row_a_thread: False``), which the third
-H200 run timed at ~0.5 ms for 4194304 x 10, and the gradient stored straight from the class-major
-layout (``row_major_stores: False``) instead of through shared memory. Each is a separate
+most 16 logits are a thread's each (``ROW_A_THREAD`` in the kernel), a block loaded and stored as
+one run (``_ROW_RUNS``); their first candidates are the former layout, 16 threads a row
+(``row_a_thread: False``), which the third H200 run timed at ~0.5 ms for 4194304 x 10, then the
+rows loaded class by class (``row_runs: False``) with the gradient stored through shared memory
+or straight from the class-major layout (``row_major_stores: False``). Each is a separate
 compilation (a few seconds on the GPU): the budget stops the sweep, and what was not reached is
 listed as such.
 
@@ -83,12 +84,15 @@ def candidates(v: int, min_block: int = 1024, element_size: int = 2) -> list[dic
 
 def _former_layout(v: int) -> list[dict]:
     """For rows of at most 16 logits: the launch before rows became a thread's each, in the layout
-    it had (16 threads a row), and the new one storing its gradient straight from its class-major
-    layout instead of through shared memory, to time both choices in the same run."""
+    it had (16 threads a row); then rows a thread's each loaded class by class (a warp's load
+    spanning 32 rows) instead of as one run a block, their gradient stored through shared memory
+    into row-major runs and straight from the class-major layout: every earlier choice timed beside
+    the default in the same run."""
     if v > 16:
         return []
+    one_run = {"block_v": 16, "rows": 128, "warps": 4, "stages": 1, "per_sm": 4, "row_runs": False}
     return [{"block_v": 16, "rows": 128, "warps": 16, "stages": 1, "per_sm": 2, "row_a_thread": False},
-            {"block_v": 16, "rows": 128, "warps": 4, "stages": 1, "per_sm": 4, "row_major_stores": False}]
+            one_run, {**one_run, "row_major_stores": False}]
 
 
 def _row_a_warp(v: int) -> list[dict]:
@@ -120,17 +124,18 @@ def launching(config: dict | None):
     if config is None:
         yield
         return
-    saved = ce._launch_config, ce._ROW_A_THREAD, ce._ROW_MAJOR_STORES
+    saved = ce._launch_config, ce._ROW_A_THREAD, ce._ROW_MAJOR_STORES, ce._ROW_RUNS
     block, rows, warps = config["block_v"], config["rows"], config["warps"]
     ce._launch_config = lambda n_rows, n_cols, o, **flags: ce._Launch(
         block, rows, warps, n_cols <= block, config["per_sm"], config["stages"])
     if not config.get("row_a_thread", True):
         ce._ROW_A_THREAD = 0
     ce._ROW_MAJOR_STORES = config.get("row_major_stores", ce._ROW_MAJOR_STORES)
+    ce._ROW_RUNS = config.get("row_runs", ce._ROW_RUNS)
     try:
         yield
     finally:
-        ce._launch_config, ce._ROW_A_THREAD, ce._ROW_MAJOR_STORES = saved
+        ce._launch_config, ce._ROW_A_THREAD, ce._ROW_MAJOR_STORES, ce._ROW_RUNS = saved
 
 
 def _step(logits, target):

@@ -428,6 +428,8 @@ def _print_row_costs():
         shape, tile = f"{n}x{v}", "{rows}x{block_v}".format(**c)
         print(f"{shape:>14} {tile:>10} {c['threads']:>7} {c['a_block']:>7} {c['per_row']:>8.0f} "
               f"{c['per_logit']:>7.1f} {c['mufu_per_logit']:>5.2f} {c['floor_ms']:>8.3f}")
+    print("Both sides of the loop's branches count: rows of at most 16 logits hold the last, partial block's "
+          "masked loads and stores beside the full blocks' 16-byte ones (12-15 a logit more than a full block issues).")
 
 
 _EPILOGUES = ("y", "g", "y+g")

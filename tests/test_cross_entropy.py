@@ -420,6 +420,34 @@ def test_noncontiguous_inputs():
     assert_within("grad", leaf.grad, want, grad_b)
 
 
+@pytest.mark.parametrize("v", [1, 3, 10, 16])
+def test_short_rows_as_one_run_a_block(v, monkeypatch):
+    """Contiguous rows of at most 16 logits are loaded and stored as one run of ROWS V a block
+    (RUN_V): two full blocks and a partial third, at an element offset of V (no 16-byte alignment),
+    and in place inside a larger buffer whose rows around them stay as they were; strided rows keep
+    the class-major loads (test_noncontiguous_inputs checks their values)."""
+    launches = []
+    monkeypatch.setattr(ce, "_cross_entropy_kernel", _Recorder(ce._cross_entropy_kernel, "main", launches))
+    n = 2 * 128 + 37
+    buf = make_logits(n + 2, v, torch.bfloat16, 40 + v)
+    target = make_target(n, v, 40 + v)
+    x = buf[1:n + 1]
+    check(x, target)
+    check(x, target, torch.randn(n, device=DEVICE), reduction="none")
+    h = buf.clone().requires_grad_()
+    around = h * 1
+    loss = cross_entropy(around[1:n + 1], target, inplace_backward=True)
+    assert torch.equal(around[0], buf[0]) and torch.equal(around[n + 1], buf[n + 1])
+    loss.backward()
+    want_loss, want_grad = oracle(x, target)
+    _, grad_b = bounds(x, target, want_loss, want_grad)
+    assert_within("grad", h.grad[1:n + 1], want_grad, grad_b)
+    assert (h.grad[[0, n + 1]] == 0).all()
+    assert [kwargs["RUN_V"] for _, _, kwargs in launches] == [v] * 3
+    cross_entropy(make_logits(n, v + 3, torch.bfloat16, 40)[:, :v], target)
+    assert launches[-1][2]["RUN_V"] == 0
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_odd_offset_targets_and_repeated_calls_bitwise_equal(reduction):
     """int64 targets starting at an odd element (a pointer not 16-byte aligned: another compiled

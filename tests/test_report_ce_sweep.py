@@ -26,8 +26,9 @@ def test_candidates_span_tiles_rows_warps_stages_and_programs():
         assert c["per_sm"] * c["warps"] in (16, 32)
     assert len(found) == len({tuple(c.items()) for c in found})
     tiny = ce_sweep.candidates(10)  # V = 10: many rows a program, the open question of the short rows
-    assert tiny[0]["row_a_thread"] is False and tiny[1]["row_major_stores"] is False  # the alternatives first
-    assert all("row_a_thread" not in c and "row_major_stores" not in c for c in tiny[2:])
+    assert tiny[0]["row_a_thread"] is False  # the alternatives first
+    assert tiny[1]["row_runs"] is False and tiny[2]["row_runs"] is False and tiny[2]["row_major_stores"] is False
+    assert all(not {"row_a_thread", "row_major_stores", "row_runs"} & set(c) for c in tiny[3:])
     assert tiny and {c["block_v"] for c in tiny} == {16} and max(c["rows"] for c in tiny) == 1024
     assert {c["stages"] for c in tiny} == {1, 3}  # single tiles: the persistent loop's pipelining
     middle = ce_sweep.candidates(1000)  # the kernel's own choice is a one-warp program; the sweep tries others
@@ -59,15 +60,16 @@ def test_the_former_layout_of_short_rows_runs_and_gives_the_same_results():
     x = torch.randn(37, 10, requires_grad=True)
     target = torch.randint(0, 10, (37,))
     results = []
-    former, direct = ce_sweep.candidates(10)[:2]
-    for config in (None, former, direct):
+    former, by_class, direct = ce_sweep.candidates(10)[:3]
+    for config in (None, former, by_class, direct):
         with ce_sweep.launching(config):
             assert ce._ROW_A_THREAD == (0 if config is former else 16)
             assert ce._ROW_MAJOR_STORES == (config is not direct)
+            assert ce._ROW_RUNS == (config in (None, former))
             loss = ce.cross_entropy(x, target)
             (grad,) = torch.autograd.grad(loss, x)
         results.append((loss, grad))
-    assert ce._ROW_A_THREAD == 16 and ce._ROW_MAJOR_STORES  # restored
+    assert ce._ROW_A_THREAD == 16 and ce._ROW_MAJOR_STORES and ce._ROW_RUNS  # restored
     for other in results[1:]:
         torch.testing.assert_close(results[0], other, rtol=1e-6, atol=1e-7)
     assert ce_sweep._name(former).endswith("(16 threads a row)")

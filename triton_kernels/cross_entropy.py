@@ -178,6 +178,13 @@ _ROW_A_THREAD = 16
 # V = 10, compile_check --rows) rather than stored from the class-major layout, where a warp's store
 # of one class across 32 rows writes 20 sectors partially for 64 bytes (10 such writes a sector).
 _ROW_MAJOR_STORES = True
+# Where a block's rows are contiguous (row stride V, the usual case), it is loaded and its gradient
+# stored as one run of ROWS V logits instead: a warp's load of one class across 32 rows spans 640
+# bytes (20 sectors) for 64 used, so each sector is requested by all ten class loads (L1 hits
+# after the first); the run takes every sector once, 16 bytes a thread. The permutation to and
+# from the class-major tile goes through shared memory (tl.gather). V becomes a constexpr there
+# (a variant for each V up to 16), so that the run's index arithmetic is by constants.
+_ROW_RUNS = True
 # The mean's denominator D is summed by at most _MAX_PARTS programs of the prologue (one partial
 # each), which every main program then adds up in the same order: deterministic, and at most 4 KB
 # of L2 reads per persistent program. Enough programs to fill the GPU: on the H200 the prologue
@@ -376,6 +383,28 @@ def _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index, ROWS: tl.
     return row_mask, rows64, y, active, in_range
 
 
+@triton.jit
+def _load_run(ptr, flat, rows_left, ROWS: tl.constexpr, RUN_V: tl.constexpr):
+    """The run of ROWS rows of RUN_V logits at ptr, -inf past the last row. A full block's mask has a
+    constant bound, so that the load takes 16 bytes a thread: bound by the rows left, it would be
+    constant over only as many elements as divide RUN_V (2 at V = 10: 4-byte loads)."""
+    if rows_left >= ROWS:
+        run = tl.load(ptr + flat, mask=flat < ROWS * RUN_V, other=float("-inf"))
+    else:
+        run = tl.load(ptr + flat, mask=flat < rows_left * RUN_V, other=float("-inf"))
+    return run
+
+
+@triton.jit
+def _store_run(ptr, flat, values, rows_left, ROWS: tl.constexpr, RUN_V: tl.constexpr):
+    """Store a run of ROWS rows of RUN_V values at ptr, in its dtype; as _load_run."""
+    values = values.to(ptr.dtype.element_ty)
+    if rows_left >= ROWS:
+        tl.store(ptr + flat, values, mask=flat < ROWS * RUN_V)
+    else:
+        tl.store(ptr + flat, values, mask=flat < rows_left * RUN_V)
+
+
 # The kernels' integer arguments that only bound loops and masks (n_rows, ignore_index, ...) are not
 # specialized: Triton would otherwise compile another variant for each new value's divisibility by
 # 16 (and for 1), e.g. for every batch size or ignore_index a program meets.
@@ -416,6 +445,7 @@ def _cross_entropy_kernel(
     STORE_LSE: tl.constexpr, COMPUTE_GRAD: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr,
     SINGLE_TILE: tl.constexpr, NUM_STAGES: tl.constexpr, BLOCK_STAGES: tl.constexpr, PARTS: tl.constexpr,
     BLOCK: tl.constexpr, ROUND_BF16: tl.constexpr, ROW_A_THREAD: tl.constexpr, ROW_MAJOR_STORES: tl.constexpr,
+    RUN_V: tl.constexpr,
 ):
     """A persistent grid: each program takes every num_programs-th block of ROWS rows and computes
     their loss, lse (STORE_LSE) and gradient (COMPUTE_GRAD) times 1/D ("mean") or 1 ("sum").
@@ -439,7 +469,10 @@ def _cross_entropy_kernel(
     scalar work repeated 16 times: 205 instructions a logit in compile_check --rows, 56 this way)
     and, with no contiguous axis to go by, differs between Triton releases. The gradient is stored
     the same way, or (ROW_MAJOR_STORES) transposed back into the row-major layout of a 2-D store,
-    through shared memory, so that a warp's store writes whole runs of rows (see _ROW_MAJOR_STORES)."""
+    through shared memory, so that a warp's store writes whole runs of rows (see _ROW_MAJOR_STORES).
+    RUN_V (ROW_A_THREAD over contiguous rows: logits and gradient of row stride V = RUN_V): a block's
+    rows are one run of ROWS V logits, loaded and stored as such (whole sectors, 16-byte accesses)
+    and permuted to and from the class-major tile by tl.gather (through shared memory)."""
     tl.static_assert(not (ROW_A_THREAD and (SOFT or HAS_SMOOTHING)), "a row a thread: class indices, no smoothing")
     CLS: tl.constexpr = 0 if ROW_A_THREAD else 1  # the single tile's class axis
     # Rows of up to 64 logits take x_y, and the target's gradient entries, from a compare a logit in
@@ -451,6 +484,9 @@ def _cross_entropy_kernel(
     if ROW_A_THREAD:
         flat = tl.arange(0, BLOCK_V * ROWS)
         flat_r, flat_c = flat % ROWS, flat // ROWS  # the order of the flat class-major run: c ROWS + r
+        if RUN_V > 0:  # class c of row r sits at r V + c of its block's run, and run entry i at (i % V) ROWS + i // V
+            from_run = tl.where(flat_c < RUN_V, flat_r * RUN_V + flat_c, 0)
+            to_run = tl.where(flat < ROWS * RUN_V, (flat % RUN_V) * ROWS + flat // RUN_V, 0)
     inv_d = 1.0
     if REDUCTION == 1:
         if SOFT:  # torch divides by the number of rows, whatever the weights
@@ -486,7 +522,12 @@ def _cross_entropy_kernel(
             if ROW_A_THREAD:
                 flat_rows = (block * ROWS + flat_r).to(tl.int64)
                 mask = (flat_rows < n_rows) & (flat_c < n_cols)
-                x = tl.load(logits_ptr + flat_rows * logits_stride + flat_c, mask=mask, other=float("-inf"))
+                if RUN_V > 0:
+                    run_start = tl.cast(block * ROWS, tl.int64) * RUN_V
+                    run = _load_run(logits_ptr + run_start, flat, n_rows - block * ROWS, ROWS, RUN_V)
+                    x = tl.where(mask, tl.gather(run, from_run, 0), float("-inf"))
+                else:
+                    x = tl.load(logits_ptr + flat_rows * logits_stride + flat_c, mask=mask, other=float("-inf"))
                 x = tl.reshape(x, [BLOCK_V, ROWS]).to(tl.float32)
             else:
                 mask = tile_mask
@@ -575,7 +616,10 @@ def _cross_entropy_kernel(
                 # p = e / s: the 1 / s goes into the row's coefficient (coef_p p = (coef_p / s) e)
                 g = _grad_tile(e, is_y, coef_p * (1.0 / s), coef_y, b, scale, active, in_range,
                                SOFT or HAS_SMOOTHING, ROUND_BF16, CLS)
-                if ROW_A_THREAD and not ROW_MAJOR_STORES:
+                if RUN_V > 0:
+                    g_run = tl.gather(tl.reshape(g, [BLOCK_V * ROWS]), to_run, 0)
+                    _store_run(grad_ptr + run_start, flat, g_run, n_rows - block * ROWS, ROWS, RUN_V)
+                elif ROW_A_THREAD and not ROW_MAJOR_STORES:
                     tl.store(grad_ptr + flat_rows * grad_stride + flat_c,
                              tl.reshape(g, [BLOCK_V * ROWS]).to(grad_ptr.dtype.element_ty), mask=mask)
                 elif ROW_A_THREAD:  # through shared memory into the row-major layout a 2-D store gets
@@ -887,6 +931,8 @@ def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
     launch = _launch_config(n_rows, n_cols, o, weighted=weight is not None, forward=True,
                             aligned=logits.stride(0) % 16 == 0 and (grad is None or grad.stride(0) % 16 == 0))
     row_a_thread = launch.block <= _ROW_A_THREAD and not o.soft and o.label_smoothing == 0
+    runs = (row_a_thread and _ROW_RUNS and logits.stride(0) == n_cols
+            and (grad is None or grad.stride(0) == n_cols))
     n_programs = _persistent_programs(device, cdiv(n_rows, launch.rows), launch.per_sm)
     # consts [1/D, W], D's partials, then one loss partial per program.
     ws = _alloc((2 + _MAX_PARTS + n_programs,), torch.float32, device)
@@ -922,7 +968,8 @@ def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
         ROWS=launch.rows, BLOCK_V=launch.block, SINGLE_TILE=launch.single,
         NUM_STAGES=1 if launch.single else launch.stages, BLOCK_STAGES=launch.stages if launch.single else 1,
         PARTS=_MAX_PARTS, BLOCK=_BLOCK, ROUND_BF16=_round_bf16(grad), ROW_A_THREAD=row_a_thread,
-        ROW_MAJOR_STORES=_ROW_MAJOR_STORES, num_warps=launch.warps, maxnreg=launch.maxnreg,
+        ROW_MAJOR_STORES=_ROW_MAJOR_STORES, RUN_V=n_cols if runs else 0, num_warps=launch.warps,
+        maxnreg=launch.maxnreg,
     )
     return loss, lse, a_sum, consts
 
