@@ -18,13 +18,15 @@ Candidates: for rows of 16385 to 32768 logits first the whole row in one 32768-l
 logits: also with the loop over rows pipelined), then every power-of-two BLOCK_V from --min-block
 to the row's (capped at 16384), ROWS from 1 to as many as fill a 16384-logit tile (short rows:
 many a program), warps from 4 to 32, with 4 to 32 logits a thread; programs for 32 or 16 warps an SM
-(64 or 128 registers a thread: the kernel caps them so that all of an SM's programs are resident);
+(64 or 128 registers a thread: the kernel caps them so that all of an SM's programs are resident;
+rows of at most 16 logits 16 or 8 warps, 128 or 255 registers);
 1 and 3 pipeline stages, and 2 for chunked rows (Triton's 2 stages keep one copy in flight and
 wait for it at once; 3 is the first that overlaps a load with the previous step's reductions).
 Rows of 1025 to 2048 logits first try a row a one-warp program (``_row_a_warp``). Rows of at
 most 16 logits are a thread's each (``ROW_A_THREAD`` in the kernel), a block loaded and stored as
-one run (``_ROW_RUNS``); their first candidates are the former layout, 16 threads a row
-(``row_a_thread: False``), which the third H200 run timed at ~0.5 ms for 4194304 x 10, then the
+one run (``_ROW_RUNS``); their first candidates are the default with its runs pipelined (3
+stages), the former layout, 16 threads a row (``row_a_thread: False``), which the third H200 run
+timed at ~0.5 ms for 4194304 x 10, then the
 rows loaded class by class (``row_runs: False``) with the gradient stored through shared memory
 or straight from the class-major layout (``row_major_stores: False``). Each is a separate
 compilation (a few seconds on the GPU): the budget stops the sweep, and what was not reached is
@@ -58,7 +60,8 @@ PER_THREAD = (4, 32)  # logits a thread, least and most (registers: the tile is 
 def candidates(v: int, min_block: int = 1024, element_size: int = 2) -> list[dict]:
     """(BLOCK_V, ROWS, warps, stages, programs an SM) to try for rows of ``v`` logits (see the module
     docstring), in the order a budget should reach them: 32 logits a thread (the kernel's own
-    density) first, then 16, 8, 4; within each, 32 warps an SM before 16, the whole
+    density) first, then 16, 8, 4; within each, more warps an SM before fewer (32 or 16, rows of at
+    most 16 logits 16 or 8: 64 to 255 registers a thread), the whole
     row in one tile before chunks, one stage before three before two, and the longest tile first."""
     top = min(MAX_BLOCK, 1 << max(0, v - 1).bit_length())
     out = []
@@ -68,7 +71,9 @@ def candidates(v: int, min_block: int = 1024, element_size: int = 2) -> list[dic
         while rows * block <= MAX_BLOCK:
             for warps in (4, 8, 16, 32):
                 if PER_THREAD[0] <= rows * block // (32 * warps) <= PER_THREAD[1]:
-                    for stages, warps_per_sm in itertools.product((1, 3, 2) if block < v else (1, 3), (32, 16)):
+                    # rows a thread's each (block 16) hold 16 logits a thread: 128-255 registers
+                    per_sm_warps = (16, 8) if block <= 16 else (32, 16)
+                    for stages, warps_per_sm in itertools.product((1, 3, 2) if block < v else (1, 3), per_sm_warps):
                         if warps <= warps_per_sm:
                             out.append({"block_v": block, "rows": rows, "warps": warps, "stages": stages,
                                         "per_sm": warps_per_sm // warps})
@@ -77,22 +82,25 @@ def candidates(v: int, min_block: int = 1024, element_size: int = 2) -> list[dic
     density = {32: 0, 16: 1, 8: 2, 4: 3}
     stage_order = {1: 0, 3: 1, 2: 2}
     ranked = sorted(out, key=lambda c: (density[c["rows"] * c["block_v"] // (32 * c["warps"])],
-                                        c["per_sm"] * c["warps"] < 32, c["block_v"] < v,
+                                        -c["per_sm"] * c["warps"], c["block_v"] < v,
                                         stage_order[c["stages"]], -c["block_v"], -c["rows"]))
-    return _whole_row(v, element_size) + _former_layout(v) + _row_a_warp(v) + ranked
+    return _whole_row(v, element_size) + _short_row_layouts(v) + _row_a_warp(v) + ranked
 
 
-def _former_layout(v: int) -> list[dict]:
-    """For rows of at most 16 logits: the launch before rows became a thread's each, in the layout
-    it had (16 threads a row); then rows a thread's each loaded class by class (a warp's load
-    spanning 32 rows) instead of as one run a block, their gradient stored through shared memory
-    into row-major runs and straight from the class-major layout: every earlier choice timed beside
-    the default in the same run."""
+def _short_row_layouts(v: int) -> list[dict]:
+    """For rows of at most 16 logits: the default's launch with the full blocks' runs pipelined (3
+    stages: three blocks in flight a program, ~30 KB an SM at V = 10 in bf16, against the 10 KB of
+    one); the launch before rows became a thread's each, in the layout it had (16 threads a row);
+    then rows a thread's each loaded class by class (a warp's load spanning 32 rows) instead of as
+    one run a block, their gradient stored through shared memory into row-major runs and straight
+    from the class-major layout: every choice timed beside the default in the same run."""
     if v > 16:
         return []
-    one_run = {"block_v": 16, "rows": 128, "warps": 4, "stages": 1, "per_sm": 4, "row_runs": False}
-    return [{"block_v": 16, "rows": 128, "warps": 16, "stages": 1, "per_sm": 2, "row_a_thread": False},
-            one_run, {**one_run, "row_major_stores": False}]
+    default = {"block_v": 16, "rows": 128, "warps": 4, "stages": 1, "per_sm": 4}
+    by_class = {**default, "row_runs": False}
+    return [{**default, "stages": 3},
+            {"block_v": 16, "rows": 128, "warps": 16, "stages": 1, "per_sm": 2, "row_a_thread": False},
+            by_class, {**by_class, "row_major_stores": False}]
 
 
 def _row_a_warp(v: int) -> list[dict]:

@@ -375,10 +375,13 @@ def _loops(listing: str) -> list[tuple[int, int, list[str]]]:
 
 
 def _block_instructions(listing: str, repeats: int) -> list[str]:
-    """The instructions a thread issues for one block of rows: the outermost loop's body, its inner
-    loops (the chunk loops) ``repeats`` times."""
-    outer = max(_loops(listing), key=lambda loop: len(loop[2]))
-    inner = [loop for loop in _loops(listing) if outer[0] <= loop[0] and loop[1] < outer[1]]
+    """The instructions a thread issues for one block of rows: the first outermost loop's body (the
+    loop over full blocks where short rows' runs have a second one for the last, partial block),
+    its inner loops (the chunk loops) ``repeats`` times."""
+    loops = _loops(listing)
+    outermost = [a for a in loops if not any(b[0] <= a[0] and a[1] <= b[1] and b != a for b in loops)]
+    outer = min(outermost, key=lambda loop: loop[0])
+    inner = [loop for loop in loops if outer[0] <= loop[0] and loop[1] < outer[1]]
     return outer[2] + [op for loop in inner for op in loop[2]] * (repeats - 1)
 
 
@@ -428,8 +431,6 @@ def _print_row_costs():
         shape, tile = f"{n}x{v}", "{rows}x{block_v}".format(**c)
         print(f"{shape:>14} {tile:>10} {c['threads']:>7} {c['a_block']:>7} {c['per_row']:>8.0f} "
               f"{c['per_logit']:>7.1f} {c['mufu_per_logit']:>5.2f} {c['floor_ms']:>8.3f}")
-    print("Both sides of the loop's branches count: rows of at most 16 logits hold the last, partial block's "
-          "masked loads and stores beside the full blocks' 16-byte ones (12-15 a logit more than a full block issues).")
 
 
 _EPILOGUES = ("y", "g", "y+g")

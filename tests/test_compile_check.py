@@ -117,9 +117,10 @@ def test_row_costs_count_the_cross_entropy_loop_for_sm_90():
     assert (short["rows"], short["block_v"], short["threads"]) == (1, 1024, 32) and long["block_v"] == 8192
     assert 1 <= short["mufu_per_logit"] < 1.3 and 2 <= long["mufu_per_logit"] < 2.2
     assert long["per_logit"] < 32 and short["per_logit"] < 16  # 19.7 and 15.3 with triton 3.9
-    # Rows of 10 logits a thread's each (ROW_A_THREAD): 54 a logit with triton 3.6 and 3.9 (47 storing
-    # from the class-major layout), where the layout Triton picks for a [128, 16] tile took 205.
-    assert costs[4096, 10]["threads"] == costs[4096, 10]["rows"] and costs[4096, 10]["per_logit"] < 80
+    # Rows of 10 logits a thread's each (ROW_A_THREAD), a block loaded and stored as one run: 43 a logit
+    # with triton 3.9, 39 with 3.6 (54 loaded class by class), where the layout Triton picks for a
+    # [128, 16] tile took 205. The loop counted is the full blocks' (the partial last one has its own).
+    assert costs[4096, 10]["threads"] == costs[4096, 10]["rows"] and costs[4096, 10]["per_logit"] < 50
     for (n, v), c in costs.items():
         assert c["per_row"] == c["a_block"] * c["threads"] / c["rows"] and c["per_logit"] == c["per_row"] / v
         assert c["floor_ms"] == pytest.approx(n / 132 * c["per_row"] / 128 / 1.98e6)

@@ -26,9 +26,11 @@ def test_candidates_span_tiles_rows_warps_stages_and_programs():
         assert c["per_sm"] * c["warps"] in (16, 32)
     assert len(found) == len({tuple(c.items()) for c in found})
     tiny = ce_sweep.candidates(10)  # V = 10: many rows a program, the open question of the short rows
-    assert tiny[0]["row_a_thread"] is False  # the alternatives first
-    assert tiny[1]["row_runs"] is False and tiny[2]["row_runs"] is False and tiny[2]["row_major_stores"] is False
-    assert all(not {"row_a_thread", "row_major_stores", "row_runs"} & set(c) for c in tiny[3:])
+    assert tiny[0] == {"block_v": 16, "rows": 128, "warps": 4, "stages": 3, "per_sm": 4}  # the default, pipelined
+    assert tiny[1]["row_a_thread"] is False  # then the alternatives
+    assert tiny[2]["row_runs"] is False and tiny[3]["row_runs"] is False and tiny[3]["row_major_stores"] is False
+    assert all(not {"row_a_thread", "row_major_stores", "row_runs"} & set(c) for c in tiny[4:])
+    assert all(c["per_sm"] * c["warps"] in (8, 16) for c in tiny[4:])  # 128-255 registers a thread
     assert tiny and {c["block_v"] for c in tiny} == {16} and max(c["rows"] for c in tiny) == 1024
     assert {c["stages"] for c in tiny} == {1, 3}  # single tiles: the persistent loop's pipelining
     middle = ce_sweep.candidates(1000)  # the kernel's own choice is a one-warp program; the sweep tries others
@@ -60,7 +62,7 @@ def test_the_former_layout_of_short_rows_runs_and_gives_the_same_results():
     x = torch.randn(37, 10, requires_grad=True)
     target = torch.randint(0, 10, (37,))
     results = []
-    former, by_class, direct = ce_sweep.candidates(10)[:3]
+    former, by_class, direct = ce_sweep.candidates(10)[1:4]
     for config in (None, former, by_class, direct):
         with ce_sweep.launching(config):
             assert ce._ROW_A_THREAD == (0 if config is former else 16)

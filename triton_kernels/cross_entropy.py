@@ -384,25 +384,25 @@ def _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index, ROWS: tl.
 
 
 @triton.jit
-def _load_run(ptr, flat, rows_left, ROWS: tl.constexpr, RUN_V: tl.constexpr):
-    """The run of ROWS rows of RUN_V logits at ptr, -inf past the last row. A full block's mask has a
+def _load_run(ptr, flat, rows_left, FULL: tl.constexpr, ROWS: tl.constexpr, RUN_V: tl.constexpr):
+    """The run of ROWS rows of RUN_V logits at ptr, -inf past the last row. A FULL block's mask has a
     constant bound, so that the load takes 16 bytes a thread: bound by the rows left, it would be
     constant over only as many elements as divide RUN_V (2 at V = 10: 4-byte loads)."""
-    if rows_left >= ROWS:
+    if FULL:
         run = tl.load(ptr + flat, mask=flat < ROWS * RUN_V, other=float("-inf"))
     else:
-        run = tl.load(ptr + flat, mask=flat < rows_left * RUN_V, other=float("-inf"))
+        run = tl.load(ptr + flat, mask=flat < tl.minimum(rows_left, ROWS) * RUN_V, other=float("-inf"))
     return run
 
 
 @triton.jit
-def _store_run(ptr, flat, values, rows_left, ROWS: tl.constexpr, RUN_V: tl.constexpr):
+def _store_run(ptr, flat, values, rows_left, FULL: tl.constexpr, ROWS: tl.constexpr, RUN_V: tl.constexpr):
     """Store a run of ROWS rows of RUN_V values at ptr, in its dtype; as _load_run."""
     values = values.to(ptr.dtype.element_ty)
-    if rows_left >= ROWS:
+    if FULL:
         tl.store(ptr + flat, values, mask=flat < ROWS * RUN_V)
     else:
-        tl.store(ptr + flat, values, mask=flat < rows_left * RUN_V)
+        tl.store(ptr + flat, values, mask=flat < tl.minimum(rows_left, ROWS) * RUN_V)
 
 
 # The kernels' integer arguments that only bound loops and masks (n_rows, ignore_index, ...) are not
@@ -430,6 +430,180 @@ def _prologue_kernel(target_ptr, weight_ptr, parts_ptr, count_ptr, n_rows, n_col
                 w = 1.0
             acc += tl.where(keep, tl.where(in_range, w, float("nan")), 0.0)
         tl.store(parts_ptr + pid, tl.sum(acc))
+
+
+@triton.jit
+def _main_block(
+    block, logits_ptr, logits_stride, target_ptr, target_stride, weight_ptr, grad_ptr, grad_stride, loss_ptr, lse_ptr,
+    a_sum_ptr, consts_ptr, n_rows, n_cols, ignore_index, label_smoothing, z_loss, inv_d,
+    HAS_WEIGHT: tl.constexpr, HAS_SMOOTHING: tl.constexpr, SOFT: tl.constexpr, REDUCTION: tl.constexpr,
+    STORE_LSE: tl.constexpr, COMPUTE_GRAD: tl.constexpr, ROWS: tl.constexpr, BLOCK_V: tl.constexpr,
+    SINGLE_TILE: tl.constexpr, NUM_STAGES: tl.constexpr, ROUND_BF16: tl.constexpr, ROW_A_THREAD: tl.constexpr,
+    ROW_MAJOR_STORES: tl.constexpr, RUN_V: tl.constexpr, FULL: tl.constexpr,
+):
+    """One block of ROWS rows of _cross_entropy_kernel (see there): stores its gradient, lse and,
+    for "none", its losses, and returns the rows' losses (0 for rows past the end). FULL: the block
+    has ROWS rows, so that a run (RUN_V) is loaded and stored without a bound on its rows."""
+    tl.static_assert(not (ROW_A_THREAD and (SOFT or HAS_SMOOTHING)), "a row a thread: class indices, no smoothing")
+    CLS: tl.constexpr = 0 if ROW_A_THREAD else 1  # the single tile's class axis
+    # Rows of up to 64 logits take x_y, and the target's gradient entries, from a compare a logit in
+    # the tile; longer ones have their target entries stored by _store_target_entries.
+    X_Y_IN_TILE: tl.constexpr = SINGLE_TILE and BLOCK_V <= 64
+    TARGET_LATER: tl.constexpr = not SOFT and not X_Y_IN_TILE
+    cols = tl.arange(0, BLOCK_V)
+    if ROW_A_THREAD:
+        flat = tl.arange(0, BLOCK_V * ROWS)
+        flat_r, flat_c = flat % ROWS, flat // ROWS  # the order of the flat class-major run: c ROWS + r
+        if RUN_V > 0:  # class c of row r sits at r V + c of its block's run, and run entry i at (i % V) ROWS + i // V
+            from_run = tl.where(flat_c < RUN_V, flat_r * RUN_V + flat_c, 0)
+            to_run = tl.where(flat < ROWS * RUN_V, (flat % RUN_V) * ROWS + flat // RUN_V, 0)
+    row_mask, rows64, y, active, in_range = _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index,
+                                                              ROWS, SOFT)
+    x_row = logits_ptr + rows64 * logits_stride
+    q_row = target_ptr + rows64 * target_stride  # soft targets' rows (unused for class indices)
+    if SOFT:
+        t = tl.zeros([ROWS], tl.float32)  # Σ_c a_c (shift - x_c)
+        a_sum = tl.zeros([ROWS], tl.float32)
+    else:
+        if HAS_WEIGHT:
+            w_y = tl.load(weight_ptr + y, mask=active & in_range, other=0.0)
+        else:
+            w_y = tl.full([ROWS], 1.0, tl.float32)
+        w_sum = tl.zeros([ROWS], tl.float32)
+        wd_sum = tl.zeros([ROWS], tl.float32)
+
+    # Pass 1: running max m, Σ exp(x - m), and the target's sums.
+    m = tl.full([ROWS], float("-inf"), tl.float32)
+    s = tl.zeros([ROWS], tl.float32)
+    if SINGLE_TILE:
+        tile_mask = row_mask[:, None] & (cols < n_cols)[None, :]  # the row-major [ROWS, BLOCK_V] tile's
+        if ROW_A_THREAD:
+            flat_rows = (block * ROWS + flat_r).to(tl.int64)
+            mask = (flat_rows < n_rows) & (flat_c < n_cols)
+            if RUN_V > 0:
+                run_start = tl.cast(block * ROWS, tl.int64) * RUN_V
+                run = _load_run(logits_ptr + run_start, flat, n_rows - block * ROWS, FULL, ROWS, RUN_V)
+                x = tl.where(mask, tl.gather(run, from_run, 0), float("-inf"))
+            else:
+                x = tl.load(logits_ptr + flat_rows * logits_stride + flat_c, mask=mask, other=float("-inf"))
+            x = tl.reshape(x, [BLOCK_V, ROWS]).to(tl.float32)
+        else:
+            mask = tile_mask
+            x = tl.load(x_row[:, None] + cols[None, :], mask=mask, other=float("-inf")).to(tl.float32)
+        is_y = False
+        if not SOFT:
+            if X_Y_IN_TILE:  # x_y from the tile: no dependent load after the target's
+                is_y = (_per_class(cols, CLS) == _per_row(y, CLS)) & _per_row(active & in_range, CLS)
+                x_y = tl.sum(tl.where(is_y, x, 0.0), axis=CLS)
+            else:
+                x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
+            # For smoothing, W = Σ w_c and Σ w_c (x_c - r) are taken relative to r = x_y, so that
+            # logits of 1e4 do not cancel against lse W (r = 0 if x_y = -inf).
+            r = tl.where(x_y == float("-inf"), 0.0, x_y)
+        m = tl.max(x, axis=CLS)
+        shift = tl.where(m == float("-inf"), 0.0, m)
+        e = exp(x - _per_row(shift, CLS))  # kept: the gradient's only exp
+        s = tl.sum(e, axis=CLS)
+        if SOFT:
+            a = _soft_weights(q_row, cols, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING)
+            t, a_sum = _soft_update(x, a, 0.0, shift, t, a_sum)
+        elif HAS_SMOOTHING:
+            w, w_sum, wd_sum = _smoothing_sums(x, cols, mask, r, weight_ptr, n_cols, w_sum, wd_sum, HAS_WEIGHT)
+    else:
+        if not SOFT:
+            x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
+            r = tl.where(x_y == float("-inf"), 0.0, x_y)  # as above
+        # Keep the chunks in L2 for pass 2's re-read.
+        for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
+            c = start + cols
+            mask = row_mask[:, None] & (c < n_cols)[None, :]
+            x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf"),
+                        eviction_policy="evict_last").to(tl.float32)
+            m_old = m
+            m, s = _online_update(x, m, s)
+            if SOFT:
+                a = _soft_weights(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT,
+                                  HAS_SMOOTHING)
+                t, a_sum = _soft_update(x, a, tl.where(m_old == float("-inf"), 0.0, m_old),
+                                        tl.where(m == float("-inf"), 0.0, m), t, a_sum)
+            elif HAS_SMOOTHING:
+                w, w_sum, wd_sum = _smoothing_sums(x, c, mask, r, weight_ptr, n_cols, w_sum, wd_sum, HAS_WEIGHT)
+
+    shift = tl.where(m == float("-inf"), 0.0, m)
+    log_s = tl.log(s)
+    lse = shift + log_s
+    if SOFT:  # loss = Σ_c a_c (lse - x_c) + z lse², A = Σ_c a_c + 2 z lse
+        coef_y = tl.zeros([ROWS], tl.float32)
+        coef_p = a_sum + 2.0 * z_loss * lse
+        loss = (t + a_sum * log_s) + z_loss * lse * lse
+    else:
+        nll = (shift - x_y) + log_s  # lse - x_y without rounding lse at the scale of |m|
+        coef_y = (1.0 - label_smoothing) * w_y
+        coef_p = coef_y + 2.0 * z_loss * lse
+        loss = coef_y * nll + z_loss * lse * lse
+        if HAS_SMOOTHING:
+            eps_v = label_smoothing / n_cols
+            loss += eps_v * (w_sum * ((shift - r) + log_s) - wd_sum)
+            coef_p += eps_v * w_sum
+    loss = tl.where(active, tl.where(in_range, loss, float("nan")), 0.0)
+    if REDUCTION == 0:
+        tl.store(loss_ptr + rows64, loss, mask=row_mask)
+    if STORE_LSE:
+        tl.store(lse_ptr + rows64, lse, mask=row_mask)
+        if SOFT:
+            tl.store(a_sum_ptr + rows64, a_sum, mask=row_mask)
+    if block == 0:  # both always written (1/D = 1 except for "mean", W = 0 where unused): an operator output
+        tl.store(consts_ptr, inv_d)
+        w_total = 0.0
+        if HAS_WEIGHT and HAS_SMOOTHING and not SOFT:
+            w_total = tl.max(w_sum, axis=0)  # W, the same in every row
+        tl.store(consts_ptr + 1, w_total)
+
+    # Pass 2: the gradient, from the registers (single tile) or re-reading the chunks.
+    if COMPUTE_GRAD:
+        scale = tl.full([ROWS], 1.0, tl.float32) * inv_d
+        g_row = grad_ptr + rows64 * grad_stride
+        if SINGLE_TILE:
+            b = 0.0
+            if SOFT:
+                b = a
+            elif HAS_SMOOTHING:
+                b = eps_v * w
+            # p = e / s: the 1 / s goes into the row's coefficient (coef_p p = (coef_p / s) e)
+            g = _grad_tile(e, is_y, coef_p * (1.0 / s), coef_y, b, scale, active, in_range,
+                           SOFT or HAS_SMOOTHING, ROUND_BF16, CLS)
+            if RUN_V > 0:
+                g_run = tl.gather(tl.reshape(g, [BLOCK_V * ROWS]), to_run, 0)
+                _store_run(grad_ptr + run_start, flat, g_run, n_rows - block * ROWS, FULL, ROWS, RUN_V)
+            elif ROW_A_THREAD and not ROW_MAJOR_STORES:
+                tl.store(grad_ptr + flat_rows * grad_stride + flat_c,
+                         tl.reshape(g, [BLOCK_V * ROWS]).to(grad_ptr.dtype.element_ty), mask=mask)
+            elif ROW_A_THREAD:  # through shared memory into the row-major layout a 2-D store gets
+                tl.store(g_row[:, None] + cols[None, :], tl.trans(g).to(grad_ptr.dtype.element_ty),
+                         mask=tile_mask)
+            else:
+                tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
+            if TARGET_LATER:  # p_y as the tile's e, with its coefficient
+                p_y, coef_p_y = exp(x_y - shift), coef_p * (1.0 / s)
+        else:
+            for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
+                c = start + cols
+                mask = row_mask[:, None] & (c < n_cols)[None, :]
+                x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf"),
+                            eviction_policy="evict_first").to(tl.float32)
+                b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING,
+                            SOFT)
+                p = exp2(x * LOG2E - ((shift + log_s) * LOG2E)[:, None])  # see exp2: a gradient's bound
+                g = _grad_tile(p, False, coef_p, coef_y, b, scale, active, in_range, SOFT or HAS_SMOOTHING,
+                               ROUND_BF16, 1)
+                tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
+                         eviction_policy="evict_first")
+            if TARGET_LATER:  # p_y as the chunks' p
+                p_y, coef_p_y = exp2(x_y * LOG2E - (shift + log_s) * LOG2E), coef_p
+        if TARGET_LATER:
+            _store_target_entries(g_row, y, p_y, coef_p_y, coef_y, w_y, label_smoothing, n_cols, scale, active,
+                                  in_range, HAS_SMOOTHING, ROUND_BF16)
+    return loss
 
 
 @triton.jit(do_not_specialize=["n_rows", "ignore_index", "n_parts"], launch_metadata=_main_metadata)
@@ -472,21 +646,10 @@ def _cross_entropy_kernel(
     through shared memory, so that a warp's store writes whole runs of rows (see _ROW_MAJOR_STORES).
     RUN_V (ROW_A_THREAD over contiguous rows: logits and gradient of row stride V = RUN_V): a block's
     rows are one run of ROWS V logits, loaded and stored as such (whole sectors, 16-byte accesses)
-    and permuted to and from the class-major tile by tl.gather (through shared memory)."""
-    tl.static_assert(not (ROW_A_THREAD and (SOFT or HAS_SMOOTHING)), "a row a thread: class indices, no smoothing")
-    CLS: tl.constexpr = 0 if ROW_A_THREAD else 1  # the single tile's class axis
-    # Rows of up to 64 logits take x_y, and the target's gradient entries, from a compare a logit in
-    # the tile; longer ones have their target entries stored by _store_target_entries.
-    X_Y_IN_TILE: tl.constexpr = SINGLE_TILE and BLOCK_V <= 64
-    TARGET_LATER: tl.constexpr = not SOFT and not X_Y_IN_TILE
+    and permuted to and from the class-major tile by tl.gather (through shared memory); a program
+    walks its full blocks in one loop (pipelined over BLOCK_STAGES) and program 0 takes the last,
+    partial block after it."""
     pid = tl.program_id(0)
-    cols = tl.arange(0, BLOCK_V)
-    if ROW_A_THREAD:
-        flat = tl.arange(0, BLOCK_V * ROWS)
-        flat_r, flat_c = flat % ROWS, flat // ROWS  # the order of the flat class-major run: c ROWS + r
-        if RUN_V > 0:  # class c of row r sits at r V + c of its block's run, and run entry i at (i % V) ROWS + i // V
-            from_run = tl.where(flat_c < RUN_V, flat_r * RUN_V + flat_c, 0)
-            to_run = tl.where(flat < ROWS * RUN_V, (flat % RUN_V) * ROWS + flat // RUN_V, 0)
     inv_d = 1.0
     if REDUCTION == 1:
         if SOFT:  # torch divides by the number of rows, whatever the weights
@@ -498,155 +661,24 @@ def _cross_entropy_kernel(
     # at the end: a block-wide sum each block (shuffles, shared memory, barriers) cost about a
     # fifth of a short-row block's instructions.
     total = tl.zeros([ROWS], tl.float32)
-    for block in tl.range(pid, tl.cdiv(n_rows, ROWS), tl.num_programs(0), num_stages=BLOCK_STAGES):
-        row_mask, rows64, y, active, in_range = _rows_and_targets(block, target_ptr, n_rows, n_cols, ignore_index,
-                                                                  ROWS, SOFT)
-        x_row = logits_ptr + rows64 * logits_stride
-        q_row = target_ptr + rows64 * target_stride  # soft targets' rows (unused for class indices)
-        if SOFT:
-            t = tl.zeros([ROWS], tl.float32)  # Σ_c a_c (shift - x_c)
-            a_sum = tl.zeros([ROWS], tl.float32)
-        else:
-            if HAS_WEIGHT:
-                w_y = tl.load(weight_ptr + y, mask=active & in_range, other=0.0)
-            else:
-                w_y = tl.full([ROWS], 1.0, tl.float32)
-            w_sum = tl.zeros([ROWS], tl.float32)
-            wd_sum = tl.zeros([ROWS], tl.float32)
-
-        # Pass 1: running max m, Σ exp(x - m), and the target's sums.
-        m = tl.full([ROWS], float("-inf"), tl.float32)
-        s = tl.zeros([ROWS], tl.float32)
-        if SINGLE_TILE:
-            tile_mask = row_mask[:, None] & (cols < n_cols)[None, :]  # the row-major [ROWS, BLOCK_V] tile's
-            if ROW_A_THREAD:
-                flat_rows = (block * ROWS + flat_r).to(tl.int64)
-                mask = (flat_rows < n_rows) & (flat_c < n_cols)
-                if RUN_V > 0:
-                    run_start = tl.cast(block * ROWS, tl.int64) * RUN_V
-                    run = _load_run(logits_ptr + run_start, flat, n_rows - block * ROWS, ROWS, RUN_V)
-                    x = tl.where(mask, tl.gather(run, from_run, 0), float("-inf"))
-                else:
-                    x = tl.load(logits_ptr + flat_rows * logits_stride + flat_c, mask=mask, other=float("-inf"))
-                x = tl.reshape(x, [BLOCK_V, ROWS]).to(tl.float32)
-            else:
-                mask = tile_mask
-                x = tl.load(x_row[:, None] + cols[None, :], mask=mask, other=float("-inf")).to(tl.float32)
-            is_y = False
-            if not SOFT:
-                if X_Y_IN_TILE:  # x_y from the tile: no dependent load after the target's
-                    is_y = (_per_class(cols, CLS) == _per_row(y, CLS)) & _per_row(active & in_range, CLS)
-                    x_y = tl.sum(tl.where(is_y, x, 0.0), axis=CLS)
-                else:
-                    x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
-                # For smoothing, W = Σ w_c and Σ w_c (x_c - r) are taken relative to r = x_y, so that
-                # logits of 1e4 do not cancel against lse W (r = 0 if x_y = -inf).
-                r = tl.where(x_y == float("-inf"), 0.0, x_y)
-            m = tl.max(x, axis=CLS)
-            shift = tl.where(m == float("-inf"), 0.0, m)
-            e = exp(x - _per_row(shift, CLS))  # kept: the gradient's only exp
-            s = tl.sum(e, axis=CLS)
-            if SOFT:
-                a = _soft_weights(q_row, cols, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING)
-                t, a_sum = _soft_update(x, a, 0.0, shift, t, a_sum)
-            elif HAS_SMOOTHING:
-                w, w_sum, wd_sum = _smoothing_sums(x, cols, mask, r, weight_ptr, n_cols, w_sum, wd_sum, HAS_WEIGHT)
-        else:
-            if not SOFT:
-                x_y = tl.load(x_row + y, mask=active & in_range, other=0.0).to(tl.float32)
-                r = tl.where(x_y == float("-inf"), 0.0, x_y)  # as above
-            # Keep the chunks in L2 for pass 2's re-read.
-            for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
-                c = start + cols
-                mask = row_mask[:, None] & (c < n_cols)[None, :]
-                x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf"),
-                            eviction_policy="evict_last").to(tl.float32)
-                m_old = m
-                m, s = _online_update(x, m, s)
-                if SOFT:
-                    a = _soft_weights(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT,
-                                      HAS_SMOOTHING)
-                    t, a_sum = _soft_update(x, a, tl.where(m_old == float("-inf"), 0.0, m_old),
-                                            tl.where(m == float("-inf"), 0.0, m), t, a_sum)
-                elif HAS_SMOOTHING:
-                    w, w_sum, wd_sum = _smoothing_sums(x, c, mask, r, weight_ptr, n_cols, w_sum, wd_sum, HAS_WEIGHT)
-
-        shift = tl.where(m == float("-inf"), 0.0, m)
-        log_s = tl.log(s)
-        lse = shift + log_s
-        if SOFT:  # loss = Σ_c a_c (lse - x_c) + z lse², A = Σ_c a_c + 2 z lse
-            coef_y = tl.zeros([ROWS], tl.float32)
-            coef_p = a_sum + 2.0 * z_loss * lse
-            loss = (t + a_sum * log_s) + z_loss * lse * lse
-        else:
-            nll = (shift - x_y) + log_s  # lse - x_y without rounding lse at the scale of |m|
-            coef_y = (1.0 - label_smoothing) * w_y
-            coef_p = coef_y + 2.0 * z_loss * lse
-            loss = coef_y * nll + z_loss * lse * lse
-            if HAS_SMOOTHING:
-                eps_v = label_smoothing / n_cols
-                loss += eps_v * (w_sum * ((shift - r) + log_s) - wd_sum)
-                coef_p += eps_v * w_sum
-        loss = tl.where(active, tl.where(in_range, loss, float("nan")), 0.0)
-        if REDUCTION == 0:
-            tl.store(loss_ptr + rows64, loss, mask=row_mask)
-        else:
-            total += loss
-        if STORE_LSE:
-            tl.store(lse_ptr + rows64, lse, mask=row_mask)
-            if SOFT:
-                tl.store(a_sum_ptr + rows64, a_sum, mask=row_mask)
-        if block == 0:  # both always written (1/D = 1 except for "mean", W = 0 where unused): an operator output
-            tl.store(consts_ptr, inv_d)
-            w_total = 0.0
-            if HAS_WEIGHT and HAS_SMOOTHING and not SOFT:
-                w_total = tl.max(w_sum, axis=0)  # W, the same in every row
-            tl.store(consts_ptr + 1, w_total)
-
-        # Pass 2: the gradient, from the registers (single tile) or re-reading the chunks.
-        if COMPUTE_GRAD:
-            scale = tl.full([ROWS], 1.0, tl.float32) * inv_d
-            g_row = grad_ptr + rows64 * grad_stride
-            if SINGLE_TILE:
-                b = 0.0
-                if SOFT:
-                    b = a
-                elif HAS_SMOOTHING:
-                    b = eps_v * w
-                # p = e / s: the 1 / s goes into the row's coefficient (coef_p p = (coef_p / s) e)
-                g = _grad_tile(e, is_y, coef_p * (1.0 / s), coef_y, b, scale, active, in_range,
-                               SOFT or HAS_SMOOTHING, ROUND_BF16, CLS)
-                if RUN_V > 0:
-                    g_run = tl.gather(tl.reshape(g, [BLOCK_V * ROWS]), to_run, 0)
-                    _store_run(grad_ptr + run_start, flat, g_run, n_rows - block * ROWS, ROWS, RUN_V)
-                elif ROW_A_THREAD and not ROW_MAJOR_STORES:
-                    tl.store(grad_ptr + flat_rows * grad_stride + flat_c,
-                             tl.reshape(g, [BLOCK_V * ROWS]).to(grad_ptr.dtype.element_ty), mask=mask)
-                elif ROW_A_THREAD:  # through shared memory into the row-major layout a 2-D store gets
-                    tl.store(g_row[:, None] + cols[None, :], tl.trans(g).to(grad_ptr.dtype.element_ty),
-                             mask=tile_mask)
-                else:
-                    tl.store(g_row[:, None] + cols[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask)
-                if TARGET_LATER:  # p_y as the tile's e, with its coefficient
-                    p_y, coef_p_y = exp(x_y - shift), coef_p * (1.0 / s)
-            else:
-                for start in tl.range(0, n_cols, BLOCK_V, num_stages=NUM_STAGES):
-                    c = start + cols
-                    mask = row_mask[:, None] & (c < n_cols)[None, :]
-                    x = tl.load(x_row[:, None] + c[None, :], mask=mask, other=float("-inf"),
-                                eviction_policy="evict_first").to(tl.float32)
-                    b = _b_tile(q_row, c, mask, weight_ptr, n_cols, label_smoothing, HAS_WEIGHT, HAS_SMOOTHING,
-                                SOFT)
-                    p = exp2(x * LOG2E - ((shift + log_s) * LOG2E)[:, None])  # see exp2: a gradient's bound
-                    g = _grad_tile(p, False, coef_p, coef_y, b, scale, active, in_range, SOFT or HAS_SMOOTHING,
-                                   ROUND_BF16, 1)
-                    tl.store(g_row[:, None] + c[None, :], g.to(grad_ptr.dtype.element_ty), mask=mask,
-                             eviction_policy="evict_first")
-                if TARGET_LATER:  # p_y as the chunks' p
-                    p_y, coef_p_y = exp2(x_y * LOG2E - (shift + log_s) * LOG2E), coef_p
-            if TARGET_LATER:
-                _store_target_entries(g_row, y, p_y, coef_p_y, coef_y, w_y, label_smoothing, n_cols, scale, active,
-                                      in_range, HAS_SMOOTHING, ROUND_BF16)
+    # Blocks of a run (RUN_V) that are full first, their accesses without a bound on their rows, which
+    # Triton then pipelines over BLOCK_STAGES; every other block after (of runs, the last, partial one).
+    n_full = 0
+    if RUN_V > 0:
+        n_full = n_rows // ROWS
+        for block in tl.range(pid, n_full, tl.num_programs(0), num_stages=BLOCK_STAGES):
+            total += _main_block(
+                block, logits_ptr, logits_stride, target_ptr, target_stride, weight_ptr, grad_ptr, grad_stride,
+                loss_ptr, lse_ptr, a_sum_ptr, consts_ptr, n_rows, n_cols, ignore_index, label_smoothing, z_loss, inv_d,
+                HAS_WEIGHT, HAS_SMOOTHING, SOFT, REDUCTION, STORE_LSE, COMPUTE_GRAD, ROWS, BLOCK_V, SINGLE_TILE,
+                NUM_STAGES, ROUND_BF16, ROW_A_THREAD, ROW_MAJOR_STORES, RUN_V, True)
+    TAIL_STAGES: tl.constexpr = 1 if RUN_V > 0 else BLOCK_STAGES  # runs: one block at most
+    for block in tl.range(n_full + pid, tl.cdiv(n_rows, ROWS), tl.num_programs(0), num_stages=TAIL_STAGES):
+        total += _main_block(
+            block, logits_ptr, logits_stride, target_ptr, target_stride, weight_ptr, grad_ptr, grad_stride,
+            loss_ptr, lse_ptr, a_sum_ptr, consts_ptr, n_rows, n_cols, ignore_index, label_smoothing, z_loss, inv_d,
+            HAS_WEIGHT, HAS_SMOOTHING, SOFT, REDUCTION, STORE_LSE, COMPUTE_GRAD, ROWS, BLOCK_V, SINGLE_TILE,
+            NUM_STAGES, ROUND_BF16, ROW_A_THREAD, ROW_MAJOR_STORES, RUN_V, False)
 
     if REDUCTION != 0:
         tl.store(partial_ptr + pid, tl.sum(total, axis=0))
