@@ -20,13 +20,14 @@ The minimal traffic (report/metrics.py) reads the targets once and keeps no lse:
 the 12 N bytes more are a quarter of it; from V = 1024 on, under 1%.
 
 A row of up to ``block_v`` (default 8192) logits is held in registers, so it is read once and
-exponentiated once; programs take several rows at a time when V is small (V = 10 must not cost
-one program per row). Longer rows are streamed in chunks of ``block_v`` with an online softmax
-(running max and rescaled sum), loads asking L2 to keep the chunks (``_NUM_STAGES`` pipelines
-them; 2 stages measured slower); the gradient pass reads them a second time, mostly from L2, and
-streams the gradient out. Row offsets are computed in int64 (N V may exceed 2^31); class indices
-are compared in int32 after the range check; ε and z are runtime arguments, so new values do not
-recompile.
+exponentiated once; programs take several rows at a time when V is small (V = 10 must not cost one
+program per row: rows of at most 16 logits are a thread's each, and a block of contiguous ones is
+loaded and stored as one run of 16-byte accesses). Longer rows are streamed in chunks of
+``block_v`` with an online softmax (running max and rescaled sum), loads asking L2 to keep the
+chunks (``_NUM_STAGES`` pipelines them; 2 stages measured slower); the gradient pass reads them a
+second time, mostly from L2, and streams the gradient out. Row offsets are computed in int64 (N V
+may exceed 2^31); class indices are compared in int32 after the range check; ε and z are runtime
+arguments, so new values do not recompile.
 
 Class-probability ("soft") targets q (a floating tensor of the logits' shape) follow torch's
 definition: with a_c = w_c ((1 - ε) q_c + ε / V),
