@@ -159,7 +159,8 @@ import triton.language as tl
 
 from .fastmath import LOG2E, exp, exp2
 from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, after_barrier, autograd_function, call, cdiv
-from .launch import REGISTERS_PER_SM, next_power_of_2, on_device as _on_device, round_to_bf16, sm_count
+from .launch import REGISTERS_PER_SM, next_power_of_2, on_device as _on_device, resident_registers, round_to_bf16
+from .launch import sm_count
 
 __all__ = ["cross_entropy", "CrossEntropyLoss"]
 
@@ -892,11 +893,11 @@ class _Launch(NamedTuple):
 
     @property
     def maxnreg(self) -> int:
-        """Registers a thread that let all per_sm programs of an SM be resident at once (ptxas
-        allocates them 8 a thread at a time). A persistent grid whose programs do not all fit
-        runs the rest in a second wave, after the first has done its share: with 3 of 4 resident,
-        the last program's rows take as long again on an SM one program cannot fill."""
-        return min(255, REGISTERS_PER_SM // (32 * self.warps * self.per_sm) // 8 * 8)
+        """Registers a thread that let all per_sm programs of an SM be resident at once. A persistent
+        grid whose programs do not all fit runs the rest in a second wave, after the first has done
+        its share: with 3 of 4 resident, the last program's rows take as long again on an SM one
+        program cannot fill."""
+        return resident_registers(self.warps, self.per_sm)
 
 
 @dataclasses.dataclass(frozen=True)

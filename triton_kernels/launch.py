@@ -65,6 +65,12 @@ def next_power_of_2(n: int) -> int:
     return 1 << max(n - 1, 0).bit_length()
 
 
+def resident_registers(warps: int, per_sm: int) -> int:
+    """Registers a thread (a launch's maxnreg) that let per_sm programs of ``warps`` warps share an
+    SM's register file, all resident at once: ptxas allocates them 8 a thread at a time, at most 255."""
+    return min(255, REGISTERS_PER_SM // (32 * warps * per_sm) // 8 * 8)
+
+
 def sm_count(device):
     """Streaming multiprocessors of a CUDA device: the grid of a persistent kernel. On the CPU
     (the interpreter) 3, so that a persistent kernel's programs each walk several tiles, unevenly."""

@@ -96,7 +96,7 @@ from triton.tools.tensor_descriptor import TensorDescriptor
 
 from .activations import activation_fn, activation_grad, activation_grad_from_output, check_activation
 from .launch import DTYPES as _DTYPES, INTERPRET as _INTERPRET, autograd_function, call, round_to_bf16
-from .launch import REGISTERS_PER_SM, cdiv, next_power_of_2, on_device as _on_device, sm_count
+from .launch import cdiv, next_power_of_2, on_device as _on_device, resident_registers, sm_count
 
 __all__ = ["linear_act", "FusedLinear"]
 
@@ -195,7 +195,7 @@ def _configs(tiles, tma=False):
                 {"BLOCK_M": r, "BLOCK_N": c, "BLOCK_K": k, "GROUP": _GROUP,
                  **({"EPI_SPLIT": split, "PER_SM": per_sm, "FLATTEN": flatten} if tma else {})},
                 num_stages=s, num_warps=w,
-                maxnreg=REGISTERS_PER_SM // (per_sm * 32 * w) if per_sm > 1 else None,
+                maxnreg=resident_registers(w, per_sm) if per_sm > 1 else None,
                 pre_hook=_set_blocks if tma else None))
     return configs
 
