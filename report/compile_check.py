@@ -48,6 +48,7 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 ARCH = 90  # compute capability of the H100
 MAX_SHARED = 227 * 1024  # Hopper's largest shared memory allocation per block, in bytes
@@ -77,7 +78,10 @@ class _Recorder:
 
 
 @contextlib.contextmanager
-def _recording(module, names, jobs):
+def recording(module, names, jobs):
+    """While inside, launches of ``module``'s kernels ``names`` add their compile jobs to ``jobs``
+    (a dict keyed like Triton's cache) instead of running: the host code runs as it is, the tensors
+    it would have filled keep what they held."""
     recorders = [_Recorder(module, name, jobs) for name in names]
     for r in recorders:
         setattr(module, r.name, r)
@@ -99,8 +103,8 @@ def _linear_recording(la, jobs):
     la._mm = lambda a, b, precision: torch.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
     la._tma_capable = lambda t: True
     try:
-        with _recording(la, ["_linear_act_fwd_kernel", "_linear_act_fwd_tma_kernel", "_linear_act_delta_kernel",
-                             "_linear_act_dx_tma_kernel"], jobs):
+        with recording(la, ["_linear_act_fwd_kernel", "_linear_act_fwd_tma_kernel", "_linear_act_delta_kernel",
+                            "_linear_act_dx_tma_kernel"], jobs):
             yield
     finally:
         la._mm, la._tma_capable = mm, capable
@@ -216,7 +220,7 @@ def _cross_entropy_scenarios(quick):
         dtypes, lengths = dtypes[2:], [10, 2048, 16384, 32000]
     n_rows = 4096
     jobs = {}
-    with _recording(ce, ["_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel"], jobs):
+    with recording(ce, ["_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel"], jobs):
         for dtype, n_cols, weighted, smoothing, reduction in itertools.product(
                 dtypes, lengths, (False, True), (0.0, 0.1), ("mean", "none")):
             logits = torch.empty((n_rows, n_cols), dtype=dtype, requires_grad=True)
@@ -320,6 +324,54 @@ def _compiled(job):
     return triton.compile(src, target=target, options=job["options"])
 
 
+def compile_jobs(jobs, processes: int, progress=None) -> list[dict]:
+    """Each of ``jobs`` compiled for sm_90 in ``processes`` worker processes, into Triton's cache
+    (TRITON_CACHE_DIR or ~/.triton/cache), where the JIT finds it at launch: its resource usage or
+    its error, in order. The workers are spawned, not forked: a parent that has started CUDA (a
+    sweep about to time what it compiled) must not fork; each imports the kernel modules itself."""
+    results = []
+    with ProcessPoolExecutor(max(1, processes), mp_context=multiprocessing.get_context("spawn")) as pool:
+        for i, r in enumerate(pool.map(_compile, jobs), 1):
+            results.append(r)
+            if progress:
+                progress(i, len(jobs))
+    return results
+
+
+def compile_launches(module, names, steps, processes: int) -> dict:
+    """Compile for sm_90, into Triton's cache, what each of ``steps`` (callables) launches of
+    ``module``'s kernels ``names``: each step runs with its launches recorded instead of run (the
+    JIT's own specialization, so the JIT finds them cached later), every distinct variant is
+    compiled once, ``processes`` at a time. {"variants": how many, "seconds", "errors": each
+    step's first compile error or None, in order}: what a sweep does before it times anything."""
+    start = time.perf_counter()
+    jobs, used = {}, []
+    for step in steps:
+        launched = {}
+        with recording(module, names, launched):
+            step()
+        used.append(list(launched))
+        jobs.update(launched)
+    results = dict(zip(jobs, compile_jobs(list(jobs.values()), processes)))
+    return {"variants": len(jobs), "seconds": round(time.perf_counter() - start, 1),
+            "errors": [next((results[k]["error"] for k in keys if "error" in results[k]), None) for keys in used]}
+
+
+def compiles_for_this_gpu() -> bool:
+    """Whether a CUDA GPU is here whose kernels this module compiles (sm_90): elsewhere the
+    interpreter compiles nothing, and another GPU compiles its own at launch."""
+    import torch
+
+    return torch.cuda.is_available() and torch.cuda.get_device_capability() == divmod(ARCH, 10)
+
+
+def triton_cache_entries() -> int | None:
+    """Kernels in Triton's cache: a count that grows while timing means a variant compiled then,
+    one the warm-up missed."""
+    path = Path(os.environ.get("TRITON_CACHE_DIR") or Path.home() / ".triton" / "cache")
+    return sum(1 for _ in path.iterdir()) if path.is_dir() else None
+
+
 def _compile(job):
     """Compile one job for sm_90; returns its resource usage, or the error."""
     log = io.StringIO()
@@ -403,7 +455,7 @@ def row_costs(shapes=ROW_SHAPES) -> dict:
     out = {}
     for n, v in shapes:
         jobs = {}
-        with _recording(ce, ["_prologue_kernel", "_cross_entropy_kernel"], jobs):
+        with recording(ce, ["_prologue_kernel", "_cross_entropy_kernel"], jobs):
             logits = torch.empty((n, v), dtype=torch.bfloat16, requires_grad=True)
             _cross_entropy_op(logits, torch.zeros((n,), dtype=torch.int64), None, "mean", 0.0, z_loss=0.0)
         (job,) = [j for j in jobs.values() if j["name"] == "_cross_entropy_kernel"]
@@ -551,13 +603,12 @@ def main(argv=None):
     with contextlib.nullcontext() if args.warm else tempfile.TemporaryDirectory() as cache:
         if cache:  # a fresh cache so that every variant really goes through ptxas, whose log we read
             os.environ.update(TRITON_CACHE_DIR=cache, TRITON_DUMP_PTXAS_LOG="1")
-        # fork: the workers inherit the imported kernels instead of re-running the scenarios.
-        with ProcessPoolExecutor(max(1, args.jobs), mp_context=multiprocessing.get_context("fork")) as pool:
-            results = []
-            for i, r in enumerate(pool.map(_compile, jobs), 1):
-                results.append(r)
-                if i % 50 == 0 or i == len(jobs):
-                    print(f"compiled {i}/{len(jobs)} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+
+        def progress(i, total):
+            if i % 50 == 0 or i == total:
+                print(f"compiled {i}/{total} ({time.perf_counter() - start:.0f} s)", file=sys.stderr)
+
+        results = compile_jobs(jobs, args.jobs, progress)
 
     print(f"triton {triton.__version__}, target sm_{ARCH}: {len(jobs)} kernel variants "
           f"compiled in {time.perf_counter() - start:.0f} s")

@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .compile_check import triton_cache_entries
 from .environment import REPO, cuda_available
 
 DEFAULT_BUDGET_S = 480.0
@@ -240,7 +241,7 @@ def run_step(step: Step, out: Path, clock: Clock, cuda: bool, runner=subprocess.
     record.update(_summarize(step.name, [(out / name).read_text(errors="replace") for name in lanes]))
     if step.name == "sanitizer" and status == "ok" and record.get("sanitizer_runs") != len(SANITIZER_TOOLS):
         record["status"] = "failed"  # a tool that printed no summary checked nothing
-    record["triton_cache_entries"] = _triton_cache_entries()
+    record["triton_cache_entries"] = triton_cache_entries()  # grows in a step that compiles what warm missed
     return record
 
 
@@ -278,12 +279,6 @@ def _write_atomically(path: Path, text: str) -> None:
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-def _triton_cache_entries() -> int | None:
-    """Kernels in Triton's cache (a step that compiled what the warm step should have shows here)."""
-    path = Path(os.environ.get("TRITON_CACHE_DIR") or Path.home() / ".triton" / "cache")
-    return sum(1 for _ in path.iterdir()) if path.is_dir() else None
 
 
 def _attach_steps(path: Path, steps: list) -> None:

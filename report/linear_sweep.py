@@ -13,31 +13,40 @@ TMA kernel's loops flattened the other way, timed in the same way beside the win
     python -m report linear-sweep                         goal shapes, bf16 and tf32, relu and gelu_tanh
     python -m report linear-sweep --shapes 8192x4096x4096 --dtypes bf16 --out sweep.json
 
-Shapes are M x K x N as in report/linear_bench.py. Each kernel variant compiles once per candidate
-tile (seconds on the GPU): the budget stops the sweep, and what was not reached is listed as such.
+Shapes are M x K x N as in report/linear_bench.py. Each candidate tile is a kernel variant of its
+own (seconds to compile): on an sm_90 GPU every table's candidates are compiled first, all at once
+in parallel processes, into Triton's cache, where the autotuner finds them (the winners' neighbours,
+known only once a table is timed, compile as they are timed); the budget, compiling included, stops
+the sweep, and what was not reached is listed as such, as is a count of the kernels compiled while
+timing.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import copy
+import functools
 import importlib
+import itertools
+import os
 import sys
 import time
 from pathlib import Path
 
+from .compile_check import ARCH, compile_launches, compiles_for_this_gpu, triton_cache_entries
 from .linear_bench import GOAL_SHAPES, SMALL_GOAL_SHAPE, _portable_kernel
 from .metrics import linear_flops, torch_dtype
 from .runner import error_text, tf32_mode
-from .sweep_cli import publish, shape_arg, sweep_device
+from .sweep_cli import compiling_lines, publish, shape_arg, sweep_device
 from .timing import Device
 
-KERNELS = ("tma", "portable")
+FORWARD_KERNELS = {"tma": "_linear_act_fwd_tma_kernel", "portable": "_linear_act_fwd_kernel"}  # linear_act's
+KERNELS = tuple(FORWARD_KERNELS)
 EPILOGUES = ("y", "y+g")
 
 
 def _kernel_object(la, kernel: str):
-    return la._linear_act_fwd_tma_kernel if kernel == "tma" else la._linear_act_fwd_kernel
+    return getattr(la, FORWARD_KERNELS[kernel])
 
 
 def table_of(m: int, k: int, n: int, dtype: str, activation: str, epilogue: str, kernel: str, seed: int = 0) -> dict:
@@ -54,8 +63,6 @@ def table_of(m: int, k: int, n: int, dtype: str, activation: str, epilogue: str,
     x = torch.randn(m, k, device=device, generator=gen).to(dt)
     w = (torch.randn(n, k, device=device, generator=gen) / k ** 0.5).to(dt)
     b = torch.randn(n, device=device, generator=gen).to(dt)
-    precision = la._input_precision(x.dtype, dtype == "tf32")
-    hold = _portable_kernel() if kernel == "portable" else contextlib.nullcontext()
 
     def run():
         for name in KERNELS:  # which kernel the launch took: its autotuner records a best config
@@ -64,8 +71,7 @@ def table_of(m: int, k: int, n: int, dtype: str, activation: str, epilogue: str,
             obj.best_config = None
             with contextlib.suppress(AttributeError):
                 del obj.configs_timings  # a table left by an earlier key must not be read as this one's
-        with hold, torch.no_grad():
-            la._forward(x, w, b, activation, 0.0 if activation == "relu" else 0.01, precision, epilogue)
+        _forward(x, w, b, dtype, activation, epilogue, kernel)
         ran = [name for name in KERNELS if _kernel_object(la, name).best_config is not None]
         if not ran:
             raise RuntimeError("neither forward kernel ran")
@@ -83,6 +89,33 @@ def table_of(m: int, k: int, n: int, dtype: str, activation: str, epilogue: str,
             obj.configs, obj.early_config_prune = saved
             obj.cache.clear()
     return row
+
+
+def _forward(x, w, b, dtype: str, activation: str, epilogue: str, kernel: str) -> None:
+    """One forward of linear_act on ``kernel`` (the autotuner tunes it where its key is new)."""
+    import torch
+
+    la = importlib.import_module("triton_kernels.linear_act")
+    precision = la._input_precision(x.dtype, dtype == "tf32")
+    with _portable_kernel() if kernel == "portable" else contextlib.nullcontext(), torch.no_grad():
+        la._forward(x, w, b, activation, 0.0 if activation == "relu" else 0.01, precision, epilogue)
+
+
+def _compile_tables(specs, processes: int, device: str = "cuda") -> dict:
+    """Every candidate tile of every table (dtype, (M, K, N), activation, epilogue, kernel) compiled
+    at once before any is timed (compile_check.compile_launches: the launches recorded on empty
+    tensors of the table's shapes, each config the pruner keeps). The winners' neighbours, known
+    only after a table is timed, compile as they are timed."""
+    import torch
+
+    def launch(dtype, shape, activation, epilogue, kernel):
+        m, k, n = shape
+        empty = functools.partial(torch.empty, device=device, dtype=torch_dtype(dtype))
+        _forward(empty(m, k), empty(n, k), empty(n), dtype, activation, epilogue, kernel)
+
+    la = importlib.import_module("triton_kernels.linear_act")
+    return compile_launches(la, list(FORWARD_KERNELS.values()),
+                            [functools.partial(launch, *spec) for spec in specs], processes)
 
 
 def _timed_rows(obj) -> list[dict]:
@@ -127,33 +160,43 @@ def _matmul_ms(m: int, k: int, n: int, dtype: str, device: Device) -> dict:
     return device.time(lambda: x @ w.t())
 
 
-def sweep(shapes, dtypes, activations, kernels, epilogues, device: Device, budget_s: float, progress=print) -> dict:
-    """Every (shape, dtype, activation, epilogue, kernel) table until ``budget_s`` is spent; the document.
-    The goal's order: bf16 before tf32, the first shape's every table before the next shape's."""
+def sweep(shapes, dtypes, activations, kernels, epilogues, device: Device, budget_s: float, progress=print,
+          processes: int | None = None) -> dict:
+    """Every (shape, dtype, activation, epilogue, kernel) table until ``budget_s`` is spent (compiling
+    included: on an sm_90 GPU every table's candidates first, in ``processes``, default every core,
+    at once); the document. The goal's order: bf16 before tf32, the first shape's every table
+    before the next shape's."""
     deadline = time.monotonic() + budget_s
+    # IEEE float32 always takes the portable kernel
+    specs = [(dtype, shape, activation, epilogue, kernel) for dtype in dtypes for shape in shapes
+             for activation in activations for epilogue in epilogues for kernel in kernels
+             if not (dtype == "fp32" and kernel == "tma")]
+    if device.kind == "cuda" and compiles_for_this_gpu():
+        compiling = _compile_tables(specs, processes or os.cpu_count() or 1)
+        compiling["errors"] = sum(e is not None for e in compiling["errors"])  # tables with a tile that failed
+    else:  # the interpreter compiles nothing; another GPU compiles each tile as it is timed
+        compiling = {"skipped": f"not an sm_{ARCH} GPU"}
+    cached = triton_cache_entries()
     groups = []
-    for dtype in dtypes:
+    for (dtype, (m, k, n)), tables in itertools.groupby(specs, key=lambda spec: spec[:2]):
         with tf32_mode(dtype == "tf32"):
-            for m, k, n in shapes:
-                group = {"m": m, "k": k, "n": n, "dtype": dtype, "flops": linear_flops(m, k, n, "fwd"),
-                         "matmul": _matmul_ms(m, k, n, dtype, device), "tables": []}
-                for activation in activations:
-                    for epilogue in epilogues:
-                        for kernel in kernels:
-                            row = {"activation": activation, "epilogue": epilogue, "kernel": kernel}
-                            if dtype == "fp32" and kernel == "tma":
-                                continue  # IEEE float32 always takes the portable kernel
-                            if time.monotonic() > deadline:
-                                row["skipped"] = "the sweep's time budget (--budget) was spent"
-                            else:
-                                try:
-                                    row.update(table_of(m, k, n, dtype, activation, epilogue, kernel))
-                                except Exception as exc:  # noqa: BLE001 -- one failing table must not end the sweep
-                                    row["error"] = error_text(exc)
-                            group["tables"].append(row)
-                            progress(_line(group, row))
-                groups.append(group)
-    return {"groups": groups}
+            group = {"m": m, "k": k, "n": n, "dtype": dtype, "flops": linear_flops(m, k, n, "fwd"),
+                     "matmul": _matmul_ms(m, k, n, dtype, device), "tables": []}
+            for *_, activation, epilogue, kernel in tables:
+                row = {"activation": activation, "epilogue": epilogue, "kernel": kernel}
+                if time.monotonic() > deadline:
+                    row["skipped"] = "the sweep's time budget (--budget) was spent"
+                else:
+                    try:
+                        row.update(table_of(m, k, n, dtype, activation, epilogue, kernel))
+                    except Exception as exc:  # noqa: BLE001 -- one failing table must not end the sweep
+                        row["error"] = error_text(exc)
+                group["tables"].append(row)
+                progress(_line(group, row))
+            groups.append(group)
+    if cached is not None:
+        compiling["while_timing"] = triton_cache_entries() - cached
+    return {"compiling": compiling, "groups": groups}
 
 
 def _tile(cfg: dict) -> str:
@@ -221,7 +264,7 @@ def table(doc: dict) -> str:
                     lines.append(f"| {_change(c['config'], row['best'])} | {c['ms']:.4f} | {spread} | "
                                  f"{mm / c['ms']:.0%} |")
                 lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + compiling_lines(doc.get("compiling")))
 
 
 def _choices(allowed):

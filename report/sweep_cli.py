@@ -1,5 +1,6 @@
 """What the GPU-side commands (ce-sweep, linear-sweep, host-time) share on the command line: the
-device they time on, their shape arguments, and how they end (table printed, JSON written)."""
+device they time on, their shape arguments, what compiling cost, and how they end (table printed,
+JSON written)."""
 from __future__ import annotations
 
 import argparse
@@ -48,3 +49,17 @@ def publish(doc: dict, command: str, argv: list, table: str, out) -> None:
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(doc, indent=1) + "\n")
+
+
+def compiling_lines(compiling: dict | None) -> list[str]:
+    """A sweep's compiling before it timed anything (compile_check.compile_launches), and how many
+    kernels still compiled while timing (Triton's cache entries: 0 when the warm-up found them all);
+    nothing for a sweep that compiled as it timed (not on an sm_90 GPU, or an older document)."""
+    if not compiling or "skipped" in compiling:
+        return []
+    line = f"Compiled before timing: {compiling['variants']} kernel variants in {compiling['seconds']:.0f} s"
+    if compiling.get("errors"):
+        line += f" ({compiling['errors']} with a tile that did not compile)"
+    if "while_timing" in compiling:
+        line += f"; {compiling['while_timing']} more while timing (Triton's cache entries)"
+    return ["", line + "."]

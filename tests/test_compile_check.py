@@ -39,7 +39,7 @@ import importlib, torch
 from report import compile_check as cc
 ce = importlib.import_module("triton_kernels.cross_entropy")
 jobs = {}
-with cc._recording(ce, ["_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel"], jobs):
+with cc.recording(ce, ["_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel"], jobs):
     for n_rows, ignore_index in ((4096, -100), (4095, -100), (2, -100), (4097, 0), (33, 7)):
         logits = torch.empty((n_rows, 1000), dtype=torch.bfloat16, requires_grad=True)
         target = torch.zeros((n_rows,), dtype=torch.int64)

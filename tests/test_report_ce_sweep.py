@@ -84,6 +84,7 @@ def test_a_spent_budget_skips_all_but_the_default():
     assert "ms" in doc["rows"][0]
     assert len(doc["rows"]) > 1 and all("skipped" in r for r in doc["rows"][1:])
     assert "not timed" in ce_sweep.table(doc)
+    assert doc["compiling"]["skipped"] == "not an sm_90 GPU"  # the interpreter compiles nothing
 
 
 def test_command_line(tmp_path, capsys):
@@ -104,3 +105,46 @@ def test_candidates_are_ranked_by_their_replay_where_there_is_one():
         dict(base, config={"block_v": 64, "rows": 2, "warps": 4, "stages": 1}, ms=0.9, graph_ms=0.5)]}
     lines = [line for line in ce_sweep.table(doc).splitlines() if line.startswith("| ")][1:]
     assert lines[0].startswith("| default | 1.0000 | 0.4000 |")  # slower call, faster kernels: first
+    assert "Compiled before timing" not in ce_sweep.table(doc)  # an older sweep's document says nothing
+    doc["compiling"] = {"variants": 130, "seconds": 21.4, "while_timing": 0}
+    assert ce_sweep.table(doc).endswith("Compiled before timing: 130 kernel variants in 21 s; 0 more while timing "
+                                        "(Triton's cache entries).")
+
+
+_COMPILE_FIRST = """
+import importlib, torch
+from report import ce_sweep
+from report.compile_check import triton_cache_entries
+ce = importlib.import_module("triton_kernels.cross_entropy")
+logits = torch.empty((4096, 10), dtype=torch.bfloat16, requires_grad=True)
+target = torch.zeros(4096, dtype=torch.int64)
+
+def step():  # the operator, which takes CPU tensors outside the interpreter (these are only shapes)
+    options = ("mean", -100, 0.0, 0.0, ce._MAX_BLOCK_V, True, False)
+    torch.ops.oracle_kernels.cross_entropy(logits, target, None, *options)[0].backward()
+
+pipelined = ce_sweep.candidates(10)[0]
+broken = {**pipelined, "block_v": 24}  # not a power of two: tl.arange refuses it
+done = ce_sweep.compile_candidates([None, pipelined, pipelined, broken], step, 2)
+print((done["variants"], [e is None for e in done["errors"]], triton_cache_entries()))
+"""
+
+
+def test_candidates_compile_at_once_into_tritons_cache(tmp_path):
+    # The sweep compiles every candidate before timing any: each config's launches are recorded,
+    # each distinct variant compiled once for sm_90 into Triton's cache, where the JIT finds it.
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TRITON_INTERPRET="0", TRITON_CACHE_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", _COMPILE_FIRST], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    variants, compiled, entries = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    # the prologue once, the main and backward kernels for each distinct config (the backward's
+    # register cap follows the config's programs an SM), the broken one's too; the repeat adds none
+    assert variants == 1 + 2 * 3
+    assert compiled == [True, True, True, False]
+    assert entries >= 4  # the four that compiled, in the cache the JIT reads

@@ -114,3 +114,45 @@ def test_tiles_name_their_quarter_epilogue():
     assert linear_sweep._name(dict(tile, epilogue_parts=2)) == "128x256x64 s4 w8"
     assert (linear_sweep._name(dict(tile, epilogue_parts=4, programs_per_sm=2))
             == "128x256x64 (epilogue in quarters) (2 programs an SM) s4 w8")
+
+
+
+_COMPILE_FIRST = """
+import importlib
+from report import compile_check, linear_sweep
+la = importlib.import_module("triton_kernels.linear_act")
+la._tma_capable = lambda t: True  # as on an H100 (these CPU tensors are only shapes)
+compiling = compile_check.compile_jobs
+compile_check.compile_jobs = lambda jobs, processes: [{} for _ in jobs]  # recorded only
+goal = linear_sweep._compile_tables([("bf16", (8192, 4096, 4096), "relu", "y", "tma")], 1, device="cpu")
+compile_check.compile_jobs = compiling
+small = [("bf16", (256, 128, 256), "relu", "y", kernel) for kernel in linear_sweep.KERNELS]
+done = linear_sweep._compile_tables(small, 2, device="cpu")
+print((goal["variants"], done["variants"], done["errors"], compile_check.triton_cache_entries()))
+"""
+
+
+def test_every_tables_candidates_compile_at_once_into_tritons_cache(tmp_path):
+    # Before timing, every table's candidate tiles (each config the pruner keeps) are recorded on
+    # empty tensors of its shape and compiled for sm_90 into Triton's cache, where the autotuner's
+    # JIT finds them.
+    import ast
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, TRITON_INTERPRET="0", TRITON_CACHE_DIR=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", _COMPILE_FIRST], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr
+    goal_tiles, variants, errors, entries = ast.literal_eval(done.stdout.strip().splitlines()[-1])
+    assert goal_tiles > 4  # at a goal shape the pruner keeps many tiles: every one is compiled
+    assert variants == 2 and errors == [None, None]  # one tile each kept at 256 x 128 x 256, TMA and portable
+    assert entries >= 2
+
+
+def test_the_table_says_what_compiling_cost():
+    doc = {"groups": [], "compiling": {"variants": 96, "seconds": 41.2, "errors": 1, "while_timing": 12}}
+    assert linear_sweep.table(doc).endswith("Compiled before timing: 96 kernel variants in 41 s (1 with a tile that "
+                                            "did not compile); 12 more while timing (Triton's cache entries).")
+    assert "Compiled" not in linear_sweep.table({"groups": [], "compiling": {"skipped": "not an sm_90 GPU"}})
