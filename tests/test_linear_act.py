@@ -849,6 +849,23 @@ def test_forward_traffic_is_what_the_launches_report(launch_metadata, monkeypatc
         la.traffic(m, k, n, 2, epilogue="g")
 
 
+def test_the_delta_pass_caps_registers_where_rows_allow_no_vector_access(monkeypatch):
+    # N not a multiple of 16: an address an element; capped so that two programs share an SM,
+    # where ptxas left alone (triton 3.6) spills the 16-bit variants (compile_check)
+    launches = []
+
+    class Recorder:
+        def __getitem__(self, grid):
+            return lambda *args, **kwargs: launches.append(kwargs)
+
+    monkeypatch.setattr(la, "_linear_act_delta_kernel", Recorder())
+    for n in (64, 60):
+        dy, aux = torch.randn(48, n).to(torch.float16), torch.randn(48, n).to(torch.float16)
+        la._delta_and_db(dy, aux, 0.01, "g", True, True)
+    warps = la._DELTA_TILE[2]
+    assert [kw["maxnreg"] for kw in launches] == [None, min(255, 65536 // (2 * 32 * warps) // 8 * 8)]  # GPU: 128
+
+
 @pytest.mark.parametrize("source,need_delta,need_db", [("g", True, True), ("y", True, False), ("dy", False, True)])
 def test_backward_traffic_is_what_the_launches_report(launch_metadata, source, need_delta, need_db):
     m, k, n = 48, 32, 64

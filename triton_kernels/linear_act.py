@@ -179,6 +179,10 @@ _SMALL_PROBLEM = 1 << 27
 # _DELTA_MAX_STEPS tiles. Under the interpreter, small tiles and few
 # programs so that the test shapes cover partial tiles and several steps per program.
 _DELTA_TILE = (8, 16, 4) if _INTERPRET else (16, 256, 8)
+# Rows of N elements, N not a multiple of 16, allow no vector access: an address an element, 80 to
+# 120 registers a thread. Left alone, ptxas (triton 3.6) holds the 16-bit variants that store δ and
+# sum db to 80 and spills 20 B; capped for two programs an SM (128), none spills.
+_DELTA_UNALIGNED_PER_SM = 2
 _DELTA_PROGRAMS = 2 if _INTERPRET else 1024
 _DELTA_MAX_STEPS = 4 if _INTERPRET else 8
 
@@ -869,6 +873,7 @@ def _delta_and_db(dy, aux, slope, source, need_delta, need_db):
             m, n, steps, dy.stride(0), dy.stride(1), slope,
             DELTA_FROM=source, STORE_DELTA=store, COMPUTE_DB=need_db,
             BLOCK_M=block_m, BLOCK_N=block_n, num_warps=warps, **_launch_args(dy),
+            maxnreg=resident_registers(warps, _DELTA_UNALIGNED_PER_SM) if n % 16 else None,
         )
     db = partial.sum(0).to(dy.dtype) if need_db else None  # an empty batch: zeros
     return delta, db
