@@ -52,10 +52,10 @@ import sys
 import time
 from pathlib import Path
 
-from .compile_check import ARCH, MAX_SHARED, compile_launches, compiles_for_this_gpu, triton_cache_entries
+from .compile_check import MAX_SHARED, compile_launches, triton_cache_entries
 from .metrics import cross_entropy_bytes, torch_dtype
 from .runner import error_text
-from .sweep_cli import compiling_lines, publish, shape_arg, sweep_device
+from .sweep_cli import compiling_lines, not_compiled_first, publish, shape_arg, sweep_device
 from .timing import Device
 
 KERNELS = ("_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel")  # what a step launches
@@ -191,10 +191,11 @@ def sweep(n: int, v: int, dtype: str, device: Device, budget_s: float, min_block
         raw = logits.detach()
         bytes_ = cross_entropy_bytes(n, v, dtype, "fwd+bwd")
         copy = device.time(lambda: out.copy_(raw))
-        if device.kind == "cuda" and compiles_for_this_gpu():
+        skipped = not_compiled_first(device, budget_s)
+        if skipped:
+            compiling = {"skipped": skipped, "errors": [None] * len(configs)}
+        else:
             compiling = compile_candidates(configs, lambda: _step(logits, target), processes or os.cpu_count() or 1)
-        else:  # the interpreter compiles nothing; another GPU compiles each candidate as it is timed
-            compiling = {"skipped": f"not an sm_{ARCH} GPU", "errors": [None] * len(configs)}
         cached = triton_cache_entries()
         loss0, grad0 = _step(logits, target)
         scale = float(grad0.abs().max().float())

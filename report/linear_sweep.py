@@ -33,11 +33,11 @@ import sys
 import time
 from pathlib import Path
 
-from .compile_check import ARCH, compile_launches, compiles_for_this_gpu, triton_cache_entries
+from .compile_check import compile_launches, triton_cache_entries
 from .linear_bench import GOAL_SHAPES, SMALL_GOAL_SHAPE, _portable_kernel
 from .metrics import linear_flops, torch_dtype
 from .runner import error_text, tf32_mode
-from .sweep_cli import compiling_lines, publish, shape_arg, sweep_device
+from .sweep_cli import compiling_lines, not_compiled_first, publish, shape_arg, sweep_device
 from .timing import Device
 
 FORWARD_KERNELS = {"tma": "_linear_act_fwd_tma_kernel", "portable": "_linear_act_fwd_kernel"}  # linear_act's
@@ -171,11 +171,12 @@ def sweep(shapes, dtypes, activations, kernels, epilogues, device: Device, budge
     specs = [(dtype, shape, activation, epilogue, kernel) for dtype in dtypes for shape in shapes
              for activation in activations for epilogue in epilogues for kernel in kernels
              if not (dtype == "fp32" and kernel == "tma")]
-    if device.kind == "cuda" and compiles_for_this_gpu():
+    skipped = not_compiled_first(device, budget_s)
+    if skipped:
+        compiling = {"skipped": skipped}
+    else:
         compiling = _compile_tables(specs, processes or os.cpu_count() or 1)
         compiling["errors"] = sum(e is not None for e in compiling["errors"])  # tables with a tile that failed
-    else:  # the interpreter compiles nothing; another GPU compiles each tile as it is timed
-        compiling = {"skipped": f"not an sm_{ARCH} GPU"}
     cached = triton_cache_entries()
     groups = []
     for (dtype, (m, k, n)), tables in itertools.groupby(specs, key=lambda spec: spec[:2]):

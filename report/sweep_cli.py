@@ -51,6 +51,18 @@ def publish(doc: dict, command: str, argv: list, table: str, out) -> None:
         out.write_text(json.dumps(doc, indent=1) + "\n")
 
 
+def not_compiled_first(device: Device, budget_s: float) -> str | None:
+    """Why a sweep does not compile its candidates all at once before timing them, or None where it
+    does: on an sm_90 GPU (compile_check's target), with a budget that times more than the default."""
+    from .compile_check import ARCH, compiles_for_this_gpu
+
+    if budget_s <= 0:
+        return "no budget: nothing but the default is timed, compiled as it runs"
+    if device.kind != "cuda" or not compiles_for_this_gpu():
+        return f"not an sm_{ARCH} GPU: each candidate compiles as it is timed"
+    return None
+
+
 def compiling_lines(compiling: dict | None) -> list[str]:
     """A sweep's compiling before it timed anything (compile_check.compile_launches), and how many
     kernels still compiled while timing (Triton's cache entries: 0 when the warm-up found them all);
