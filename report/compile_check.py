@@ -20,7 +20,7 @@ refuse CPU tensors outside the interpreter), and the JIT's own argument binding
 (``create_function_from_signature``, ``JITFunction._pack_args``), so that the specialization is
 Triton's and not a copy of it.
 
-    python -m report.compile_check            # all ~1,600 variants: ~35 minutes on 2 cores
+    python -m report.compile_check            # all ~1,700 variants: 12-16 minutes on 2 cores
     python -m report.compile_check --quick    # ~270 (TF32 and bf16, 4 activations): 3-6 minutes
     python -m report.compile_check --filter fwd --jobs 4
     python -m report.compile_check --warm --filter bf16   # on the GPU machine, before timing
@@ -562,8 +562,8 @@ def _problems(r, max_spill):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m report.compile_check", description=__doc__.splitlines()[0],
-                                     epilog="How long: a full run compiles ~1,600 variants in ~35 minutes on 2 cores "
-                                            "(1-1.5 s a variant with --jobs 2), --quick ~270 in 3-6 minutes.")
+                                     epilog="How long: a full run compiles ~1,700 variants in 12-16 minutes on 2 cores "
+                                            "(~0.5 s a variant with --jobs 2), --quick ~270 in 3-6 minutes.")
     parser.add_argument("--quick", action="store_true", help="fewer dtypes and shapes")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="compiler processes")
     parser.add_argument("--filter", default="", help="only kernels whose name or label contains this")

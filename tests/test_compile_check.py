@@ -8,7 +8,7 @@ def test_help_says_how_long_a_run_takes(capsys):
     with pytest.raises(SystemExit):
         compile_check.main(["--help"])
     out = " ".join(capsys.readouterr().out.split())
-    assert "full run compiles ~1,600 variants in ~35 minutes on 2 cores" in out and "--quick ~270" in out
+    assert "full run compiles ~1,700 variants in 12-16 minutes on 2 cores" in out and "--quick ~270" in out
 
 
 def test_refuses_the_interpreter(monkeypatch, capsys):
