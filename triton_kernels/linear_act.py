@@ -1007,7 +1007,9 @@ def _setup_context(ctx, inputs, output):
     ctx.config = (activation, slope, precision, source)
 
 
-def _backward(ctx, dy, _dg):
+def _backward_formula(ctx, dy, _dg):
+    """The operator's autograd formula, named as cross_entropy's: dx, dW and db from the saved
+    inputs and y or g, by the backward operator."""
     x, weight, bias, aux = ctx.saved_tensors
     activation, slope, precision, source = ctx.config
     mask = list(ctx.needs_input_grad[:3])
@@ -1016,8 +1018,8 @@ def _backward(ctx, dy, _dg):
     return (*(g if need else None for g, need in zip(grads, mask)), None, None, None, None, None)
 
 
-_linear_act_op.register_autograd(_backward, setup_context=_setup_context)
-_LinearActFunction = autograd_function("_LinearActFunction", _linear_act_impl, _setup_context, _backward)
+_linear_act_op.register_autograd(_backward_formula, setup_context=_setup_context)
+_LinearActFunction = autograd_function("_LinearActFunction", _linear_act_impl, _setup_context, _backward_formula)
 
 
 def linear_act(x, weight, bias=None, activation="relu", *, negative_slope=0.01, allow_tf32=None,
