@@ -913,6 +913,12 @@ class _Options:
     soft: bool
     inplace: bool = False
 
+    @property
+    def plain(self) -> bool:
+        """Class indices without label smoothing: the variants with the fewest registers, and the
+        only ones whose short rows are a thread's each (ROW_A_THREAD)."""
+        return not self.soft and self.label_smoothing == 0
+
 
 def _launch_config(n_rows: int, n_cols: int, o: _Options, *, weighted: bool, aligned: bool, forward: bool) -> _Launch:
     """_PER_THREAD logits per thread (a whole row for rows of at most _ROW_A_THREAD, 128 rows on 4
@@ -931,7 +937,6 @@ def _launch_config(n_rows: int, n_cols: int, o: _Options, *, weighted: bool, ali
     beside each other, 255."""
     block = min(max(16, next_power_of_2(n_cols)), o.block_v)
     heavy = weighted and o.label_smoothing > 0
-    plain = not o.soft and o.label_smoothing == 0
     if forward and not o.soft and not heavy and 256 < block <= _ROW_A_WARP and n_cols <= block:
         rows, warps, registers = 1, 1, 128
     else:
@@ -939,9 +944,9 @@ def _launch_config(n_rows: int, n_cols: int, o: _Options, *, weighted: bool, ali
         per_thread = block if block <= _ROW_A_THREAD else 4 if block <= 64 else 16 if heavy else _PER_THREAD
         warps = min(32, max(4, rows * block // (32 * per_thread)))
         if block <= _ROW_A_THREAD:
-            registers = 128 if forward and plain else 255
+            registers = 128 if forward and o.plain else 255
         else:
-            registers = 64 if plain and aligned else 128
+            registers = 64 if o.plain and aligned else 128
     per_sm = max(1, REGISTERS_PER_SM // (32 * warps * registers))
     return _Launch(block, rows, warps, n_cols <= block, per_sm, _NUM_STAGES)
 
@@ -964,7 +969,7 @@ def _forward(logits, target, weight, o: _Options, *, grad, store_lse):
     device = logits.device
     launch = _launch_config(n_rows, n_cols, o, weighted=weight is not None, forward=True,
                             aligned=logits.stride(0) % 16 == 0 and (grad is None or grad.stride(0) % 16 == 0))
-    row_a_thread = launch.block <= _ROW_A_THREAD and not o.soft and o.label_smoothing == 0
+    row_a_thread = launch.block <= _ROW_A_THREAD and o.plain
     runs = (row_a_thread and _ROW_RUNS and logits.stride(0) == n_cols
             and (grad is None or grad.stride(0) == n_cols))
     n_programs = _persistent_programs(device, cdiv(n_rows, launch.rows), launch.per_sm)
