@@ -663,24 +663,19 @@ def _cross_entropy_kernel(
     # at the end: a block-wide sum each block (shuffles, shared memory, barriers) cost about a
     # fifth of a short-row block's instructions.
     total = tl.zeros([ROWS], tl.float32)
-    # Blocks of a run (RUN_V) that are full first, their accesses without a bound on their rows, which
-    # Triton then pipelines over BLOCK_STAGES; every other block after (of runs, the last, partial one).
-    n_full = 0
-    if RUN_V > 0:
-        n_full = n_rows // ROWS
-        for block in tl.range(pid, n_full, tl.num_programs(0), num_stages=BLOCK_STAGES):
-            total += _main_block(
-                block, logits_ptr, logits_stride, target_ptr, target_stride, weight_ptr, grad_ptr, grad_stride,
-                loss_ptr, lse_ptr, a_sum_ptr, consts_ptr, n_rows, n_cols, ignore_index, label_smoothing, z_loss, inv_d,
-                HAS_WEIGHT, HAS_SMOOTHING, SOFT, REDUCTION, STORE_LSE, COMPUTE_GRAD, ROWS, BLOCK_V, SINGLE_TILE,
-                NUM_STAGES, ROUND_BF16, ROW_A_THREAD, ROW_MAJOR_STORES, RUN_V, True)
-    TAIL_STAGES: tl.constexpr = 1 if RUN_V > 0 else BLOCK_STAGES  # runs: one block at most
-    for block in tl.range(n_full + pid, tl.cdiv(n_rows, ROWS), tl.num_programs(0), num_stages=TAIL_STAGES):
-        total += _main_block(
-            block, logits_ptr, logits_stride, target_ptr, target_stride, weight_ptr, grad_ptr, grad_stride,
-            loss_ptr, lse_ptr, a_sum_ptr, consts_ptr, n_rows, n_cols, ignore_index, label_smoothing, z_loss, inv_d,
-            HAS_WEIGHT, HAS_SMOOTHING, SOFT, REDUCTION, STORE_LSE, COMPUTE_GRAD, ROWS, BLOCK_V, SINGLE_TILE,
-            NUM_STAGES, ROUND_BF16, ROW_A_THREAD, ROW_MAJOR_STORES, RUN_V, False)
+    # Blocks of a run (RUN_V) that are full first (PHASE 0), their accesses without a bound on their
+    # rows, which Triton then pipelines over BLOCK_STAGES; every other block after (PHASE 1; of
+    # runs, the last, partial one, so not pipelined). One loop body, unrolled for each phase.
+    n_full = n_rows // ROWS if RUN_V > 0 else 0
+    for PHASE in tl.static_range(2):
+        if RUN_V > 0 or PHASE == 1:
+            for block in tl.range(pid + PHASE * n_full, n_full if PHASE == 0 else tl.cdiv(n_rows, ROWS),
+                                  tl.num_programs(0), num_stages=1 if RUN_V > 0 and PHASE == 1 else BLOCK_STAGES):
+                total += _main_block(
+                    block, logits_ptr, logits_stride, target_ptr, target_stride, weight_ptr, grad_ptr, grad_stride,
+                    loss_ptr, lse_ptr, a_sum_ptr, consts_ptr, n_rows, n_cols, ignore_index, label_smoothing, z_loss,
+                    inv_d, HAS_WEIGHT, HAS_SMOOTHING, SOFT, REDUCTION, STORE_LSE, COMPUTE_GRAD, ROWS, BLOCK_V,
+                    SINGLE_TILE, NUM_STAGES, ROUND_BF16, ROW_A_THREAD, ROW_MAJOR_STORES, RUN_V, PHASE == 0)
 
     if REDUCTION != 0:
         tl.store(partial_ptr + pid, tl.sum(total, axis=0))
