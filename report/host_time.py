@@ -9,12 +9,14 @@ kernels measured exactly that (report/NOTES.md, "Host time"). For each case this
     host       the host's time to issue one call, with the GPU kept busy by a long sleep kernel so
                that nothing waits for it (the mean of --calls calls)
     profile    (--profile) the calls' Python profile, the functions with the most own time
+    kernels    (--kernels) the GPU kernels a call launches (torch.profiler), each one's launches and
+               µs a call, the longest first: where the GPU time of a replayed step goes
 
 for this project's kernels beside torch eager at the same shapes: cross-entropy forward + backward
 (bf16 8192 x 32000 and 4194304 x 10), linear + relu forward (bf16 16384 x 1024 x 4096) and forward
 + backward (bf16 4096 x 784 x 1024).
 
-    python -m report host-time --out host_time.json [--profile]
+    python -m report host-time --out host_time.json [--profile] [--kernels]
 """
 from __future__ import annotations
 
@@ -109,7 +111,33 @@ def profile_text(fn, calls: int, lines: int = 20) -> str:
     return out.getvalue()
 
 
-def measure(calls: int, profile: bool, progress=print) -> list[dict]:
+def kernel_times(fn, calls: int, cuda: bool = True) -> list[dict]:
+    """The GPU kernels ``calls`` calls of ``fn`` launch, by torch.profiler: each one's name, launches
+    a call and µs a call (its own device time), the longest first. ``cuda=False`` (tests without a
+    GPU): the CPU operators instead, by their own CPU time."""
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    fn()
+    sync()
+    with profile(activities=[ProfilerActivity.CUDA if cuda else ProfilerActivity.CPU]) as prof:
+        for _ in range(calls):
+            fn()
+        sync()
+    rows = [{"kernel": e.key, "launches": e.count / calls,
+             "us": (e.self_device_time_total if cuda else e.self_cpu_time_total) / calls}
+            for e in prof.key_averages()]
+    return sorted((r for r in rows if r["us"] > 0), key=lambda r: -r["us"])
+
+
+def kernels_text(rows: list[dict], lines: int = 12) -> str:
+    """kernel_times as a table: the ``lines`` longest, and the total of all."""
+    out = [f"{r['us']:>9.1f} µs {r['launches']:>5.2f}x  {r['kernel'][:100]}" for r in rows[:lines]]
+    return "\n".join(out + [f"{sum(r['us'] for r in rows):>9.1f} µs in all ({len(rows)} kernels)"])
+
+
+def measure(calls: int, profile: bool, progress=print, kernels: bool = False) -> list[dict]:
     from triton.testing import do_bench
 
     rows = []
@@ -122,6 +150,8 @@ def measure(calls: int, profile: bool, progress=print) -> list[dict]:
                    "do_bench_p80_ms": p80, "host_us": host_us(fn, calls)}
             if profile:
                 row["profile"] = profile_text(fn, calls)
+            if kernels:
+                row["kernels"] = kernel_times(fn, min(calls, 20))
             progress(f"{case:<40} {impl:<6} do_bench {p50:.4f} ms ({p20:.4f}-{p80:.4f}); "
                      f"host {row['host_us']:.0f} us a call")
             rows.append(row)
@@ -135,6 +165,7 @@ def main(argv=None) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--calls", type=int, default=50, help="calls a host measurement averages (default: 50)")
     p.add_argument("--profile", action="store_true", help="also profile the calls' Python (cProfile)")
+    p.add_argument("--kernels", action="store_true", help="also list the GPU kernels a call launches (torch.profiler)")
     p.add_argument("--out", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
     argv = sys.argv[2:] if argv is None else list(argv)
     args = p.parse_args(argv)
@@ -142,9 +173,14 @@ def main(argv=None) -> int:
         p.error(f"--calls must be at least 1, got {args.calls}")
     if not cuda_available():
         p.error("needs a CUDA device: the host's share of a call is only seen beside a GPU")
-    rows = measure(args.calls, args.profile)
-    profiles = [f"== {row['case']} {row['impl']}\n{row['profile']}" for row in rows if "profile" in row]
-    publish({"rows": rows}, "host-time", argv, table(rows) + "".join("\n\n" + p for p in profiles), args.out)
+    rows = measure(args.calls, args.profile, kernels=args.kernels)
+    details = []
+    for row in rows:
+        parts = [row["profile"]] if "profile" in row else []
+        parts += [kernels_text(row["kernels"])] if "kernels" in row else []
+        if parts:
+            details.append("\n".join([f"== {row['case']} {row['impl']}", *parts]))
+    publish({"rows": rows}, "host-time", argv, table(rows) + "".join("\n\n" + d for d in details), args.out)
     return 0
 
 

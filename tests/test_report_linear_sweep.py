@@ -107,6 +107,20 @@ def test_host_time_table():
     assert "| ce | ours | 0.9400 (0.8800-0.9900) | 1001 |" in host_time.table(rows)
 
 
+def test_host_time_lists_what_a_call_launches():
+    # on a GPU the kernels by their device time; without one the same code lists the CPU operators
+    import torch
+
+    x = torch.randn(64, 64)
+    rows = host_time.kernel_times(lambda: (x @ x).relu().sum(), 3, cuda=False)
+    names = [r["kernel"] for r in rows]
+    assert {"aten::mm", "aten::sum"} <= set(names) and all(r["us"] > 0 for r in rows)
+    assert [r["us"] for r in rows] == sorted((r["us"] for r in rows), reverse=True)
+    assert next(r for r in rows if r["kernel"] == "aten::mm")["launches"] == 1.0
+    text = host_time.kernels_text(rows, lines=2)
+    assert len(text.splitlines()) == 3 and text.splitlines()[-1].endswith(f"in all ({len(rows)} kernels)")
+
+
 def test_tiles_name_their_quarter_epilogue():
     tile = {"BLOCK_M": 128, "BLOCK_N": 256, "BLOCK_K": 64, "stages": 4, "warps": 8}
     assert linear_sweep._name(tile) == "128x256x64 s4 w8"
