@@ -206,6 +206,26 @@ def _linear_goal_scenarios():
     return jobs
 
 
+def _cross_entropy_goal_scenarios():
+    """Launch the cross-entropy variants that ``python -m report --goals`` times: forward + backward
+    ("mean", grad_output 1), functional and in place, at each goal row length and dtype. 512 rows
+    stand for each goal's N: the batch is not specialized, and 512 rows fill a block of any width
+    (at most _TILE / 16 = 128 rows)."""
+    import torch
+    from .ce_bench import configs
+    from .metrics import torch_dtype
+    ce = importlib.import_module("triton_kernels.cross_entropy")
+
+    jobs = {}
+    with recording(ce, ["_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel"], jobs):
+        for cfg in configs(False, goals=True):
+            logits = torch.empty((512, cfg["v"]), dtype=torch_dtype(cfg["dtype"]), requires_grad=True)
+            target = torch.zeros((512,), dtype=torch.int64)
+            _cross_entropy_op(logits, target, None, "mean", 0.0, z_loss=0.0).backward()
+            _cross_entropy_op(logits * 1, target, None, "mean", 0.0, z_loss=0.0, inplace=True).backward()
+    return jobs
+
+
 def _cross_entropy_scenarios(quick):
     """Launch every cross-entropy kernel variant: each dtype, a row length per block size (and the
     chunked path), weights, label smoothing, fused forward+backward, forward only, backward only."""
@@ -568,7 +588,7 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="compiler processes")
     parser.add_argument("--filter", default="", help="only kernels whose name or label contains this")
     parser.add_argument("--goals", action="store_true",
-                        help="only the linear_act variants that python -m report --goals times (~100)")
+                        help="only the variants that python -m report --goals times (~150: linear_act, cross-entropy)")
     parser.add_argument("--list", action="store_true",
                         help="count the variants each kernel would compile, without compiling (seconds)")
     parser.add_argument("--warm", action="store_true",
@@ -593,7 +613,7 @@ def main(argv=None):
         _print_row_costs()
         return 0
     start = time.perf_counter()
-    found = (_linear_goal_scenarios() if args.goals
+    found = ({**_linear_goal_scenarios(), **_cross_entropy_goal_scenarios()} if args.goals
              else {**_linear_scenarios(args.quick), **_cross_entropy_scenarios(args.quick)})
     jobs = [j for j in found.values() if args.filter in j["name"] + " " + j["label"]]
     if args.list:

@@ -16,8 +16,9 @@ run killed from outside still leaves what it finished.
                  per dtype, each a share of the operations   -> conformance/<dtype>/<shard>/
     sanitizer    compute-sanitizer memcheck, then racecheck, over a few small calls of every
                  kernel family (report.gpu_check.sanitizer_workload), when the tool is on the machine
-    warm         every benchmarked kernel variant compiled in parallel into Triton's cache, so
-                 that the speed step's autotuning times kernels instead of waiting for compilers
+    warm         every kernel variant the speed step times (linear and cross-entropy) compiled in
+                 parallel into Triton's cache, so that the speed step times kernels instead of
+                 waiting for compilers (its record counts the cache's entries after each step)
     speed        python -m report --goals: ceilings, cross-entropy and linear + activation against
                  their peers, the teaching figure, sized to the budget left -> report/results.json
     ce-sweep     (only when named in --steps) python -m report ce-sweep: the cross-entropy's launch

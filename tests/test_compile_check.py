@@ -32,6 +32,12 @@ def test_the_scenarios_reach_every_kernel():
     kernels = ("_linear_act_fwd_kernel", "_linear_act_fwd_tma_kernel", "_linear_act_delta_kernel",
                "_linear_act_dx_tma_kernel", "_cross_entropy_kernel", "_backward_kernel", "_prologue_kernel")
     assert all(counts.get(k, 0) > 0 for k in kernels), counts
+    # --goals, what gpu-check's warm step compiles before the speed step: every kernel it times
+    done = subprocess.run([sys.executable, "-m", "report.compile_check", "--goals", "--list"],
+                          env=dict(os.environ, TRITON_INTERPRET="0"), capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    goals = {line.split()[0]: int(line.split()[1]) for line in done.stdout.splitlines()}
+    assert all(goals.get(k, 0) > 0 for k in kernels), goals
 
 
 _BATCH_SIZES = """
