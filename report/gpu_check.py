@@ -339,25 +339,26 @@ def write_environment(path: Path) -> None:
     print(json.dumps(env, indent=1, sort_keys=True))
 
 
-def sanitizer_workload(small: bool = False) -> None:
+def sanitizer_workload(small: bool = False, dev: str = "cuda") -> None:
     """A few small calls of every kernel family, for compute-sanitizer to watch.
 
     Cross-entropy: several rows per program (V = 10), one row per program (V = 1000, not a multiple
     of 16), rows streamed in chunks (V > block_v), with class weights, label smoothing, z-loss,
-    ignored rows, each reduction, a rescaling backward and the in-place gradient. Linear +
+    ignored rows, each reduction, a rescaling backward and the in-place gradient; and rows of 10
+    without smoothing, a thread's each, contiguous (one run a block) and strided. Linear +
     activation: the forward (both kernels, portable and TMA) with and without bias, and the
     backward (dx, dW, db) from each saved tensor (y, σ', recomputed) and with a frozen weight, in
     bf16, TF32 and fp32. Shapes give every kernel partial tiles at its edges and are small, so no
-    autotuning.
+    autotuning. ``dev="cpu"`` runs the same calls under Triton's interpreter (tests).
     """
     import torch
 
     from triton_kernels import cross_entropy, linear_act
 
-    dev = "cuda"
     gen = torch.Generator(device=dev).manual_seed(0)
+    dtypes = (torch.bfloat16, torch.float32) if small else (torch.bfloat16, torch.float16, torch.float32)
     for v, block_v in ((10, None), (1000, None), (3001, 1024)):
-        for dtype in (torch.bfloat16, torch.float32) if small else (torch.bfloat16, torch.float16, torch.float32):
+        for dtype in dtypes:
             n = 37
             x = torch.randn(n, v, device=dev, generator=gen).to(dtype)
             target = torch.randint(0, v, (n,), device=dev, generator=gen)
@@ -372,6 +373,19 @@ def sanitizer_workload(small: bool = False) -> None:
             inner = torch.zeros((), device=dev, dtype=dtype, requires_grad=True)
             logits = x + inner  # non-leaf: the in-place gradient needs it
             cross_entropy(logits, target, inplace_backward=True, **opts).backward()
+    # Class indices without smoothing over rows of 10: a thread a row, a block of contiguous rows
+    # loaded and stored as one run (full blocks without a row bound, then the partial one: 293 rows
+    # are two blocks of 128 and 37), their layout permuted through shared memory; rows of stride 16
+    # take the class-major loads instead.
+    for dtype in dtypes:
+        inner = torch.zeros((), device=dev, dtype=dtype, requires_grad=True)
+        wide = torch.randn(293, 16, device=dev, generator=gen).to(dtype) + inner
+        target = torch.randint(0, 10, (293,), device=dev, generator=gen)
+        target[::7] = -100
+        for logits in (wide[:, :10].contiguous(), wide[:, :10]):
+            for reduction in ("mean", "none"):
+                loss = cross_entropy(logits, target, reduction=reduction)
+                torch.autograd.grad(loss, logits, torch.full_like(loss, 0.5))
     # Memory access differs by element size, bias, saved tensor (y for relu, σ' for gelu_tanh) and
     # frozen weight, not by the activation's arithmetic: two activations cover the families.
     activations = ("gelu_tanh",) if small else ("relu", "gelu_tanh")
@@ -391,7 +405,8 @@ def sanitizer_workload(small: bool = False) -> None:
             leaves = [t.clone().requires_grad_(not (frozen and t is w)) for t in (x, w, b)]
             y = linear_act(*leaves, activation=activation, allow_tf32=tf32, recompute=recompute)
             y.backward(torch.randn(y.shape, device=dev, generator=gen).to(dtype))
-    torch.cuda.synchronize()
+    if dev == "cuda":
+        torch.cuda.synchronize()
     print("sanitizer workload: done")
 
 

@@ -250,3 +250,26 @@ def test_wheels_are_installed_for_the_steps_only(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         gpu_check.main(["--out", str(tmp_path), "--wheels", str(tmp_path / "missing")])
     assert "--wheels: no *.whl files" in capsys.readouterr().err
+
+
+def test_the_sanitizer_workload_runs_every_cross_entropy_path(monkeypatch):
+    # The workload compute-sanitizer watches, run here under the interpreter: it must not fail on
+    # the GPU for a reason of its own, and it must reach the short rows' unmasked full blocks.
+    import importlib
+
+    ce = importlib.import_module("triton_kernels.cross_entropy")
+    kernel, launches = ce._cross_entropy_kernel, []
+
+    class Recorder:
+        def __getitem__(self, grid):
+            def launch(**kwargs):
+                launches.append(kwargs)
+                return kernel[grid](**kwargs)
+            return launch
+
+    monkeypatch.setattr(ce, "_cross_entropy_kernel", Recorder())
+    gpu_check.sanitizer_workload(small=True, dev="cpu")
+    runs = [k for k in launches if k["RUN_V"] == 10]
+    assert any(k["n_rows"] > 2 * k["ROWS"] and k["n_rows"] % k["ROWS"] for k in runs)  # full blocks, a partial one
+    assert any(k["ROW_A_THREAD"] and k["RUN_V"] == 0 for k in launches)  # strided short rows
+    assert any(not k["SINGLE_TILE"] for k in launches)  # chunked rows
