@@ -47,18 +47,16 @@ import contextlib
 import functools
 import importlib
 import itertools
-import os
 import sys
 import time
 from pathlib import Path
 
-from .compile_check import MAX_SHARED, compile_launches, triton_cache_entries
+from .compile_check import CROSS_ENTROPY_KERNELS, MAX_SHARED, compile_launches
 from .metrics import cross_entropy_bytes, torch_dtype
 from .runner import error_text
-from .sweep_cli import compiling_lines, not_compiled_first, publish, shape_arg, sweep_device
+from .sweep_cli import compiled_first, compiling_lines, publish, shape_arg, sweep_device
 from .timing import Device
 
-KERNELS = ("_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel")  # what a step launches
 MAX_BLOCK = 16384  # the kernel's longest tile (_MAX_BLOCK_V): longer rows are streamed in chunks
 PER_THREAD = (4, 32)  # logits a thread, least and most (registers: the tile is float32 there)
 
@@ -162,7 +160,7 @@ def _step(logits, target):
     return loss, torch.autograd.grad(loss, logits)[0]
 
 
-def compile_candidates(configs, step, processes: int) -> dict:
+def compile_candidates(configs, step, processes: int | None = None) -> dict:
     """Every config's kernels (None: the default's) compiled at once before any is timed
     (compile_check.compile_launches of ``step`` under each)."""
     def under(config):
@@ -170,7 +168,7 @@ def compile_candidates(configs, step, processes: int) -> dict:
             step()
 
     ce = importlib.import_module("triton_kernels.cross_entropy")
-    return compile_launches(ce, KERNELS, [functools.partial(under, c) for c in configs], processes)
+    return compile_launches(ce, CROSS_ENTROPY_KERNELS, [functools.partial(under, c) for c in configs], processes)
 
 
 def sweep(n: int, v: int, dtype: str, device: Device, budget_s: float, min_block: int = 1024,
@@ -191,42 +189,36 @@ def sweep(n: int, v: int, dtype: str, device: Device, budget_s: float, min_block
         raw = logits.detach()
         bytes_ = cross_entropy_bytes(n, v, dtype, "fwd+bwd")
         copy = device.time(lambda: out.copy_(raw))
-        skipped = not_compiled_first(device, budget_s)
-        if skipped:
-            compiling = {"skipped": skipped, "errors": [None] * len(configs)}
-        else:
-            compiling = compile_candidates(configs, lambda: _step(logits, target), processes or os.cpu_count() or 1)
-        cached = triton_cache_entries()
-        loss0, grad0 = _step(logits, target)
-        scale = float(grad0.abs().max().float())
         rows = []
-        for config, compile_error in zip(configs, compiling.pop("errors")):
-            row = {"config": "default" if config is None else config}
-            if compile_error:
-                rows.append(dict(row, error=f"does not compile: {compile_error}"))
-                progress(_line(rows[-1]))
-                continue
-            if config is not None and time.monotonic() > deadline:  # the default is always timed
-                rows.append(dict(row, skipped="the sweep's time budget (--budget) was spent"))
-                continue
-            try:
-                with launching(config):
-                    loss, grad = _step(logits, target)
-                    row["loss_rel_diff"] = abs(loss.item() - loss0.item()) / abs(loss0.item())
-                    row["grad_max_diff"] = float((grad.float() - grad0.float()).abs().max()) / scale
-                    row.update(device.time(lambda: _step(logits, target)))
-                    if device.can_replay:
-                        row.update(device.graph_time(lambda: _step(logits, target)))
-                row["fraction_of_copy"] = copy["ms"] / _kernel_ms(row)
-                row["tb_per_s"] = bytes_ / _kernel_ms(row) / 1e9
-            except Exception as exc:  # noqa: BLE001 -- one failing candidate must not end the sweep
-                for key in ("ms", "graph_ms"):
-                    row.pop(key, None)
-                row["error"] = error_text(exc)
-            progress(_line(row))
-            rows.append(row)
-    if cached is not None:
-        compiling["while_timing"] = triton_cache_entries() - cached
+        with compiled_first(device, budget_s,
+                            lambda: compile_candidates(configs, lambda: _step(logits, target), processes)) as compiling:
+            loss0, grad0 = _step(logits, target)
+            scale = float(grad0.abs().max().float())
+            for config, compile_error in zip(configs, compiling.pop("errors", [None] * len(configs))):
+                row = {"config": "default" if config is None else config}
+                if compile_error:
+                    rows.append(dict(row, error=f"does not compile: {compile_error}"))
+                    progress(_line(rows[-1]))
+                    continue
+                if config is not None and time.monotonic() > deadline:  # the default is always timed
+                    rows.append(dict(row, skipped="the sweep's time budget (--budget) was spent"))
+                    continue
+                try:
+                    with launching(config):
+                        loss, grad = _step(logits, target)
+                        row["loss_rel_diff"] = abs(loss.item() - loss0.item()) / abs(loss0.item())
+                        row["grad_max_diff"] = float((grad.float() - grad0.float()).abs().max()) / scale
+                        row.update(device.time(lambda: _step(logits, target)))
+                        if device.can_replay:
+                            row.update(device.graph_time(lambda: _step(logits, target)))
+                    row["fraction_of_copy"] = copy["ms"] / _kernel_ms(row)
+                    row["tb_per_s"] = bytes_ / _kernel_ms(row) / 1e9
+                except Exception as exc:  # noqa: BLE001 -- one failing candidate must not end the sweep
+                    for key in ("ms", "graph_ms"):
+                        row.pop(key, None)
+                    row["error"] = error_text(exc)
+                progress(_line(row))
+                rows.append(row)
     return {"n": n, "v": v, "dtype": dtype, "bytes": bytes_, "copy": copy, "compiling": compiling, "rows": rows}
 
 

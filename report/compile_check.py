@@ -110,6 +110,9 @@ def _linear_recording(la, jobs):
         la._mm, la._tma_capable = mm, capable
 
 
+CROSS_ENTROPY_KERNELS = ("_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel")  # what a step launches
+
+
 # The operators under the public functions: the public ones refuse CPU tensors outside the
 # interpreter, and these tensors are only shapes for the recorders.
 def _linear_op(x, w, b, activation, slope, precision, recompute):
@@ -217,7 +220,7 @@ def _cross_entropy_goal_scenarios():
     ce = importlib.import_module("triton_kernels.cross_entropy")
 
     jobs = {}
-    with recording(ce, ["_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel"], jobs):
+    with recording(ce, CROSS_ENTROPY_KERNELS, jobs):
         for cfg in configs(False, goals=True):
             logits = torch.empty((512, cfg["v"]), dtype=torch_dtype(cfg["dtype"]), requires_grad=True)
             target = torch.zeros((512,), dtype=torch.int64)
@@ -240,7 +243,7 @@ def _cross_entropy_scenarios(quick):
         dtypes, lengths = dtypes[2:], [10, 2048, 16384, 32000]
     n_rows = 4096
     jobs = {}
-    with recording(ce, ["_prologue_kernel", "_cross_entropy_kernel", "_backward_kernel"], jobs):
+    with recording(ce, CROSS_ENTROPY_KERNELS, jobs):
         for dtype, n_cols, weighted, smoothing, reduction in itertools.product(
                 dtypes, lengths, (False, True), (0.0, 0.1), ("mean", "none")):
             logits = torch.empty((n_rows, n_cols), dtype=dtype, requires_grad=True)
@@ -358,12 +361,13 @@ def compile_jobs(jobs, processes: int, progress=None) -> list[dict]:
     return results
 
 
-def compile_launches(module, names, steps, processes: int) -> dict:
+def compile_launches(module, names, steps, processes: int | None = None) -> dict:
     """Compile for sm_90, into Triton's cache, what each of ``steps`` (callables) launches of
     ``module``'s kernels ``names``: each step runs with its launches recorded instead of run (the
     JIT's own specialization, so the JIT finds them cached later), every distinct variant is
-    compiled once, ``processes`` at a time. {"variants": how many, "seconds", "errors": each
-    step's first compile error or None, in order}: what a sweep does before it times anything."""
+    compiled once, ``processes`` (default: one a core) at a time. {"variants": how many, "seconds",
+    "errors": each step's first compile error or None, in order}: what a sweep does before it times
+    anything."""
     start = time.perf_counter()
     jobs, used = {}, []
     for step in steps:
@@ -372,7 +376,7 @@ def compile_launches(module, names, steps, processes: int) -> dict:
             step()
         used.append(list(launched))
         jobs.update(launched)
-    results = dict(zip(jobs, compile_jobs(list(jobs.values()), processes)))
+    results = dict(zip(jobs, compile_jobs(list(jobs.values()), processes or os.cpu_count() or 1)))
     return {"variants": len(jobs), "seconds": round(time.perf_counter() - start, 1),
             "errors": [next((results[k]["error"] for k in keys if "error" in results[k]), None) for keys in used]}
 

@@ -28,16 +28,15 @@ import copy
 import functools
 import importlib
 import itertools
-import os
 import sys
 import time
 from pathlib import Path
 
-from .compile_check import compile_launches, triton_cache_entries
+from .compile_check import compile_launches
 from .linear_bench import GOAL_SHAPES, SMALL_GOAL_SHAPE, _portable_kernel
 from .metrics import linear_flops, torch_dtype
 from .runner import error_text, tf32_mode
-from .sweep_cli import compiling_lines, not_compiled_first, publish, shape_arg, sweep_device
+from .sweep_cli import compiled_first, compiling_lines, publish, shape_arg, sweep_device
 from .timing import Device
 
 FORWARD_KERNELS = {"tma": "_linear_act_fwd_tma_kernel", "portable": "_linear_act_fwd_kernel"}  # linear_act's
@@ -101,7 +100,7 @@ def _forward(x, w, b, dtype: str, activation: str, epilogue: str, kernel: str) -
         la._forward(x, w, b, activation, 0.0 if activation == "relu" else 0.01, precision, epilogue)
 
 
-def _compile_tables(specs, processes: int, device: str = "cuda") -> dict:
+def _compile_tables(specs, processes: int | None = None, device: str = "cuda") -> dict:
     """Every candidate tile of every table (dtype, (M, K, N), activation, epilogue, kernel) compiled
     at once before any is timed (compile_check.compile_launches: the launches recorded on empty
     tensors of the table's shapes, each config the pruner keeps). The winners' neighbours, known
@@ -171,32 +170,26 @@ def sweep(shapes, dtypes, activations, kernels, epilogues, device: Device, budge
     specs = [(dtype, shape, activation, epilogue, kernel) for dtype in dtypes for shape in shapes
              for activation in activations for epilogue in epilogues for kernel in kernels
              if not (dtype == "fp32" and kernel == "tma")]
-    skipped = not_compiled_first(device, budget_s)
-    if skipped:
-        compiling = {"skipped": skipped}
-    else:
-        compiling = _compile_tables(specs, processes or os.cpu_count() or 1)
-        compiling["errors"] = sum(e is not None for e in compiling["errors"])  # tables with a tile that failed
-    cached = triton_cache_entries()
     groups = []
-    for (dtype, (m, k, n)), tables in itertools.groupby(specs, key=lambda spec: spec[:2]):
-        with tf32_mode(dtype == "tf32"):
-            group = {"m": m, "k": k, "n": n, "dtype": dtype, "flops": linear_flops(m, k, n, "fwd"),
-                     "matmul": _matmul_ms(m, k, n, dtype, device), "tables": []}
-            for *_, activation, epilogue, kernel in tables:
-                row = {"activation": activation, "epilogue": epilogue, "kernel": kernel}
-                if time.monotonic() > deadline:
-                    row["skipped"] = "the sweep's time budget (--budget) was spent"
-                else:
-                    try:
-                        row.update(table_of(m, k, n, dtype, activation, epilogue, kernel))
-                    except Exception as exc:  # noqa: BLE001 -- one failing table must not end the sweep
-                        row["error"] = error_text(exc)
-                group["tables"].append(row)
-                progress(_line(group, row))
-            groups.append(group)
-    if cached is not None:
-        compiling["while_timing"] = triton_cache_entries() - cached
+    with compiled_first(device, budget_s, lambda: _compile_tables(specs, processes)) as compiling:
+        if "errors" in compiling:  # tables with a tile that failed
+            compiling["errors"] = sum(e is not None for e in compiling["errors"])
+        for (dtype, (m, k, n)), tables in itertools.groupby(specs, key=lambda spec: spec[:2]):
+            with tf32_mode(dtype == "tf32"):
+                group = {"m": m, "k": k, "n": n, "dtype": dtype, "flops": linear_flops(m, k, n, "fwd"),
+                         "matmul": _matmul_ms(m, k, n, dtype, device), "tables": []}
+                for *_, activation, epilogue, kernel in tables:
+                    row = {"activation": activation, "epilogue": epilogue, "kernel": kernel}
+                    if time.monotonic() > deadline:
+                        row["skipped"] = "the sweep's time budget (--budget) was spent"
+                    else:
+                        try:
+                            row.update(table_of(m, k, n, dtype, activation, epilogue, kernel))
+                        except Exception as exc:  # noqa: BLE001 -- one failing table must not end the sweep
+                            row["error"] = error_text(exc)
+                    group["tables"].append(row)
+                    progress(_line(group, row))
+                groups.append(group)
     return {"compiling": compiling, "groups": groups}
 
 

@@ -4,6 +4,7 @@ JSON written)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 
@@ -51,16 +52,24 @@ def publish(doc: dict, command: str, argv: list, table: str, out) -> None:
         out.write_text(json.dumps(doc, indent=1) + "\n")
 
 
-def not_compiled_first(device: Device, budget_s: float) -> str | None:
-    """Why a sweep does not compile its candidates all at once before timing them, or None where it
-    does: on an sm_90 GPU (compile_check's target), with a budget that times more than the default."""
-    from .compile_check import ARCH, compiles_for_this_gpu
+@contextlib.contextmanager
+def compiled_first(device: Device, budget_s: float, compile_all):
+    """A sweep's timing: before it, ``compile_all()`` (compile_check.compile_launches' document)
+    where it pays, on an sm_90 GPU (compile_check's target) with a budget that times more than the
+    default; the document yielded (else {"skipped": why}), and after the timing it gains how many
+    kernels Triton's cache gained meanwhile (0: the JIT found every one compiled)."""
+    from .compile_check import ARCH, compiles_for_this_gpu, triton_cache_entries
 
     if budget_s <= 0:
-        return "no budget: nothing but the default is timed, compiled as it runs"
-    if device.kind != "cuda" or not compiles_for_this_gpu():
-        return f"not an sm_{ARCH} GPU: each candidate compiles as it is timed"
-    return None
+        compiling = {"skipped": "no budget: nothing but the default is timed, compiled as it runs"}
+    elif device.kind != "cuda" or not compiles_for_this_gpu():
+        compiling = {"skipped": f"not an sm_{ARCH} GPU: each candidate compiles as it is timed"}
+    else:
+        compiling = compile_all()
+    cached = triton_cache_entries()
+    yield compiling
+    if cached is not None:
+        compiling["while_timing"] = triton_cache_entries() - cached
 
 
 def compiling_lines(compiling: dict | None) -> list[str]:
